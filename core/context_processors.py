@@ -1,0 +1,30 @@
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from core.roles import Role, has_role, user_roles
+
+
+def navigation(request: HttpRequest) -> dict[str, object]:
+    """Offer each user the sections their role can use."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_items": [], "user_role_names": []}
+    items = [
+        (_("Home"), reverse("core:home")),
+        (_("Customers"), reverse("receivables:customer_list")),
+    ]
+    if user.is_staff:
+        items.append((_("Administration"), reverse("admin:index")))
+    role_names = {
+        Role.SALES_REP: _("Sales rep"),
+        Role.FINANCE: _("Finance"),
+        Role.MANAGER: _("Manager"),
+        Role.ADMIN: _("Administrator"),
+    }
+    return {
+        "nav_items": items,
+        "user_role_names": [role_names[role] for role in sorted(user_roles(user))],
+        "is_finance": has_role(user, Role.FINANCE),
+        "is_manager": has_role(user, Role.MANAGER),
+    }

@@ -1,0 +1,17 @@
+"""Money is Decimal with two places, rounded half-up, never float."""
+
+from decimal import ROUND_HALF_UP, Decimal
+
+CENT = Decimal("0.01")
+
+
+def money_quantize(value: Decimal | int | str) -> Decimal:
+    """Round to cents, half-up. Accepts str and int, never float."""
+    if isinstance(value, float):
+        raise TypeError("money must not be built from float")
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def money_str(value: Decimal | int | str) -> str:
+    """Format for machine interfaces: plain decimal, two places ("1100.00")."""
+    return f"{money_quantize(value):.2f}"

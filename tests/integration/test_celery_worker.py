@@ -1,0 +1,94 @@
+"""A real task crosses Redis to a real Celery worker process that the test starts."""
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+import redis
+from celery import Celery
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def redis_url():
+    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.exceptions.ConnectionError:
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis does not answer at {url}; CI must run against a real Redis")
+        pytest.skip(f"Redis does not answer at {url}")
+    return url
+
+
+@pytest.fixture(scope="module")
+def worker(redis_url):
+    """Start `celery worker` on a queue of its own; stop it after the module."""
+    queue = f"test-{uuid.uuid4().hex}"
+    env = {
+        **os.environ,
+        "CELERY_BROKER_URL": redis_url,
+        "CELERY_RESULT_BACKEND": redis_url,
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+    }
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool=solo",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel=INFO",
+            f"--queues={queue}",
+            f"--hostname={queue}@%h",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    client = Celery(broker=redis_url, backend=redis_url)
+    client.conf.task_serializer = "json"
+    try:
+        yield client, queue, process
+    finally:
+        process.terminate()
+        try:
+            output, _ = process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            output, _ = process.communicate()
+        print(output)  # noqa: T201 - shown by pytest only when a test fails
+
+
+def test_task_crosses_redis_to_a_worker_process(worker):
+    client, queue, process = worker
+    token = uuid.uuid4().hex
+
+    result = client.send_task("core.tasks.worker_ping", args=[token], queue=queue)
+    answer = result.get(timeout=60)
+
+    assert answer["token"] == token
+    assert answer["pid"] == process.pid
+    assert answer["pid"] != os.getpid()
+
+
+def test_worker_runs_the_scheduled_dunning_task(worker):
+    client, queue, _ = worker
+
+    result = client.send_task(
+        "dunning.tasks.dunning_run_task", kwargs={"as_of": "2026-06-16"}, queue=queue
+    )
+
+    assert result.get(timeout=60)["as_of"] == "2026-06-16"
