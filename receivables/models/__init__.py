@@ -1,0 +1,3 @@
+from receivables.models.customers import Contact, Customer
+
+__all__ = ["Contact", "Customer"]
