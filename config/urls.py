@@ -18,4 +18,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("core.urls")),
     path("customers/", include("receivables.urls")),
+    path("contracts/", include("contracts.urls")),
+    path("dunning/", include("dunning.urls")),
 ]

@@ -1,13 +1,10 @@
 """Factories that build the smallest valid objects; tests add what they need."""
 
-from decimal import Decimal
-
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
 from core.roles import Role
-from receivables.models import Contact, Customer
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -48,25 +45,3 @@ class FinanceUserFactory(UserFactory):
 
 class ManagerFactory(UserFactory):
     role = _role_factory(Role.MANAGER)
-
-
-class CustomerFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Customer
-
-    code = factory.Sequence(lambda n: f"C-{n:05d}")
-    name = factory.Faker("company")
-    currency = "CNY"
-    sales_rep = factory.SubFactory(SalesRepFactory)
-    credit_limit = Decimal("100000.00")
-    payment_terms_days = 30
-
-
-class ContactFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Contact
-
-    customer = factory.SubFactory(CustomerFactory)
-    name = factory.Faker("name")
-    role = Contact.Role.FINANCE
-    email = factory.Faker("email")
