@@ -1,0 +1,203 @@
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from receivables.models.customers import Customer
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+
+
+class Invoice(models.Model):
+    """A receivable: what the customer owes, from when, and proof it reached them.
+
+    `outstanding` is kept by the payment services under a row lock, so that the
+    daily run and the dashboards read the open balance without aggregating
+    allocations; as-of reports recompute it from dated allocations.
+    """
+
+    scope_owner_path = "customer__sales_rep"
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        PAID = "paid", _("Paid")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    class DeliveryMethod(models.TextChoices):
+        COURIER = "courier", _("Courier")
+        EMAIL = "email", _("Email")
+        E_INVOICE = "e_invoice", _("E-invoice platform")
+        HAND = "hand", _("By hand")
+        POST = "post", _("Registered post")
+
+    number = models.CharField(_("number"), max_length=64, unique=True)
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="invoices"
+    )
+    issue_date = models.DateField(_("issue date"))
+    due_date = models.DateField(_("due date"))
+    amount = models.DecimalField(_("amount"), **MONEY, validators=[MinValueValidator(0)])
+    outstanding = models.DecimalField(_("outstanding"), **MONEY)
+    currency = models.CharField(_("currency"), max_length=3)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.OPEN
+    )
+    delivery_method = models.CharField(
+        _("delivery method"), max_length=16, choices=DeliveryMethod.choices, blank=True
+    )
+    tracking_number = models.CharField(_("tracking number"), max_length=64, blank=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    receipt_confirmed_by = models.CharField(_("receipt confirmed by"), max_length=120, blank=True)
+    receipt_confirmed_at = models.DateTimeField(_("receipt confirmed at"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("invoice")
+        verbose_name_plural = _("invoices")
+        ordering = ["due_date", "number"]
+        indexes = [
+            models.Index(fields=["customer", "status", "due_date"]),
+            models.Index(fields=["status", "due_date"]),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="invoice_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(outstanding__gte=0) & Q(outstanding__lte=F("amount")),
+                name="invoice_outstanding_within_amount",
+            ),
+            models.CheckConstraint(
+                condition=Q(due_date__gte=F("issue_date")), name="invoice_due_not_before_issue"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def has_proof_of_delivery(self) -> bool:
+        return self.delivered_at is not None
+
+    @property
+    def has_confirmation_of_receipt(self) -> bool:
+        return self.receipt_confirmed_at is not None
+
+
+class Payment(models.Model):
+    """Money received from a customer; allocated to invoices, the rest is credit."""
+
+    scope_owner_path = "customer__sales_rep"
+
+    class Status(models.TextChoices):
+        POSTED = "posted", _("Posted")
+        REVERSED = "reversed", _("Reversed")
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="payments"
+    )
+    payment_date = models.DateField(_("payment date"))
+    amount = models.DecimalField(_("amount"), **MONEY)
+    currency = models.CharField(_("currency"), max_length=3)
+    reference = models.CharField(_("reference"), max_length=120, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.POSTED
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    reversed_at = models.DateTimeField(_("reversed at"), null=True, blank=True)
+    reversal_reason = models.CharField(_("reversal reason"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("payment")
+        verbose_name_plural = _("payments")
+        ordering = ["-payment_date", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer.code} {self.payment_date} {self.currency} {self.amount}"
+
+
+class PaymentAllocation(models.Model):
+    """The part of a payment that settles one invoice."""
+
+    scope_owner_path = "payment__customer__sales_rep"
+
+    payment = models.ForeignKey(
+        Payment, verbose_name=_("payment"), on_delete=models.CASCADE, related_name="allocations"
+    )
+    invoice = models.ForeignKey(
+        Invoice, verbose_name=_("invoice"), on_delete=models.PROTECT, related_name="allocations"
+    )
+    amount = models.DecimalField(_("amount"), **MONEY)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("payment allocation")
+        verbose_name_plural = _("payment allocations")
+        ordering = ["pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="allocation_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.payment_id} → {self.invoice_id}: {self.amount}"
+
+
+class CreditNote(models.Model):
+    """Reduces what an invoice asks for (a valid dispute, a corrected invoice)."""
+
+    scope_owner_path = "invoice__customer__sales_rep"
+
+    number = models.CharField(_("number"), max_length=64, unique=True)
+    invoice = models.ForeignKey(
+        Invoice, verbose_name=_("invoice"), on_delete=models.PROTECT, related_name="credit_notes"
+    )
+    issue_date = models.DateField(_("issue date"))
+    amount = models.DecimalField(_("amount"), **MONEY)
+    reason = models.TextField(_("reason"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("credit note")
+        verbose_name_plural = _("credit notes")
+        ordering = ["issue_date", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="credit_note_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
