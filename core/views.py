@@ -6,7 +6,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from core.roles import Role, has_role
-from receivables.selectors import customer_list_for_home
+from receivables.selectors.customers import customer_list_for_home
 
 
 @login_not_required

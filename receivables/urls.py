@@ -1,10 +1,10 @@
 from django.urls import path
 
-from receivables import views
+from receivables.views import customers
 
 app_name = "receivables"
 
 urlpatterns = [
-    path("", views.customer_list_view, name="customer_list"),
-    path("<int:pk>/", views.customer_detail, name="customer_detail"),
+    path("", customers.customer_list_view, name="customer_list"),
+    path("<int:pk>/", customers.customer_detail, name="customer_detail"),
 ]

@@ -3,7 +3,7 @@ from django.shortcuts import render
 
 from core.scoping import get_in_scope_or_404
 from receivables.models import Customer
-from receivables.selectors import customer_list
+from receivables.selectors.customers import customer_list
 
 
 def customer_list_view(request: HttpRequest) -> HttpResponse:
