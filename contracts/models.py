@@ -98,6 +98,7 @@ class Contract(LateFeeTerms):
         blank=True,
     )
     reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    review_comment = models.TextField(_("review comment"), blank=True)
     terms_approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("longer terms approved by"),
