@@ -44,6 +44,12 @@ class Invoice(models.Model):
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.OPEN
     )
+    contract_number = models.CharField(
+        _("contract number"),
+        max_length=64,
+        blank=True,
+        help_text=_("The sales contract the invoice bills, as written on it."),
+    )
     delivery_method = models.CharField(
         _("delivery method"), max_length=16, choices=DeliveryMethod.choices, blank=True
     )
@@ -133,6 +139,13 @@ class Payment(models.Model):
         ordering = ["-payment_date", "-pk"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+            # The bank reference, date and amount identify a receipt: recording
+            # it twice (a re-imported statement) is refused.
+            models.UniqueConstraint(
+                fields=["customer", "reference", "payment_date", "amount"],
+                condition=Q(status="posted") & ~Q(reference=""),
+                name="payment_unique_posted_reference",
+            ),
         ]
 
     def __str__(self) -> str:
