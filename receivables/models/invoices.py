@@ -57,6 +57,8 @@ class Invoice(models.Model):
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
     receipt_confirmed_by = models.CharField(_("receipt confirmed by"), max_length=120, blank=True)
     receipt_confirmed_at = models.DateTimeField(_("receipt confirmed at"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    cancellation_reason = models.CharField(_("cancellation reason"), max_length=200, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("created by"),
