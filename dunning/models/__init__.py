@@ -1,0 +1,27 @@
+from dunning.models.cases import CaseEvent, CollectionCase, Dispute, PromiseToPay
+from dunning.models.policy import Channel, DunningLevel, DunningPolicy, LevelCode
+from dunning.models.run import (
+    CollectionTask,
+    Communication,
+    DunningRun,
+    DunningRunChunk,
+    DunningStep,
+    instalment_label,
+)
+
+__all__ = [
+    "CaseEvent",
+    "Channel",
+    "CollectionCase",
+    "CollectionTask",
+    "Communication",
+    "Dispute",
+    "DunningLevel",
+    "DunningPolicy",
+    "DunningRun",
+    "DunningRunChunk",
+    "DunningStep",
+    "LevelCode",
+    "PromiseToPay",
+    "instalment_label",
+]

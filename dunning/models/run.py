@@ -1,0 +1,370 @@
+"""The daily run, the steps items reach, the messages that carry them and the tasks they make.
+
+`DunningStep` is the idempotency key of the whole engine: an item (an invoice,
+or an instalment of an approved supplementary agreement) reaches a level at
+most once, enforced by two partial unique constraints.
+"""
+
+import secrets
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from contracts.models import AgreementInstalment
+from dunning.models.policy import DunningPolicy, LevelCode
+from receivables.models import Customer, Invoice
+
+MONEY = {"max_digits": 14, "decimal_places": 2}
+
+
+class DunningRun(models.Model):
+    """One run per business date; repeating the date reuses the row."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("Running")
+        COMPLETED = "completed", _("Completed")
+
+    business_date = models.DateField(_("business date"), unique=True)
+    policy = models.ForeignKey(
+        DunningPolicy,
+        verbose_name=_("policy"),
+        on_delete=models.PROTECT,
+        related_name="runs",
+        null=True,
+        blank=True,
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.RUNNING
+    )
+    chunk_count = models.PositiveIntegerField(_("chunks"), default=0)
+    started_at = models.DateTimeField(_("started at"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    repeat_count = models.PositiveIntegerField(
+        _("times started"), default=1, help_text=_("How often this business date was run.")
+    )
+
+    class Meta:
+        verbose_name = _("dunning run")
+        verbose_name_plural = _("dunning runs")
+        ordering = ["-business_date"]
+
+    def __str__(self) -> str:
+        return f"{self.business_date} ({self.get_status_display()})"
+
+
+class DunningRunChunk(models.Model):
+    """A slice of the run's customers, processed in one transaction by one worker."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    run = models.ForeignKey(
+        DunningRun, verbose_name=_("run"), on_delete=models.CASCADE, related_name="chunks"
+    )
+    index = models.PositiveIntegerField(_("index"))
+    customer_ids = models.JSONField(_("customers"), default=list)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    steps_created = models.PositiveIntegerField(_("steps created"), default=0)
+    communications_created = models.PositiveIntegerField(_("communications created"), default=0)
+    skipped = models.JSONField(_("skipped"), default=dict, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("dunning run chunk")
+        verbose_name_plural = _("dunning run chunks")
+        ordering = ["run", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "index"], name="dunning_chunk_index_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run.business_date} #{self.index}"
+
+
+def letter_upload_to(instance: "Communication", filename: str) -> str:
+    """Store letters under a random name: a guessed URL must not reveal a letter."""
+    return f"letters/{secrets.token_hex(16)}.pdf"
+
+
+class Communication(models.Model):
+    """One message to one customer for one level and currency, listing all its items.
+
+    Lifecycle: `awaiting_approval` (the level needs finance approval) →
+    `pending` → `sending` (claimed under a row lock) → `sent` | `failed`
+    (with a reason); `cancelled` when the items no longer need it at send time.
+    """
+
+    scope_owner_path = "customer__sales_rep"
+
+    class Status(models.TextChoices):
+        AWAITING_APPROVAL = "awaiting_approval", _("Awaiting approval")
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    class FailureReason(models.TextChoices):
+        BOUNCE = "bounce", _("Bounced")
+        BAD_ADDRESS = "bad_address", _("Bad address")
+        MISSING_ADDRESS = "missing_address", _("No email address on file")
+        RENDER_ERROR = "render_error", _("Letter or email could not be rendered")
+        SMTP_ERROR = "smtp_error", _("Mail server kept failing")
+        STUCK = "stuck", _("Left in sending too often")
+        SETTLED = "settled", _("Items no longer due (paid, disputed, promised or paused)")
+        REJECTED = "rejected", _("Approval refused")
+
+    TERMINAL = frozenset({Status.SENT, Status.FAILED, Status.CANCELLED})
+
+    run = models.ForeignKey(
+        DunningRun,
+        verbose_name=_("run"),
+        on_delete=models.PROTECT,
+        related_name="communications",
+        null=True,
+        blank=True,
+    )
+    business_date = models.DateField(_("business date"))
+    customer = models.ForeignKey(
+        Customer,
+        verbose_name=_("customer"),
+        on_delete=models.PROTECT,
+        related_name="dunning_communications",
+    )
+    level = models.CharField(_("level"), max_length=16, choices=LevelCode.choices)
+    currency = models.CharField(_("currency"), max_length=3)
+    channels = models.JSONField(_("channels"), default=list)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.PENDING
+    )
+    failure_reason = models.CharField(
+        _("failure reason"), max_length=20, choices=FailureReason.choices, blank=True
+    )
+    failure_detail = models.TextField(_("failure detail"), blank=True)
+    message_id = models.UUIDField(_("message id"), default=uuid.uuid4, unique=True, editable=False)
+    language = models.CharField(_("language"), max_length=8, default="zh-hans")
+    recipient_name = models.CharField(_("recipient"), max_length=200, blank=True)
+    recipient_email = models.EmailField(_("recipient email"), blank=True)
+    subject = models.CharField(_("subject"), max_length=300, blank=True)
+    body = models.TextField(_("body"), blank=True)
+    total_amount = models.DecimalField(_("total outstanding"), **MONEY, default=0)
+    letter_pdf = models.FileField(
+        _("letter (PDF)"), upload_to=letter_upload_to, max_length=200, blank=True
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("approved by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    sending_started_at = models.DateTimeField(_("sending started at"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("communication")
+        verbose_name_plural = _("communications")
+        ordering = ["-business_date", "-pk"]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"]),
+            models.Index(fields=["customer", "business_date"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer.code} {self.get_level_display()} {self.business_date}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("dunning:communication_detail", kwargs={"pk": self.pk})
+
+    @property
+    def email_message_id(self) -> str:
+        """The RFC 5322 Message-ID, the same on every attempt so receivers can drop repeats."""
+        domain = getattr(settings, "DUNNING_MESSAGE_ID_DOMAIN", "") or "huikuan.localhost"
+        return f"<{self.message_id}@{domain}>"
+
+
+class DunningStep(models.Model):
+    """An item reached a level on a date: at most once per item and level."""
+
+    scope_owner_path = "customer__sales_rep"
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="dunning_steps"
+    )
+    invoice = models.ForeignKey(
+        Invoice,
+        verbose_name=_("invoice"),
+        on_delete=models.PROTECT,
+        related_name="dunning_steps",
+        null=True,
+        blank=True,
+    )
+    instalment = models.ForeignKey(
+        AgreementInstalment,
+        verbose_name=_("instalment"),
+        on_delete=models.PROTECT,
+        related_name="dunning_steps",
+        null=True,
+        blank=True,
+    )
+    level = models.CharField(_("level"), max_length=16, choices=LevelCode.choices)
+    fired_on = models.DateField(_("fired on"))
+    due_date = models.DateField(_("due date"))
+    currency = models.CharField(_("currency"), max_length=3)
+    outstanding = models.DecimalField(_("outstanding"), **MONEY)
+    run = models.ForeignKey(
+        DunningRun,
+        verbose_name=_("run"),
+        on_delete=models.PROTECT,
+        related_name="steps",
+        null=True,
+        blank=True,
+    )
+    # Marks the rows one chunk execution inserted (conflicting rows are skipped
+    # silently, so this is how the execution learns what it created).
+    batch = models.UUIDField(_("batch"), db_index=True)
+    communication = models.ForeignKey(
+        Communication,
+        verbose_name=_("communication"),
+        on_delete=models.PROTECT,
+        related_name="steps",
+        null=True,
+        blank=True,
+    )
+    excluded_reason = models.CharField(
+        _("left out of the message because"), max_length=200, blank=True
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("dunning step")
+        verbose_name_plural = _("dunning steps")
+        ordering = ["fired_on", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(invoice__isnull=False) & Q(instalment__isnull=True))
+                | (Q(invoice__isnull=True) & Q(instalment__isnull=False)),
+                name="dunning_step_one_item",
+            ),
+            models.UniqueConstraint(
+                fields=["invoice", "level"],
+                condition=Q(invoice__isnull=False),
+                name="dunning_step_invoice_level_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["instalment", "level"],
+                condition=Q(instalment__isnull=False),
+                name="dunning_step_instalment_level_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item_label} {self.get_level_display()} {self.fired_on}"
+
+    @property
+    def item_label(self) -> str:
+        """The invoice number, or `INVOICE#n` for an instalment of an agreement."""
+        if self.invoice_id:
+            return self.invoice.number
+        return instalment_label(self.instalment)
+
+
+def instalment_label(instalment: AgreementInstalment) -> str:
+    """Name an instalment after the (first) invoice its agreement replaces: `INV-7#2`."""
+    first = instalment.agreement.invoices.order_by("due_date", "number").first()
+    base = first.number if first else instalment.agreement.number
+    return f"{base}#{instalment.sequence}"
+
+
+class CollectionTask(models.Model):
+    """Work for a person: a call, a follow-up, an escalation, a legal referral."""
+
+    scope_owner_path = "customer__sales_rep"
+
+    class Kind(models.TextChoices):
+        CALL = "call", _("Phone call")
+        FOLLOW_UP = "follow_up", _("Follow up")
+        MANAGER_ESCALATION = "manager_escalation", _("Manager escalation")
+        LEGAL_REFERRAL = "legal_referral", _("Legal referral")
+        PROMISE_DUE = "promise_due", _("Check promised payment")
+        LETTER_REVIEW = "letter_review", _("Review demand letter")
+        DELIVERY_FAILED = "delivery_failed", _("Message could not be delivered")
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        DONE = "done", _("Done")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices)
+    customer = models.ForeignKey(
+        Customer,
+        verbose_name=_("customer"),
+        on_delete=models.PROTECT,
+        related_name="collection_tasks",
+    )
+    case = models.ForeignKey(
+        "dunning.CollectionCase",
+        verbose_name=_("case"),
+        on_delete=models.SET_NULL,
+        related_name="tasks",
+        null=True,
+        blank=True,
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assignee"),
+        on_delete=models.PROTECT,
+        related_name="collection_tasks",
+        null=True,
+        blank=True,
+    )
+    communication = models.ForeignKey(
+        Communication,
+        verbose_name=_("communication"),
+        on_delete=models.SET_NULL,
+        related_name="tasks",
+        null=True,
+        blank=True,
+    )
+    title = models.CharField(_("title"), max_length=200)
+    details = models.TextField(_("details"), blank=True)
+    due_date = models.DateField(_("due date"))
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.OPEN
+    )
+    outcome = models.TextField(_("outcome"), blank=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("completed by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("collection task")
+        verbose_name_plural = _("collection tasks")
+        ordering = ["status", "due_date", "pk"]
+        indexes = [models.Index(fields=["assignee", "status", "due_date"])]
+
+    def __str__(self) -> str:
+        return self.title
