@@ -1,7 +1,10 @@
+from datetime import date
+
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -93,6 +96,16 @@ class Invoice(models.Model):
     def __str__(self) -> str:
         return self.number
 
+    def get_absolute_url(self) -> str:
+        return reverse("receivables:invoice_detail", kwargs={"pk": self.pk})
+
+    def days_past_due(self, *, as_of: date) -> int:
+        """Days since the due date; zero or less while not yet due."""
+        return (as_of - self.due_date).days
+
+    def is_overdue(self, *, as_of: date) -> bool:
+        return self.status == self.Status.OPEN and self.days_past_due(as_of=as_of) > 0
+
     @property
     def has_proof_of_delivery(self) -> bool:
         return self.delivered_at is not None
@@ -152,6 +165,9 @@ class Payment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer.code} {self.payment_date} {self.currency} {self.amount}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("receivables:payment_detail", kwargs={"pk": self.pk})
 
 
 class PaymentAllocation(models.Model):

@@ -1,15 +1,31 @@
 """Reads over invoices, payments and credit: open balances, lists, credit left."""
 
+from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
-from django.db.models import DecimalField, Sum, Value
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import (
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce
 
 from core.money import money_quantize
-from receivables.models import Customer, Invoice
+from core.scoping import scope_for_user
+from receivables.models import CreditNote, Customer, Invoice, Payment, PaymentAllocation
 
 MONEY_FIELD = DecimalField(max_digits=14, decimal_places=2)
 ZERO = Value(Decimal("0.00"), output_field=MONEY_FIELD)
+User = AbstractBaseUser | AnonymousUser
 
 
 def customer_open_receivables(*, customer: Customer) -> Decimal:
@@ -18,3 +34,168 @@ def customer_open_receivables(*, customer: Customer) -> Decimal:
         total=Coalesce(Sum("outstanding"), ZERO)
     )["total"]
     return money_quantize(total)
+
+
+def _allocated_subquery() -> Subquery:
+    """Per payment: the sum of its allocations (reversed payments keep theirs, unused)."""
+    return Subquery(
+        PaymentAllocation.objects.filter(payment=OuterRef("pk"))
+        .order_by()
+        .values("payment")
+        .annotate(total=Sum("amount"))
+        .values("total"),
+        output_field=MONEY_FIELD,
+    )
+
+
+def payments_with_allocated(queryset: QuerySet[Payment]) -> QuerySet[Payment]:
+    """Annotate `allocated` and `unallocated` on each payment."""
+    return queryset.annotate(allocated=Coalesce(_allocated_subquery(), ZERO)).annotate(
+        unallocated=ExpressionWrapper(F("amount") - F("allocated"), output_field=MONEY_FIELD)
+    )
+
+
+def customer_unallocated_credit(*, customer: Customer) -> Decimal:
+    """Sum what the customer's posted payments hold unallocated (credit to apply later)."""
+    posted = Payment.objects.filter(customer=customer, status=Payment.Status.POSTED)
+    received = posted.aggregate(total=Coalesce(Sum("amount"), ZERO))["total"]
+    allocated = PaymentAllocation.objects.filter(
+        payment__customer=customer, payment__status=Payment.Status.POSTED
+    ).aggregate(total=Coalesce(Sum("amount"), ZERO))["total"]
+    return money_quantize(money_quantize(received) - money_quantize(allocated))
+
+
+def payment_unallocated(*, payment: Payment) -> Decimal:
+    """What is left of a posted payment after its allocations; nothing once reversed."""
+    if payment.status != Payment.Status.POSTED:
+        return Decimal("0.00")
+    allocated = payment.allocations.aggregate(total=Coalesce(Sum("amount"), ZERO))["total"]
+    return money_quantize(payment.amount - money_quantize(allocated))
+
+
+def customer_payments_with_credit(*, customer: Customer) -> QuerySet[Payment]:
+    """The customer's posted payments that still hold unallocated credit, oldest first."""
+    return (
+        payments_with_allocated(
+            Payment.objects.filter(customer=customer, status=Payment.Status.POSTED)
+        )
+        .filter(unallocated__gt=0)
+        .order_by("payment_date", "pk")
+    )
+
+
+def customer_open_invoices(*, customer: Customer, currency: str | None = None) -> QuerySet[Invoice]:
+    """The customer's open invoices, oldest due first (the order automatic allocation uses)."""
+    queryset = Invoice.objects.filter(customer=customer, status=Invoice.Status.OPEN)
+    if currency:
+        queryset = queryset.filter(currency=currency)
+    return queryset.order_by("due_date", "issue_date", "pk")
+
+
+@dataclass(frozen=True)
+class InvoiceFilters:
+    """What the invoice list can be narrowed to; empty values mean no filter."""
+
+    q: str = ""
+    status: str = ""
+    currency: str = ""
+    customer_id: int | None = None
+    overdue_on: date | None = None
+
+
+def invoice_list(*, user: User, filters: InvoiceFilters | None = None) -> QuerySet[Invoice]:
+    """List the invoices the user may see, narrowed by the filters, oldest due first."""
+    filters = filters or InvoiceFilters()
+    queryset = scope_for_user(
+        Invoice.objects.select_related("customer", "customer__sales_rep"), user
+    )
+    if filters.q:
+        queryset = queryset.filter(
+            Q(number__icontains=filters.q)
+            | Q(customer__code__icontains=filters.q)
+            | Q(customer__name__icontains=filters.q)
+            | Q(contract_number__icontains=filters.q)
+        )
+    if filters.status:
+        queryset = queryset.filter(status=filters.status)
+    if filters.currency:
+        queryset = queryset.filter(currency=filters.currency)
+    if filters.customer_id:
+        queryset = queryset.filter(customer_id=filters.customer_id)
+    if filters.overdue_on:
+        queryset = queryset.filter(status=Invoice.Status.OPEN, due_date__lt=filters.overdue_on)
+    return queryset.order_by("due_date", "number")
+
+
+def invoice_get_for_user(*, user: User, pk: int) -> Invoice | None:
+    """The invoice with its customer and rep, if the user may see it."""
+    return (
+        scope_for_user(Invoice.objects.select_related("customer", "customer__sales_rep"), user)
+        .filter(pk=pk)
+        .first()
+    )
+
+
+def invoice_allocations(*, invoice: Invoice) -> QuerySet[PaymentAllocation]:
+    """The payments allocated to the invoice, reversed ones included, by payment date."""
+    return invoice.allocations.select_related("payment").order_by("payment__payment_date", "pk")
+
+
+def invoice_credit_notes(*, invoice: Invoice) -> QuerySet[CreditNote]:
+    """The credit notes against the invoice, oldest first."""
+    return invoice.credit_notes.order_by("issue_date", "pk")
+
+
+def invoice_currency_list(*, user: User) -> list[str]:
+    """The currencies the user's invoices are in."""
+    return list(
+        scope_for_user(Invoice.objects.all(), user)
+        .order_by("currency")
+        .values_list("currency", flat=True)
+        .distinct()
+    )
+
+
+def payment_list(*, user: User, customer: Customer | None = None) -> QuerySet[Payment]:
+    """List the payments the user may see with allocated and unallocated amounts, newest first."""
+    queryset = scope_for_user(
+        Payment.objects.select_related("customer", "customer__sales_rep"), user
+    )
+    if customer is not None:
+        queryset = queryset.filter(customer=customer)
+    return payments_with_allocated(queryset).order_by("-payment_date", "-pk")
+
+
+def payment_allocations(*, payment: Payment) -> QuerySet[PaymentAllocation]:
+    """The invoices a payment settles, oldest due first."""
+    return payment.allocations.select_related("invoice").order_by("invoice__due_date", "pk")
+
+
+@dataclass(frozen=True)
+class CustomerBalance:
+    currency: str
+    open_receivables: Decimal
+    overdue: Decimal
+    open_invoice_count: int
+    unallocated_credit: Decimal
+
+    @property
+    def net_balance(self) -> Decimal:
+        """What the customer owes once its unapplied credit is counted."""
+        return self.open_receivables - self.unallocated_credit
+
+
+def customer_balance(*, customer: Customer, as_of: date) -> CustomerBalance:
+    """The customer's open receivables today, the overdue part and its unapplied credit."""
+    totals = Invoice.objects.filter(customer=customer, status=Invoice.Status.OPEN).aggregate(
+        open=Coalesce(Sum("outstanding"), ZERO),
+        overdue=Coalesce(Sum("outstanding", filter=Q(due_date__lt=as_of)), ZERO),
+        count=Count("pk"),
+    )
+    return CustomerBalance(
+        currency=customer.currency,
+        open_receivables=money_quantize(totals["open"]),
+        overdue=money_quantize(totals["overdue"]),
+        open_invoice_count=totals["count"],
+        unallocated_credit=customer_unallocated_credit(customer=customer),
+    )
