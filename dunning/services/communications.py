@@ -1,0 +1,380 @@
+"""Building a communication, releasing its internal channels, approving it and failing it.
+
+Internal channels (phone-call, manager and legal tasks, the credit hold) are
+written in the same transaction that releases the message (the run, or the
+approval), so they happen exactly once with it. Email and letters go out
+later, through `dunning.services.send`.
+"""
+
+from datetime import date
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.exceptions import BusinessRuleError
+from core.roles import Role, has_role
+from dunning.models import (
+    CaseEvent,
+    Channel,
+    CollectionCase,
+    CollectionTask,
+    Communication,
+    DunningLevel,
+    DunningPolicy,
+    DunningStep,
+)
+from dunning.models.policy import EMAIL_CHANNELS
+from dunning.services.events import case_event_create
+from dunning.services.render import RenderError, communication_render
+from receivables.models import Contact, Customer
+
+
+def manager_for_escalation() -> AbstractBaseUser | None:
+    """The manager who receives escalations and legal referrals (the first active one)."""
+    return (
+        get_user_model()
+        .objects.filter(groups__name=Role.MANAGER, is_active=True)
+        .order_by("pk")
+        .first()
+    )
+
+
+def recipient_for(*, customer: Customer, channels: list[str]) -> Contact | None:
+    """The contact a level writes to: the executive for executive email, else finance."""
+    role = (
+        Contact.Role.EXECUTIVE
+        if Channel.EXECUTIVE_EMAIL in channels and Channel.EMAIL not in channels
+        else Contact.Role.FINANCE
+    )
+    return (
+        Contact.objects.filter(customer=customer, role=role)
+        .exclude(email="")
+        .order_by("pk")
+        .first()
+    )
+
+
+def items_text(steps: list[DunningStep]) -> str:
+    return ", ".join(step.item_label for step in steps)
+
+
+def communication_build(
+    *,
+    run_id: int | None,
+    as_of: date,
+    customer: Customer,
+    level: DunningLevel,
+    policy: DunningPolicy,
+    currency: str,
+    steps: list[DunningStep],
+    case: CollectionCase | None,
+) -> Communication:
+    """Create the one message of a customer, level and currency and attach its steps."""
+    channels = list(level.channels)
+    contact = recipient_for(customer=customer, channels=channels)
+    communication = Communication(
+        run_id=run_id,
+        business_date=as_of,
+        customer=customer,
+        level=level.code,
+        currency=currency,
+        channels=channels,
+        language=customer.language,
+        recipient_name=contact.name if contact else "",
+        recipient_email=contact.email if contact else "",
+        total_amount=sum(step.outstanding for step in steps),
+        status=(
+            Communication.Status.AWAITING_APPROVAL
+            if level.requires_approval
+            else Communication.Status.PENDING
+        ),
+    )
+    render_error = ""
+    if level.sends_email:
+        try:
+            communication.subject, communication.body = communication_render(
+                communication=communication, steps=steps, level=level, policy=policy
+            )
+        except RenderError as error:
+            render_error = str(error)
+    communication.save()
+    DunningStep.objects.filter(pk__in=[step.pk for step in steps]).update(
+        communication=communication
+    )
+    case_event_create(
+        customer=customer,
+        case=case,
+        kind=CaseEvent.Kind.COMMUNICATION_QUEUED,
+        text=_("%(level)s prepared for %(items)s.")
+        % {"level": level.get_code_display(), "items": items_text(steps)},
+        data={
+            "communication": communication.pk,
+            "level": level.code,
+            "currency": currency,
+            "items": [step.item_label for step in steps],
+            "status": communication.status,
+        },
+    )
+    if render_error:
+        communication_fail(
+            communication=communication,
+            reason=Communication.FailureReason.RENDER_ERROR,
+            detail=render_error,
+        )
+        return communication
+    if communication.status == Communication.Status.PENDING:
+        communication_release(communication=communication, case=case)
+    return communication
+
+
+def communication_release(
+    *, communication: Communication, case: CollectionCase | None = None
+) -> None:
+    """Carry out the internal channels of a message that may go out, then settle email-less ones.
+
+    A message without any email channel is complete once its tasks and hold
+    exist; one that needs an address the customer lacks fails with that
+    reason and becomes a call task for the rep, never a silent skip.
+    """
+    customer = communication.customer
+    as_of = communication.business_date
+    steps = list(communication.steps.select_related("invoice", "instalment__agreement"))
+    items = items_text(steps)
+    channels = set(communication.channels)
+    if case is None:
+        case = CollectionCase.objects.filter(
+            customer=customer, status=CollectionCase.Status.OPEN
+        ).first()
+    if Channel.PHONE_TASK in channels:
+        _task_create(
+            communication=communication,
+            case=case,
+            kind=CollectionTask.Kind.CALL,
+            assignee=customer.sales_rep,
+            title=_("Call %(customer)s about overdue %(items)s")
+            % {"customer": customer.name, "items": items},
+            due_date=as_of,
+        )
+    if Channel.MANAGER_TASK in channels:
+        _task_create(
+            communication=communication,
+            case=case,
+            kind=CollectionTask.Kind.MANAGER_ESCALATION,
+            assignee=manager_for_escalation(),
+            title=_("Escalate %(customer)s to their management: %(items)s")
+            % {"customer": customer.name, "items": items},
+            due_date=as_of,
+        )
+    if Channel.LEGAL_TASK in channels:
+        _task_create(
+            communication=communication,
+            case=case,
+            kind=CollectionTask.Kind.LEGAL_REFERRAL,
+            assignee=manager_for_escalation(),
+            title=_("Refer %(customer)s to legal: %(items)s")
+            % {"customer": customer.name, "items": items},
+            due_date=as_of,
+        )
+    if Channel.CREDIT_HOLD in channels:
+        _credit_hold(communication=communication, case=case, items=items)
+    needs_email = bool(channels & EMAIL_CHANNELS)
+    if not needs_email and Channel.LETTER not in channels:
+        communication.status = Communication.Status.SENT
+        communication.sent_at = timezone.now()
+        communication.save(update_fields=["status", "sent_at", "updated_at"])
+        case_event_create(
+            customer=customer,
+            case=case,
+            kind=CaseEvent.Kind.COMMUNICATION_SENT,
+            text=_("%(level)s carried out for %(items)s.")
+            % {"level": communication.get_level_display(), "items": items},
+            data={"communication": communication.pk, "level": communication.level},
+        )
+    elif needs_email and not communication.recipient_email and Channel.LETTER not in channels:
+        communication_fail_missing_address(communication=communication, case=case)
+
+
+def _task_create(
+    *,
+    communication: Communication,
+    case: CollectionCase | None,
+    kind: str,
+    assignee: AbstractBaseUser | None,
+    title: str,
+    due_date: date,
+    details: str = "",
+) -> CollectionTask:
+    task = CollectionTask.objects.create(
+        kind=kind,
+        customer=communication.customer,
+        case=case,
+        assignee=assignee,
+        communication=communication,
+        title=title[:200],
+        details=details,
+        due_date=due_date,
+    )
+    case_event_create(
+        customer=communication.customer,
+        case=case,
+        kind=CaseEvent.Kind.TASK_CREATED,
+        text=task.title,
+        data={
+            "task": task.pk,
+            "kind": kind,
+            "assignee": assignee.get_username() if assignee else None,
+            "communication": communication.pk,
+        },
+    )
+    return task
+
+
+def _credit_hold(*, communication: Communication, case: CollectionCase | None, items: str) -> None:
+    from receivables.models import CreditHoldEvent
+    from receivables.services.credit import customer_hold
+
+    event = customer_hold(
+        customer=communication.customer,
+        actor=None,
+        reason=_("Legal referral by the dunning ladder: %(items)s") % {"items": items},
+        source=CreditHoldEvent.Source.DUNNING,
+    )
+    case_event_create(
+        customer=communication.customer,
+        case=case,
+        kind=CaseEvent.Kind.CREDIT_HOLD,
+        text=_("Customer put on credit hold (legal referral).")
+        if event
+        else _("Legal referral: the customer was already on credit hold."),
+        data={"communication": communication.pk, "hold_event": event.pk if event else None},
+    )
+
+
+def communication_fail(
+    *, communication: Communication, reason: str, detail: str = ""
+) -> Communication:
+    """End a message in `failed` with its reason, visible on the case timeline."""
+    communication.status = Communication.Status.FAILED
+    communication.failure_reason = reason
+    communication.failure_detail = detail[:2000]
+    communication.save(update_fields=["status", "failure_reason", "failure_detail", "updated_at"])
+    case_event_create(
+        customer=communication.customer,
+        kind=CaseEvent.Kind.COMMUNICATION_FAILED,
+        text=_("%(level)s could not be sent: %(reason)s.")
+        % {
+            "level": communication.get_level_display(),
+            "reason": communication.get_failure_reason_display(),
+        },
+        data={"communication": communication.pk, "reason": reason, "detail": detail[:500]},
+    )
+    return communication
+
+
+def communication_fail_missing_address(
+    *, communication: Communication, case: CollectionCase | None = None
+) -> None:
+    """No email address on file: fail the email and give the rep a task to make contact."""
+    customer = communication.customer
+    steps = list(communication.steps.select_related("invoice", "instalment__agreement"))
+    letter_note = (
+        _(" The demand letter is stored on the message: print it and send it by registered mail.")
+        if communication.letter_pdf
+        else ""
+    )
+    _task_create(
+        communication=communication,
+        case=case,
+        kind=CollectionTask.Kind.CALL,
+        assignee=customer.sales_rep,
+        title=_("No email address for %(customer)s: contact them about %(items)s")
+        % {"customer": customer.name, "items": items_text(steps)},
+        details=_(
+            "The %(level)s could not be emailed because the customer has no %(contact)s "
+            "contact with an email address. Call them, and add the address."
+        )
+        % {
+            "level": communication.get_level_display(),
+            "contact": _("executive")
+            if Channel.EXECUTIVE_EMAIL in communication.channels
+            else _("finance"),
+        }
+        + letter_note,
+        due_date=communication.business_date,
+    )
+    communication_fail(
+        communication=communication,
+        reason=Communication.FailureReason.MISSING_ADDRESS,
+        detail=_("No contact email address on file."),
+    )
+
+
+def _communication_lock(*, pk: int) -> Communication:
+    return Communication.objects.select_for_update().select_related("customer").get(pk=pk)
+
+
+@transaction.atomic
+def communication_approve(
+    *, communication: Communication, actor: AbstractBaseUser
+) -> Communication:
+    """Finance approves a message held for approval: it is released and queued for sending."""
+    if not has_role(actor, Role.FINANCE):
+        raise BusinessRuleError(_("Only finance can approve dunning messages."))
+    communication = _communication_lock(pk=communication.pk)
+    if communication.status != Communication.Status.AWAITING_APPROVAL:
+        raise BusinessRuleError(_("This message is not waiting for approval."))
+    communication.status = Communication.Status.PENDING
+    communication.approved_by = actor
+    communication.approved_at = timezone.now()
+    communication.save(update_fields=["status", "approved_by", "approved_at", "updated_at"])
+    case_event_create(
+        customer=communication.customer,
+        kind=CaseEvent.Kind.COMMUNICATION_APPROVED,
+        actor=actor,
+        text=_("%(level)s approved.") % {"level": communication.get_level_display()},
+        data={"communication": communication.pk},
+    )
+    communication_release(communication=communication)
+    return communication
+
+
+@transaction.atomic
+def communication_reject(
+    *, communication: Communication, actor: AbstractBaseUser, reason: str
+) -> Communication:
+    """Finance refuses a message held for approval: it is cancelled with the reason."""
+    if not has_role(actor, Role.FINANCE):
+        raise BusinessRuleError(_("Only finance can refuse dunning messages."))
+    reason = (reason or "").strip()
+    if not reason:
+        raise BusinessRuleError(_("Write why the message is refused."), field="reason")
+    communication = _communication_lock(pk=communication.pk)
+    if communication.status != Communication.Status.AWAITING_APPROVAL:
+        raise BusinessRuleError(_("This message is not waiting for approval."))
+    communication.status = Communication.Status.CANCELLED
+    communication.failure_reason = Communication.FailureReason.REJECTED
+    communication.failure_detail = reason
+    communication.approved_by = actor
+    communication.approved_at = timezone.now()
+    communication.save(
+        update_fields=[
+            "status",
+            "failure_reason",
+            "failure_detail",
+            "approved_by",
+            "approved_at",
+            "updated_at",
+        ]
+    )
+    case_event_create(
+        customer=communication.customer,
+        kind=CaseEvent.Kind.COMMUNICATION_CANCELLED,
+        actor=actor,
+        text=_("%(level)s refused: %(reason)s")
+        % {"level": communication.get_level_display(), "reason": reason},
+        data={"communication": communication.pk},
+    )
+    return communication

@@ -1,0 +1,107 @@
+"""Email text of a communication, from `templates/<name>.<language>.txt` in the customer's language.
+
+The first line of a template is the subject; the rest, after a blank line,
+is the body. Templates render with autoescape off (plain text).
+"""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils import translation
+
+from dunning.models import Communication, DunningLevel, DunningPolicy, DunningStep
+
+
+class RenderError(Exception):
+    """A template is missing or broken; the message says which."""
+
+
+@dataclass(frozen=True)
+class ItemLine:
+    label: str
+    due_date: date
+    amount: Decimal
+    outstanding: Decimal
+    days_past_due: int
+
+    @property
+    def days_to_due(self) -> int:
+        return -self.days_past_due
+
+
+def money_text(value: Decimal) -> str:
+    """1234.5 → '1,234.50' (letters and emails, not machine interfaces)."""
+    return f"{value:,.2f}"
+
+
+def step_lines(*, steps: list[DunningStep], as_of: date) -> list[ItemLine]:
+    """The items a message lists, oldest due date first."""
+    lines = []
+    for step in sorted(steps, key=lambda step: (step.due_date, step.pk or 0)):
+        amount = step.invoice.amount if step.invoice_id else step.instalment.amount
+        lines.append(
+            ItemLine(
+                label=step.item_label,
+                due_date=step.due_date,
+                amount=amount,
+                outstanding=step.outstanding,
+                days_past_due=(as_of - step.due_date).days,
+            )
+        )
+    return lines
+
+
+def communication_render(
+    *,
+    communication: Communication,
+    steps: list[DunningStep],
+    level: DunningLevel,
+    policy: DunningPolicy,
+) -> tuple[str, str]:
+    """Render the subject and body of the message in the customer's language."""
+    if not level.email_template:
+        raise RenderError(f"level {level.code} has no email template")
+    customer = communication.customer
+    language = communication.language or customer.language
+    lines = step_lines(steps=steps, as_of=communication.business_date)
+    total = sum((line.outstanding for line in lines), Decimal("0.00"))
+    rep = customer.sales_rep
+    context = {
+        "customer": customer,
+        "recipient_name": communication.recipient_name,
+        "items": [
+            {
+                "label": line.label,
+                "due_date": line.due_date.isoformat(),
+                "amount": money_text(line.amount),
+                "outstanding": money_text(line.outstanding),
+                "days_past_due": line.days_past_due,
+                "days_to_due": line.days_to_due,
+            }
+            for line in lines
+        ],
+        "total": money_text(total),
+        "currency": communication.currency,
+        "as_of": communication.business_date.isoformat(),
+        "deadline": (
+            communication.business_date + timedelta(days=policy.letter_deadline_days)
+        ).isoformat(),
+        "creditor_name": getattr(settings, "CREDITOR_NAME", "") or "Huikuan",
+        "rep_name": rep.get_full_name() or rep.get_username(),
+        "rep_email": rep.email,
+        "has_letter": "letter" in communication.channels,
+    }
+    template_name = f"{level.email_template}.{language}.txt"
+    try:
+        with translation.override(language):
+            text = render_to_string(template_name, context)
+    except Exception as error:  # TemplateDoesNotExist, TemplateSyntaxError, bad context
+        raise RenderError(f"{template_name}: {error}") from error
+    subject, _, body = text.strip().partition("\n")
+    subject = " ".join(subject.split())
+    if not subject or not body.strip():
+        raise RenderError(f"{template_name}: the subject line or the body is empty")
+    return subject[:300], body.strip() + "\n"

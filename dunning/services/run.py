@@ -1,0 +1,551 @@
+"""The daily dunning run (DESIGN.md, Rules): which items reach which level on a business date.
+
+Exactly once, whatever happens:
+
+* one `DunningRun` row per business date; repeating the date reuses it;
+* the run is split into chunks of customers; a chunk is one transaction that
+  locks its customers (in pk order, so two workers on overlapping chunks
+  queue instead of deadlocking), inserts the due steps set-based with
+  `INSERT … SELECT … ON CONFLICT DO NOTHING` against the unique
+  `(item, level)`, and builds messages only from the rows it inserted;
+* a chunk killed half-way leaves nothing behind; repeated, it starts afresh
+  and any step another worker already wrote is skipped by the constraint.
+
+Messages are created `pending` (or `awaiting_approval`); `dunning.services.send`
+delivers them after this transaction commits.
+"""
+
+import logging
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import (
+    CharField,
+    DateField,
+    DateTimeField,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    UUIDField,
+    Value,
+)
+from django.db.models import Count as CountAgg
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from contracts.models import SupplementaryAgreement
+from core.exceptions import BusinessRuleError
+from dunning.calendar import pre_due_last_due_date
+from dunning.models import (
+    CaseEvent,
+    CollectionCase,
+    Communication,
+    DunningLevel,
+    DunningPolicy,
+    DunningRun,
+    DunningRunChunk,
+    DunningStep,
+    LevelCode,
+)
+from dunning.services.communications import communication_build
+from dunning.services.events import case_event_create
+from dunning.services.items import (
+    SKIP_REASONS,
+    dunnable,
+    instalment_items,
+    invoice_items,
+    skip_conditions,
+)
+from receivables.models import CreditNote, Customer, Invoice, Payment, PaymentAllocation
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CHUNK_SIZE = 200
+LEVEL_ORDER = {code: position for position, code in enumerate(LevelCode.values)}
+
+
+@dataclass(frozen=True)
+class CreatedCommunication:
+    """A message this run created, as the run_dunning command reports it."""
+
+    communication_id: int
+    customer_code: str
+    level: str
+    currency: str
+    channels: list[str]
+    invoices: list[str]
+    status: str
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "customer_code": self.customer_code,
+            "level": self.level,
+            "currency": self.currency,
+            "channels": self.channels,
+            "invoices": self.invoices,
+        }
+
+
+@dataclass
+class ChunkResult:
+    communications: list[CreatedCommunication] = field(default_factory=list)
+    skipped: Counter = field(default_factory=Counter)
+    steps_created: int = 0
+    already_done: bool = False
+
+    @property
+    def pending_ids(self) -> list[int]:
+        return [
+            created.communication_id
+            for created in self.communications
+            if created.status == Communication.Status.PENDING
+        ]
+
+
+@dataclass
+class RunResult:
+    """What one call of run_dunning did for its business date."""
+
+    as_of: date
+    run_id: int
+    chunk_ids: list[int]
+    dispatched: bool = False
+    communications: list[CreatedCommunication] = field(default_factory=list)
+    skipped: Counter = field(default_factory=Counter)
+    steps_created: int = 0
+    failed_chunks: list[int] = field(default_factory=list)
+
+    def add(self, chunk: ChunkResult) -> None:
+        self.communications.extend(chunk.communications)
+        self.skipped.update(chunk.skipped)
+        self.steps_created += chunk.steps_created
+
+    def sorted_communications(self) -> list[CreatedCommunication]:
+        return sorted(
+            self.communications,
+            key=lambda c: (c.customer_code, LEVEL_ORDER.get(c.level, 99), c.currency),
+        )
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "as_of": self.as_of.isoformat(),
+            "communications": [c.as_json() for c in self.sorted_communications()],
+            "skipped": {reason: self.skipped.get(reason, 0) for reason in SKIP_REASONS},
+        }
+
+
+def dunning_policy_active() -> DunningPolicy:
+    """Return the active policy, or refuse to run without one."""
+    policy = DunningPolicy.objects.filter(is_active=True).prefetch_related("levels").first()
+    if policy is None:
+        raise BusinessRuleError(_("No dunning policy is active; activate one in the admin."))
+    return policy
+
+
+def run_dunning(
+    *,
+    as_of: date,
+    chunk_size: int | None = None,
+    dispatch: Callable[[int], None] | None = None,
+) -> RunResult:
+    """Run the ladder for a business date, chunk by chunk, or hand the chunks to `dispatch`.
+
+    Without `dispatch` every chunk is processed here, one transaction each;
+    a chunk that fails is recorded and the others go on. With `dispatch`
+    (the Celery fan-out) each chunk id is handed over once the plan commits.
+    """
+    policy = dunning_policy_active()
+    size = chunk_size or getattr(settings, "DUNNING_CHUNK_SIZE", DEFAULT_CHUNK_SIZE)
+    run, chunk_ids = _run_plan(as_of=as_of, policy=policy, chunk_size=size)
+    result = RunResult(as_of=as_of, run_id=run.pk, chunk_ids=chunk_ids)
+    if dispatch is not None:
+        for chunk_id in chunk_ids:
+            dispatch(chunk_id)
+        result.dispatched = True
+        if not chunk_ids:
+            dunning_run_finish(run_id=run.pk)
+        return result
+    for chunk_id in chunk_ids:
+        try:
+            result.add(dunning_chunk_process(chunk_id=chunk_id))
+        except Exception:
+            logger.exception("dunning chunk %s of %s failed", chunk_id, as_of)
+            result.failed_chunks.append(chunk_id)
+    dunning_run_finish(run_id=run.pk)
+    return result
+
+
+def customers_to_visit(*, as_of: date) -> QuerySet[Customer]:
+    """Customers with an item that may be open on as_of, or an open case to maybe close."""
+    open_on_date = (
+        Invoice.objects.filter(customer=OuterRef("pk"), issue_date__lte=as_of)
+        .exclude(status=Invoice.Status.CANCELLED)
+        .filter(
+            Q(status=Invoice.Status.OPEN)
+            | Exists(
+                PaymentAllocation.objects.filter(
+                    invoice=OuterRef("pk"), payment__payment_date__gt=as_of
+                )
+            )
+            | Exists(CreditNote.objects.filter(invoice=OuterRef("pk"), issue_date__gt=as_of))
+            | Exists(
+                PaymentAllocation.objects.filter(
+                    invoice=OuterRef("pk"), payment__status=Payment.Status.REVERSED
+                )
+            )
+        )
+    )
+    agreements = SupplementaryAgreement.objects.filter(
+        customer=OuterRef("pk"), status=SupplementaryAgreement.Status.APPROVED
+    )
+    cases = CollectionCase.objects.filter(
+        customer=OuterRef("pk"), status=CollectionCase.Status.OPEN
+    )
+    return Customer.objects.filter(Exists(open_on_date) | Exists(agreements) | Exists(cases))
+
+
+@transaction.atomic
+def _run_plan(
+    *, as_of: date, policy: DunningPolicy, chunk_size: int
+) -> tuple[DunningRun, list[int]]:
+    """Get or create the date's run row and add one chunk per slice of customers."""
+    run, created = DunningRun.objects.get_or_create(
+        business_date=as_of, defaults={"policy": policy}
+    )
+    # Two planners of the same date queue here, so chunk indexes never clash.
+    run = DunningRun.objects.select_for_update().get(pk=run.pk)
+    if not created:
+        run.repeat_count += 1
+        run.status = DunningRun.Status.RUNNING
+        run.finished_at = None
+    customer_ids = list(customers_to_visit(as_of=as_of).order_by("pk").values_list("pk", flat=True))
+    slices = [customer_ids[i : i + chunk_size] for i in range(0, len(customer_ids), chunk_size)]
+    chunks = DunningRunChunk.objects.bulk_create(
+        DunningRunChunk(run=run, index=run.chunk_count + position, customer_ids=ids)
+        for position, ids in enumerate(slices)
+    )
+    run.chunk_count += len(chunks)
+    run.policy = policy
+    run.save(update_fields=["repeat_count", "status", "finished_at", "chunk_count", "policy"])
+    if connection.features.can_return_rows_from_bulk_insert:
+        return run, [chunk.pk for chunk in chunks]
+    indexes = [chunk.index for chunk in chunks]
+    return run, list(
+        DunningRunChunk.objects.filter(run=run, index__in=indexes)
+        .order_by("index")
+        .values_list("pk", flat=True)
+    )
+
+
+def dunning_run_finish(*, run_id: int) -> bool:
+    """Mark the run completed once none of its chunks is still pending; say whether it is."""
+    with transaction.atomic():
+        run = DunningRun.objects.select_for_update().get(pk=run_id)
+        if run.chunks.filter(status=DunningRunChunk.Status.PENDING).exists():
+            return False
+        if run.status != DunningRun.Status.COMPLETED:
+            run.status = DunningRun.Status.COMPLETED
+            run.finished_at = timezone.now()
+            run.save(update_fields=["status", "finished_at"])
+        return True
+
+
+def dunning_chunk_process(*, chunk_id: int) -> ChunkResult:
+    """Process one chunk in one transaction; a chunk already done does nothing."""
+    try:
+        with transaction.atomic():
+            return _chunk_process(chunk_id=chunk_id)
+    except Exception as error:
+        with transaction.atomic():
+            DunningRunChunk.objects.filter(pk=chunk_id).exclude(
+                status=DunningRunChunk.Status.DONE
+            ).update(
+                status=DunningRunChunk.Status.FAILED,
+                attempts=F("attempts") + 1,
+                error=f"{type(error).__name__}: {error}"[:2000],
+            )
+        raise
+
+
+def _chunk_process(*, chunk_id: int) -> ChunkResult:
+    chunk = DunningRunChunk.objects.select_for_update().select_related("run").get(pk=chunk_id)
+    if chunk.status == DunningRunChunk.Status.DONE:
+        return ChunkResult(already_done=True)
+    run = chunk.run
+    as_of = run.business_date
+    policy = run.policy or dunning_policy_active()
+    customers = {
+        customer.pk: customer
+        for customer in Customer.objects.select_for_update()
+        .select_related("sales_rep")
+        .filter(pk__in=chunk.customer_ids)
+        .order_by("pk")
+    }
+    customer_ids = sorted(customers)
+    result = ChunkResult()
+    cases = _cases_sync(as_of=as_of, policy=policy, customers=customers)
+    batch = uuid.uuid4()
+    levels = sorted(policy.levels.all(), key=lambda level: level.sequence)
+    previous_rung: DunningLevel | None = None
+    for level in levels:
+        for kind in ("invoice", "instalment"):
+            candidates = _level_candidates(
+                kind=kind,
+                level=level,
+                previous_rung=previous_rung,
+                as_of=as_of,
+                policy=policy,
+                customer_ids=customer_ids,
+            )
+            if candidates is None:
+                continue
+            result.skipped.update(_skipped(candidates, policy=policy))
+            result.steps_created += _steps_insert(
+                kind=kind,
+                queryset=dunnable(candidates, policy=policy),
+                level=level,
+                as_of=as_of,
+                run_id=run.pk,
+                batch=batch,
+            )
+        if level.is_rung:
+            previous_rung = level
+    result.communications = _communications_create(
+        batch=batch,
+        run_id=run.pk,
+        as_of=as_of,
+        policy=policy,
+        levels={level.code: level for level in levels},
+        customers=customers,
+        cases=cases,
+    )
+    chunk.status = DunningRunChunk.Status.DONE
+    chunk.attempts += 1
+    chunk.steps_created = result.steps_created
+    chunk.communications_created = len(result.communications)
+    chunk.skipped = dict(result.skipped)
+    chunk.error = ""
+    chunk.finished_at = timezone.now()
+    chunk.save()
+    return result
+
+
+def _level_candidates(
+    *,
+    kind: str,
+    level: DunningLevel,
+    previous_rung: DunningLevel | None,
+    as_of: date,
+    policy: DunningPolicy,
+    customer_ids: list[int],
+) -> QuerySet | None:
+    """Items whose dates make them due this level today, not yet at it, before pause rules."""
+    if kind == "invoice":
+        queryset = invoice_items(as_of=as_of, policy=policy, customer_ids=customer_ids)
+    else:
+        queryset = instalment_items(as_of=as_of, policy=policy, customer_ids=customer_ids)
+    if level.code == LevelCode.PRE_DUE:
+        last_due = pre_due_last_due_date(as_of=as_of, working_days=policy.pre_due_working_days)
+        if last_due <= as_of:
+            return None
+        queryset = queryset.filter(due_date__gt=as_of, due_date__lte=last_due)
+    else:
+        # Days past due >= offset, as a date range (no date arithmetic in SQL).
+        queryset = queryset.filter(due_date__lte=as_of - timedelta(days=level.days_offset))
+        if previous_rung is not None:
+            queryset = queryset.filter(
+                Exists(
+                    DunningStep.objects.filter(
+                        **{kind: OuterRef("pk")},
+                        level=previous_rung.code,
+                        fired_on__lte=as_of - timedelta(days=policy.min_gap_days),
+                    )
+                )
+            )
+    return queryset.filter(
+        ~Exists(DunningStep.objects.filter(**{kind: OuterRef("pk")}, level=level.code)),
+        open_amount__gt=0,
+    )
+
+
+def _skipped(candidates: QuerySet, *, policy: DunningPolicy) -> Counter:
+    """Count the due items a pause rule or the tolerance keeps back, one reason each."""
+    conditions = skip_conditions(policy=policy)
+    counts = candidates.aggregate(
+        **{reason: CountAgg("pk", filter=condition) for reason, condition in conditions.items()}
+    )
+    return Counter({reason: count for reason, count in counts.items() if count})
+
+
+STEP_COLUMNS = (
+    "customer_id",
+    "invoice_id",
+    "instalment_id",
+    "level",
+    "fired_on",
+    "due_date",
+    "currency",
+    "outstanding",
+    "run_id",
+    "batch",
+    "excluded_reason",
+    "created_at",
+)
+
+
+def _steps_insert(
+    *,
+    kind: str,
+    queryset: QuerySet,
+    level: DunningLevel,
+    as_of: date,
+    run_id: int,
+    batch: uuid.UUID,
+) -> int:
+    """INSERT … SELECT the due items as steps; rows that already exist are skipped."""
+    null_id = Value(None, output_field=IntegerField())
+    columns = {
+        "customer_id": F("customer_id") if kind == "invoice" else F("customer_id_value"),
+        "invoice_id": F("pk") if kind == "invoice" else null_id,
+        "instalment_id": F("pk") if kind == "instalment" else null_id,
+        "level": Value(level.code, output_field=CharField()),
+        "fired_on": Value(as_of, output_field=DateField()),
+        "due_date": F("due_date"),
+        "currency": F("currency") if kind == "invoice" else F("currency_value"),
+        "outstanding": F("open_amount"),
+        "run_id": Value(run_id, output_field=IntegerField()),
+        "batch": Value(batch, output_field=UUIDField()),
+        "excluded_reason": Value("", output_field=CharField()),
+        "created_at": Value(timezone.now(), output_field=DateTimeField()),
+    }
+    aliases = {f"step_{name}": expression for name, expression in columns.items()}
+    select = queryset.annotate(**aliases).values_list(*aliases).order_by()
+    select_sql, params = select.query.sql_with_params()
+    quote = connection.ops.quote_name
+    table = quote(DunningStep._meta.db_table)
+    column_sql = ", ".join(quote(name) for name in STEP_COLUMNS)
+    with connection.cursor() as cursor:
+        # The SELECT always has a WHERE clause, which SQLite needs to parse
+        # ON CONFLICT after INSERT … SELECT.
+        cursor.execute(
+            f"INSERT INTO {table} ({column_sql}) {select_sql} ON CONFLICT DO NOTHING",
+            params,
+        )
+        return max(cursor.rowcount, 0)
+
+
+def _overdue_customer_ids(
+    *, as_of: date, policy: DunningPolicy, customer_ids: Iterable[int]
+) -> set[int]:
+    """Customers with at least one overdue item (pauses do not matter, tolerance does)."""
+    ids = list(customer_ids)
+    overdue = Q(due_date__lt=as_of, open_amount__gt=0, open_amount__gte=policy.tolerance)
+    invoices = (
+        invoice_items(as_of=as_of, policy=policy, customer_ids=ids)
+        .filter(overdue, is_replaced=False)
+        .values_list("customer_id", flat=True)
+    )
+    instalments = (
+        instalment_items(as_of=as_of, policy=policy, customer_ids=ids)
+        .filter(overdue)
+        .values_list("customer_id_value", flat=True)
+    )
+    return set(invoices) | set(instalments)
+
+
+def _cases_sync(
+    *, as_of: date, policy: DunningPolicy, customers: dict[int, Customer]
+) -> dict[int, CollectionCase]:
+    """Open a case for each customer with overdue items; close the ones with nothing overdue."""
+    overdue = _overdue_customer_ids(as_of=as_of, policy=policy, customer_ids=customers)
+    open_cases = {
+        case.customer_id: case
+        for case in CollectionCase.objects.filter(
+            customer_id__in=list(customers), status=CollectionCase.Status.OPEN
+        )
+    }
+    for customer_id in sorted(overdue - set(open_cases)):
+        customer = customers[customer_id]
+        case = CollectionCase.objects.create(
+            customer=customer, owner=customer.sales_rep, opened_on=as_of
+        )
+        open_cases[customer_id] = case
+        case_event_create(
+            customer=customer,
+            case=case,
+            kind=CaseEvent.Kind.CASE_OPENED,
+            text=_("Case opened: items overdue on %(date)s.") % {"date": as_of.isoformat()},
+            data={"as_of": as_of.isoformat()},
+        )
+    for customer_id in sorted(set(open_cases) - overdue):
+        case = open_cases[customer_id]
+        if case.opened_on > as_of:
+            continue  # a run for an earlier date does not undo a later one
+        case.status = CollectionCase.Status.CLOSED
+        case.closed_on = as_of
+        case.save(update_fields=["status", "closed_on", "updated_at"])
+        del open_cases[customer_id]
+        case_event_create(
+            customer=customers[customer_id],
+            case=case,
+            kind=CaseEvent.Kind.CASE_CLOSED,
+            text=_("Case closed: nothing overdue on %(date)s.") % {"date": as_of.isoformat()},
+            data={"as_of": as_of.isoformat()},
+        )
+    return open_cases
+
+
+def _communications_create(
+    *,
+    batch: uuid.UUID,
+    run_id: int,
+    as_of: date,
+    policy: DunningPolicy,
+    levels: dict[str, DunningLevel],
+    customers: dict[int, Customer],
+    cases: dict[int, CollectionCase],
+) -> list[CreatedCommunication]:
+    """One message per customer, level and currency, from the steps this chunk inserted."""
+    steps = list(
+        DunningStep.objects.filter(batch=batch)
+        .select_related("invoice", "instalment__agreement")
+        .order_by("customer_id", "level", "currency", "due_date", "pk")
+    )
+    groups: dict[tuple[int, str, str], list[DunningStep]] = {}
+    for step in steps:
+        groups.setdefault((step.customer_id, step.level, step.currency), []).append(step)
+    created = []
+    for (customer_id, code, currency), group in sorted(
+        groups.items(), key=lambda item: (item[0][0], LEVEL_ORDER[item[0][1]], item[0][2])
+    ):
+        customer = customers[customer_id]
+        communication = communication_build(
+            run_id=run_id,
+            as_of=as_of,
+            customer=customer,
+            level=levels[code],
+            policy=policy,
+            currency=currency,
+            steps=group,
+            case=cases.get(customer_id),
+        )
+        created.append(
+            CreatedCommunication(
+                communication_id=communication.pk,
+                customer_code=customer.code,
+                level=code,
+                currency=currency,
+                channels=list(communication.channels),
+                invoices=[step.item_label for step in group],
+                status=communication.status,
+            )
+        )
+    return created
