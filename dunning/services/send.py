@@ -1,0 +1,454 @@
+"""Delivering communications: claim under a lock, re-check, send after commit, always finish.
+
+1. `communications_claim` locks pending messages with `FOR UPDATE SKIP LOCKED`
+   (two senders never take the same one), re-checks under that lock that
+   their items still need dunning (a payment, a dispute, a promise or a pause
+   may have landed since the run), and moves them to `sending`.
+2. After that transaction commits, `communication_deliver` renders the
+   letter if the level has one and sends the email with the message's stable
+   `Message-ID`, so that a repeat after a crash is recognisable as the same
+   message.
+3. Every message ends `sent` or `failed` with a reason; transient mail-server
+   errors put it back to `pending` with a growing delay until the attempts
+   run out. `communications_reap` returns messages stuck in `sending` (a
+   worker killed between claim and finish) to `pending`.
+"""
+
+import logging
+import smtplib
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.mail import EmailMessage, get_connection
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from dunning.models import (
+    CaseEvent,
+    Channel,
+    CollectionTask,
+    Communication,
+    DunningLevel,
+    DunningPolicy,
+    DunningStep,
+)
+from dunning.models.policy import EMAIL_CHANNELS
+from dunning.services.communications import (
+    communication_fail,
+    communication_fail_missing_address,
+    items_text,
+)
+from dunning.services.events import case_event_create
+from dunning.services.items import dunnable, instalment_items, invoice_items, pause_reason
+from dunning.services.render import RenderError, communication_render
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_ATTEMPTS = 5
+DEFAULT_SENDING_TIMEOUT = timedelta(minutes=15)
+DEFAULT_CLAIM_BATCH = 50
+PAUSE_REASON_TEXT = {
+    "customer_paused": "customer paused",
+    "replaced_by_agreement": "replaced by a supplementary agreement",
+    "dispute": "in dispute",
+    "promise": "promised",
+    "paid": "paid",
+    "below_tolerance": "below tolerance",
+}
+
+
+def max_attempts() -> int:
+    return getattr(settings, "DUNNING_SEND_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS)
+
+
+def retry_delay(*, attempts: int) -> timedelta:
+    """1, 2, 4, 8 … minutes after each failed attempt, at most an hour."""
+    return timedelta(seconds=min(60 * 2 ** max(attempts - 1, 0), 3600))
+
+
+@dataclass
+class SendSummary:
+    sent: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    cancelled: list[int] = field(default_factory=list)
+    retrying: list[int] = field(default_factory=list)
+
+    def add(self, status: str, pk: int) -> None:
+        {
+            Communication.Status.SENT: self.sent,
+            Communication.Status.FAILED: self.failed,
+            Communication.Status.CANCELLED: self.cancelled,
+        }.get(status, self.retrying).append(pk)
+
+
+def _policy_for(communication: Communication) -> DunningPolicy:
+    if communication.run_id and communication.run.policy_id:
+        return communication.run.policy
+    return DunningPolicy.objects.get(is_active=True)
+
+
+def _level_for(communication: Communication, policy: DunningPolicy) -> DunningLevel | None:
+    return DunningLevel.objects.filter(policy=policy, code=communication.level).first()
+
+
+def recheck_date(communication: Communication) -> date:
+    """Re-check on the later of the business date and today: what is known now counts."""
+    return max(communication.business_date, timezone.localdate())
+
+
+def communication_recheck(*, communication: Communication) -> bool:
+    """Drop the items that no longer need dunning; cancel the message if none is left.
+
+    Call with the communication locked. Returns whether it should still go out.
+    """
+    policy = _policy_for(communication)
+    as_of = recheck_date(communication)
+    steps = list(
+        communication.steps.filter(excluded_reason="").select_related(
+            "invoice", "instalment__agreement"
+        )
+    )
+    customer_ids = [communication.customer_id]
+    invoices = {
+        item.pk: item
+        for item in invoice_items(as_of=as_of, policy=policy, customer_ids=customer_ids).filter(
+            pk__in=[step.invoice_id for step in steps if step.invoice_id]
+        )
+    }
+    instalments = {
+        item.pk: item
+        for item in instalment_items(as_of=as_of, policy=policy, customer_ids=customer_ids).filter(
+            pk__in=[step.instalment_id for step in steps if step.instalment_id]
+        )
+    }
+    still_due_invoices = set(
+        dunnable(
+            invoice_items(as_of=as_of, policy=policy, customer_ids=customer_ids), policy=policy
+        )
+        .filter(pk__in=list(invoices))
+        .values_list("pk", flat=True)
+    )
+    still_due_instalments = set(
+        dunnable(
+            instalment_items(as_of=as_of, policy=policy, customer_ids=customer_ids),
+            policy=policy,
+        )
+        .filter(pk__in=list(instalments))
+        .values_list("pk", flat=True)
+    )
+    keep, dropped = [], []
+    for step in steps:
+        if step.invoice_id:
+            item = invoices.get(step.invoice_id)
+            ok = step.invoice_id in still_due_invoices
+        else:
+            item = instalments.get(step.instalment_id)
+            ok = step.instalment_id in still_due_instalments
+        if ok:
+            keep.append(step)
+            continue
+        reason = pause_reason(item, policy=policy) if item is not None else "paid"
+        step.excluded_reason = PAUSE_REASON_TEXT.get(reason or "paid", reason)
+        dropped.append(step)
+    if dropped:
+        DunningStep.objects.bulk_update(dropped, ["excluded_reason"])
+    if not keep:
+        _cancel(communication=communication, steps=dropped)
+        return False
+    if dropped:
+        communication.total_amount = sum(step.outstanding for step in keep)
+        level = _level_for(communication, policy)
+        if level is not None and level.sends_email:
+            try:
+                communication.subject, communication.body = communication_render(
+                    communication=communication, steps=keep, level=level, policy=policy
+                )
+            except RenderError as error:
+                communication_fail(
+                    communication=communication,
+                    reason=Communication.FailureReason.RENDER_ERROR,
+                    detail=str(error),
+                )
+                return False
+        communication.save(update_fields=["total_amount", "subject", "body", "updated_at"])
+        case_event_create(
+            customer=communication.customer,
+            kind=CaseEvent.Kind.NOTE,
+            text=_("%(level)s: %(items)s left out, no longer due.")
+            % {"level": communication.get_level_display(), "items": items_text(dropped)},
+            data={"communication": communication.pk, "dropped": [s.item_label for s in dropped]},
+        )
+    return True
+
+
+def _cancel(*, communication: Communication, steps: list[DunningStep]) -> None:
+    detail = "; ".join(f"{step.item_label}: {step.excluded_reason}" for step in steps)
+    communication.status = Communication.Status.CANCELLED
+    communication.failure_reason = Communication.FailureReason.SETTLED
+    communication.failure_detail = detail[:2000]
+    communication.save(update_fields=["status", "failure_reason", "failure_detail", "updated_at"])
+    CollectionTask.objects.filter(
+        communication=communication, status=CollectionTask.Status.OPEN
+    ).update(
+        status=CollectionTask.Status.CANCELLED,
+        outcome=_("Cancelled: the items no longer need dunning."),
+    )
+    case_event_create(
+        customer=communication.customer,
+        kind=CaseEvent.Kind.COMMUNICATION_CANCELLED,
+        text=_("%(level)s not sent: %(detail)s")
+        % {"level": communication.get_level_display(), "detail": detail},
+        data={"communication": communication.pk},
+    )
+
+
+def communications_claim(*, ids: list[int] | None = None, limit: int | None = None) -> list[int]:
+    """Lock up to `limit` pending messages (skipping locked ones), re-check, mark them sending."""
+    now = timezone.now()
+    with transaction.atomic():
+        queryset = (
+            Communication.objects.select_for_update(skip_locked=True)
+            .filter(status=Communication.Status.PENDING)
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+            .order_by("pk")
+        )
+        if ids is not None:
+            queryset = queryset.filter(pk__in=ids)
+        claimed = []
+        for communication in queryset[: limit or DEFAULT_CLAIM_BATCH]:
+            if not communication_recheck(communication=communication):
+                continue
+            communication.status = Communication.Status.SENDING
+            communication.attempts += 1
+            communication.sending_started_at = now
+            communication.save(
+                update_fields=["status", "attempts", "sending_started_at", "updated_at"]
+            )
+            claimed.append(communication.pk)
+    return claimed
+
+
+def letter_render(*, communication: Communication) -> bytes:
+    """The one place the sender asks for a demand letter PDF (dunning.letters renders it)."""
+    from dunning.letters import demand_letter_render
+
+    return demand_letter_render(communication=communication)
+
+
+def _finish(
+    *, pk: int, status: str, reason: str = "", detail: str = "", retry: bool = False
+) -> str:
+    """Record the outcome of one attempt under the row lock; return the final status."""
+    with transaction.atomic():
+        communication = (
+            Communication.objects.select_for_update().select_related("customer").get(pk=pk)
+        )
+        if communication.status in Communication.TERMINAL:
+            return communication.status
+        if retry and communication.attempts < max_attempts():
+            communication.status = Communication.Status.PENDING
+            communication.next_attempt_at = timezone.now() + retry_delay(
+                attempts=communication.attempts
+            )
+            communication.failure_detail = detail[:2000]
+            communication.save(
+                update_fields=["status", "next_attempt_at", "failure_detail", "updated_at"]
+            )
+            return communication.status
+        if status == Communication.Status.SENT:
+            communication.status = Communication.Status.SENT
+            communication.sent_at = timezone.now()
+            communication.failure_detail = ""
+            communication.save(update_fields=["status", "sent_at", "failure_detail", "updated_at"])
+            _after_sent(communication)
+            return communication.status
+        if reason == Communication.FailureReason.MISSING_ADDRESS:
+            communication_fail_missing_address(communication=communication)
+        else:
+            communication_fail(communication=communication, reason=reason, detail=detail)
+        return communication.status
+
+
+def _after_sent(communication: Communication) -> None:
+    steps = list(communication.steps.filter(excluded_reason=""))
+    case_event_create(
+        customer=communication.customer,
+        kind=CaseEvent.Kind.COMMUNICATION_SENT,
+        text=_("%(level)s sent to %(recipient)s for %(items)s.")
+        % {
+            "level": communication.get_level_display(),
+            "recipient": communication.recipient_email or _("the customer"),
+            "items": items_text(steps),
+        },
+        data={"communication": communication.pk, "message_id": str(communication.message_id)},
+    )
+    if Channel.LETTER in communication.channels and communication.letter_pdf:
+        CollectionTask.objects.create(
+            kind=CollectionTask.Kind.FOLLOW_UP,
+            customer=communication.customer,
+            assignee=communication.customer.sales_rep,
+            communication=communication,
+            title=_("Print the demand letter for %(customer)s and send it by registered mail")
+            % {"customer": communication.customer.name},
+            due_date=timezone.localdate(),
+        )
+
+
+def _store_letter(*, pk: int, pdf: bytes) -> Communication | None:
+    with transaction.atomic():
+        communication = Communication.objects.select_for_update().get(pk=pk)
+        if communication.status != Communication.Status.SENDING:
+            return None
+        if not communication.letter_pdf:
+            communication.letter_pdf.save("letter.pdf", ContentFile(pdf), save=False)
+            communication.save(update_fields=["letter_pdf", "updated_at"])
+        return communication
+
+
+def communication_deliver(*, communication_id: int) -> str:
+    """Send one claimed message (outside any transaction) and record how it ended."""
+    communication = Communication.objects.select_related("customer", "run__policy").get(
+        pk=communication_id
+    )
+    if communication.status != Communication.Status.SENDING:
+        return communication.status
+    channels = set(communication.channels)
+    attachments = []
+    if Channel.LETTER in channels:
+        if not communication.letter_pdf:
+            try:
+                pdf = letter_render(communication=communication)
+            except Exception as error:  # a letter that cannot render must not stop the others
+                logger.warning("letter for communication %s failed: %s", communication_id, error)
+                return _finish(
+                    pk=communication_id,
+                    status=Communication.Status.FAILED,
+                    reason=Communication.FailureReason.RENDER_ERROR,
+                    detail=f"{type(error).__name__}: {error}",
+                )
+            stored = _store_letter(pk=communication_id, pdf=pdf)
+            if stored is None:
+                return Communication.objects.get(pk=communication_id).status
+            communication = stored
+        with communication.letter_pdf.open("rb") as letter:
+            attachments.append(
+                (
+                    f"demand-letter-{communication.customer.code}-"
+                    f"{communication.business_date:%Y%m%d}.pdf",
+                    letter.read(),
+                    "application/pdf",
+                )
+            )
+    if not channels & EMAIL_CHANNELS:
+        return _finish(pk=communication_id, status=Communication.Status.SENT)
+    if not communication.recipient_email:
+        return _finish(
+            pk=communication_id,
+            status=Communication.Status.FAILED,
+            reason=Communication.FailureReason.MISSING_ADDRESS,
+        )
+    message = EmailMessage(
+        subject=communication.subject,
+        body=communication.body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[communication.recipient_email],
+        headers={
+            "Message-ID": communication.email_message_id,
+            "X-Huikuan-Communication": str(communication.message_id),
+        },
+        attachments=attachments,
+        connection=get_connection(),
+    )
+    try:
+        delivered = message.send(fail_silently=False)
+    except smtplib.SMTPRecipientsRefused as error:
+        return _failed(communication_id, Communication.FailureReason.BAD_ADDRESS, error)
+    except smtplib.SMTPResponseException as error:
+        if 400 <= error.smtp_code < 500:
+            return _retry(communication_id, error)
+        return _failed(communication_id, Communication.FailureReason.BOUNCE, error)
+    except (smtplib.SMTPException, OSError) as error:
+        # Server down, connection refused or dropped, timeout: try again later.
+        return _retry(communication_id, error)
+    except ValueError as error:  # malformed address or header
+        return _failed(communication_id, Communication.FailureReason.BAD_ADDRESS, error)
+    if not delivered:
+        return _failed(
+            communication_id, Communication.FailureReason.BAD_ADDRESS, "no recipient accepted"
+        )
+    return _finish(pk=communication_id, status=Communication.Status.SENT)
+
+
+def _failed(pk: int, reason: str, error: object) -> str:
+    return _finish(
+        pk=pk, status=Communication.Status.FAILED, reason=reason, detail=_error_text(error)
+    )
+
+
+def _retry(pk: int, error: object) -> str:
+    logger.warning("sending communication %s failed, will retry: %s", pk, error)
+    return _finish(
+        pk=pk,
+        status=Communication.Status.FAILED,
+        reason=Communication.FailureReason.SMTP_ERROR,
+        detail=_error_text(error),
+        retry=True,
+    )
+
+
+def _error_text(error: object) -> str:
+    if isinstance(error, Exception):
+        return f"{type(error).__name__}: {error}"
+    return str(error)
+
+
+def communications_send(
+    *, ids: list[int] | None = None, batch: int = DEFAULT_CLAIM_BATCH, max_batches: int = 100
+) -> SendSummary:
+    """Claim and deliver pending messages batch by batch until none is left to claim."""
+    summary = SendSummary()
+    for _batch in range(max_batches):
+        claimed = communications_claim(ids=ids, limit=batch)
+        if not claimed:
+            break
+        for pk in claimed:
+            try:
+                status = communication_deliver(communication_id=pk)
+            except Exception:
+                # A bug for one message must not strand the rest in `sending`:
+                # the reaper returns this one to pending later.
+                logger.exception("delivering communication %s failed", pk)
+                continue
+            summary.add(status, pk)
+    return summary
+
+
+def communications_reap(*, timeout: timedelta | None = None) -> int:
+    """Return messages stuck in `sending` past the timeout to `pending` (or fail them)."""
+    timeout = timeout or getattr(settings, "DUNNING_SENDING_TIMEOUT", DEFAULT_SENDING_TIMEOUT)
+    now = timezone.now()
+    reaped = 0
+    with transaction.atomic():
+        stuck = (
+            Communication.objects.select_for_update(skip_locked=True)
+            .filter(status=Communication.Status.SENDING, sending_started_at__lt=now - timeout)
+            .order_by("pk")
+        )
+        for communication in stuck:
+            reaped += 1
+            if communication.attempts >= max_attempts():
+                communication_fail(
+                    communication=communication,
+                    reason=Communication.FailureReason.STUCK,
+                    detail=_("Left in sending after %(attempts)s attempts.")
+                    % {"attempts": communication.attempts},
+                )
+                continue
+            communication.status = Communication.Status.PENDING
+            communication.next_attempt_at = now
+            communication.save(update_fields=["status", "next_attempt_at", "updated_at"])
+    return reaped
