@@ -17,6 +17,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Sum
 
 from core.money import money_quantize
+from dunning.models import DunningPolicy
 from receivables.models import CreditNote, Invoice, Payment, PaymentAllocation
 
 DAYS_PER_YEAR = Decimal(365)
@@ -111,15 +112,7 @@ def invoice_late_fee_clause(*, invoice: Invoice) -> LateFeeClause:
 
 
 def _policy_default_clause() -> LateFeeClause:
-    from django.apps import apps
-
-    # Read through the app registry: the policy model belongs to the dunning
-    # engine, which may not be migrated in every deployment step.
-    try:
-        policy_model = apps.get_model("dunning", "DunningPolicy")
-    except LookupError:
-        return POLICY_DEFAULT_CLAUSE
-    policy = policy_model.objects.filter(is_active=True).first()
+    policy = DunningPolicy.objects.filter(is_active=True).first()
     if policy is None or policy.late_fee_rate_percent is None:
         return POLICY_DEFAULT_CLAUSE
     return LateFeeClause.from_terms(policy)
