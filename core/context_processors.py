@@ -14,6 +14,8 @@ def navigation(request: HttpRequest) -> dict[str, object]:
         (_("Home"), reverse("core:home")),
         (_("Customers"), reverse("receivables:customer_list")),
     ]
+    if has_role(user, Role.FINANCE):
+        items.append((_("Credit approvals"), reverse("receivables:credit_assessment_queue")))
     if user.is_staff:
         items.append((_("Administration"), reverse("admin:index")))
     role_names = {

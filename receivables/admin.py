@@ -1,7 +1,29 @@
 from django.contrib import admin
+from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
-from receivables.models import Contact, Customer
+from receivables.models import (
+    Contact,
+    CreditAssessment,
+    CreditGrade,
+    CreditHoldEvent,
+    CreditOverride,
+    CreditPolicy,
+    Customer,
+)
+
+
+class ReadOnlyAdminMixin:
+    """Records written by the services only: the admin shows them, never edits them."""
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
 
 
 class ContactInline(admin.TabularInline):
@@ -9,10 +31,129 @@ class ContactInline(admin.TabularInline):
     extra = 0
 
 
+class CreditAssessmentInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = CreditAssessment
+    fields = [
+        "status",
+        "score",
+        "grade",
+        "requested_limit",
+        "requested_terms_days",
+        "approved_limit",
+        "approved_terms_days",
+        "requested_by",
+        "decided_by",
+    ]
+    readonly_fields = fields
+    extra = 0
+    show_change_link = True
+
+
+class CreditHoldEventInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = CreditHoldEvent
+    fields = ["created_at", "action", "source", "actor", "reason"]
+    readonly_fields = fields
+    extra = 0
+
+
 @admin.register(Customer)
 class CustomerAdmin(SimpleHistoryAdmin):
-    list_display = ["code", "name", "sales_rep", "currency", "credit_limit", "credit_status"]
-    list_filter = ["credit_status", "currency", "sales_rep"]
+    list_display = [
+        "code",
+        "name",
+        "sales_rep",
+        "currency",
+        "credit_limit",
+        "payment_terms_days",
+        "credit_status",
+        "is_new",
+    ]
+    list_filter = ["credit_status", "is_new", "currency", "sales_rep"]
     search_fields = ["code", "name", "registration_number"]
+    # Limit and terms change only through approved assessments, status through holds.
     readonly_fields = ["credit_limit", "payment_terms_days", "credit_status"]
-    inlines = [ContactInline]
+    inlines = [ContactInline, CreditAssessmentInline, CreditHoldEventInline]
+
+
+@admin.register(Contact)
+class ContactAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "customer", "role", "email", "phone", "im_handle"]
+    list_filter = ["role"]
+    search_fields = ["name", "email", "customer__code", "customer__name"]
+    list_select_related = ["customer"]
+    autocomplete_fields = ["customer"]
+
+
+@admin.register(CreditAssessment)
+class CreditAssessmentAdmin(ReadOnlyAdminMixin, SimpleHistoryAdmin):
+    """The workflow runs in the app (segregation of duties); the admin only shows it."""
+
+    list_display = [
+        "__str__",
+        "customer",
+        "status",
+        "score",
+        "grade",
+        "requested_limit",
+        "approved_limit",
+        "requested_by",
+        "decided_by",
+        "submitted_at",
+    ]
+    list_filter = ["status", "grade"]
+    search_fields = ["customer__code", "customer__name"]
+    list_select_related = ["customer", "requested_by", "decided_by"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(CreditPolicy)
+class CreditPolicyAdmin(SimpleHistoryAdmin):
+    list_display = [
+        "__str__",
+        "new_customer_max_limit",
+        "new_customer_max_terms_days",
+        "updated_at",
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return not CreditPolicy.objects.exists()
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(CreditGrade)
+class CreditGradeAdmin(SimpleHistoryAdmin):
+    list_display = ["grade", "min_score", "max_limit", "max_terms_days", "description"]
+    readonly_fields = ["grade"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(CreditOverride)
+class CreditOverrideAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = [
+        "created_at",
+        "customer",
+        "actor",
+        "reference",
+        "amount",
+        "currency",
+        "exposure",
+        "credit_limit",
+    ]
+    list_filter = ["currency"]
+    search_fields = ["customer__code", "customer__name", "reference", "reason"]
+    list_select_related = ["customer", "actor"]
+
+
+@admin.register(CreditHoldEvent)
+class CreditHoldEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "customer", "action", "source", "actor", "reason"]
+    list_filter = ["action", "source"]
+    search_fields = ["customer__code", "customer__name", "reason"]
+    list_select_related = ["customer", "actor"]

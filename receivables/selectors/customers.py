@@ -1,15 +1,247 @@
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import QuerySet
+"""Reads for customers and contacts: scoped lists and the customer's audit timeline."""
 
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Case, Exists, ForeignKey, Model, OuterRef, QuerySet, When
+from django.utils.translation import gettext
+
+from core.roles import Role
 from core.scoping import scope_for_user
-from receivables.models import Customer
+from receivables.models import Contact, CreditAssessment, Customer
+
+# Fields of an assessment the customer's timeline tells; the full record of every
+# field stays in the assessment's own history (admin).
+ASSESSMENT_TIMELINE_FIELDS = (
+    "status",
+    "grade",
+    "requested_limit",
+    "requested_terms_days",
+    "approved_limit",
+    "approved_terms_days",
+)
+# Holds and releases are told by their own events, with the reason.
+CUSTOMER_TIMELINE_EXCLUDED = ("created_at", "updated_at", "credit_status")
+APPROVAL_REASON_PREFIX = "credit_assessment:"
+
+
+@dataclass(frozen=True)
+class HistoryChange:
+    field: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    at: datetime
+    user: str
+    subject: str
+    action: str
+    changes: tuple[HistoryChange, ...] = ()
+    note: str = ""
 
 
 def customer_list(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Customer]:
-    """List the customers the user may see, with their owning rep."""
-    return scope_for_user(Customer.objects.select_related("sales_rep"), user)
+    """List the customers the user may see, with their owning rep and whether
+    they have a finance contact (reminders go to it)."""
+    finance_contacts = Contact.objects.filter(customer=OuterRef("pk"), role=Contact.Role.FINANCE)
+    return scope_for_user(
+        Customer.objects.select_related("sales_rep").annotate(
+            has_finance_contact=Exists(finance_contacts)
+        ),
+        user,
+    )
 
 
 def customer_list_for_home(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Customer]:
     """The first customers on the user's home page."""
     return customer_list(user=user)[:20]
+
+
+def contact_list(*, customer: Customer) -> QuerySet[Contact]:
+    """The customer's contacts: finance first, then executive, procurement, other."""
+    rank = Case(
+        When(role=Contact.Role.FINANCE, then=0),
+        When(role=Contact.Role.EXECUTIVE, then=1),
+        When(role=Contact.Role.PROCUREMENT, then=2),
+        default=3,
+    )
+    return customer.contacts.annotate(role_rank=rank).order_by("role_rank", "name")
+
+
+def sales_rep_list() -> QuerySet:
+    """Active users holding the sales rep role, for assigning customers."""
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, groups__name=Role.SALES_REP)
+        .order_by("username")
+        .distinct()
+    )
+
+
+def _display(model: type[Model], name: str, value: object, users: dict[int, str]) -> str:
+    if value is None or value == "":
+        return "—"
+    field = model._meta.get_field(name)
+    if isinstance(field, ForeignKey):
+        return users.get(value, f"#{value}")
+    if field.choices:
+        return str(dict(field.flatchoices).get(value, value))
+    if isinstance(value, bool):
+        return gettext("yes") if value else gettext("no")
+    if isinstance(value, Decimal):
+        return f"{value:,.2f}"
+    return str(value)
+
+
+def _user_label(record) -> str:
+    return record.history_user.get_username() if record.history_user else gettext("system")
+
+
+def _record_entries(
+    records: Iterable,
+    *,
+    model: type[Model],
+    subject: Callable[[object], str],
+    fields: Iterable[str] | None = None,
+    excluded: Iterable[str] = (),
+    initial_fields: Iterable[str] = (),
+    note: Callable[[object], str] = lambda record: "",
+    users: dict[int, str],
+) -> list[HistoryEntry]:
+    """Turn consecutive history records of each object into entries with old → new values."""
+    entries = []
+    previous: dict[int, object] = {}
+    actions = {"+": gettext("created"), "~": gettext("changed"), "-": gettext("deleted")}
+    for record in records:
+        before = previous.get(record.id)
+        previous[record.id] = record
+        changes: list[HistoryChange] = []
+        if record.history_type == "~" and before is not None:
+            delta = record.diff_against(before, included_fields=fields, excluded_fields=excluded)
+            changes = [
+                HistoryChange(
+                    field=str(model._meta.get_field(change.field).verbose_name),
+                    old=_display(model, change.field, change.old, users),
+                    new=_display(model, change.field, change.new, users),
+                )
+                for change in delta.changes
+            ]
+            if not changes:
+                continue
+        elif record.history_type == "+":
+            changes = [
+                HistoryChange(
+                    field=str(model._meta.get_field(name).verbose_name),
+                    old="—",
+                    new=_display(model, name, getattr(record, name), users),
+                )
+                for name in initial_fields
+            ]
+        entries.append(
+            HistoryEntry(
+                at=record.history_date,
+                user=_user_label(record),
+                subject=subject(record),
+                action=actions[record.history_type],
+                changes=tuple(changes),
+                note=note(record),
+            )
+        )
+    return entries
+
+
+def _approval_note(record) -> str:
+    reason = record.history_change_reason or ""
+    if reason.startswith(APPROVAL_REASON_PREFIX):
+        return gettext("Credit assessment #%(number)s approved") % {
+            "number": reason.removeprefix(APPROVAL_REASON_PREFIX)
+        }
+    return ""
+
+
+def customer_history(*, customer: Customer, limit: int = 100) -> list[HistoryEntry]:
+    """The customer's audit timeline, newest first: master data, limit and terms,
+    contacts, assessments, holds and credit overrides, each with who and when."""
+    order = ("id", "history_date", "history_id")
+    customer_records = list(
+        Customer.history.filter(id=customer.pk).select_related("history_user").order_by(*order)
+    )
+    contact_records = list(
+        Contact.history.filter(customer_id=customer.pk)
+        .select_related("history_user")
+        .order_by(*order)
+    )
+    assessment_records = list(
+        CreditAssessment.history.filter(customer_id=customer.pk)
+        .select_related("history_user")
+        .order_by(*order)
+    )
+    user_ids = {r.sales_rep_id for r in customer_records} | {
+        user_id for r in assessment_records for user_id in (r.requested_by_id, r.decided_by_id)
+    }
+    user_ids.discard(None)
+    users = dict(get_user_model().objects.filter(pk__in=user_ids).values_list("pk", "username"))
+    role_labels = dict(Contact.Role.choices)
+
+    entries = [
+        *_record_entries(
+            customer_records,
+            model=Customer,
+            subject=lambda r: gettext("Customer"),
+            excluded=CUSTOMER_TIMELINE_EXCLUDED,
+            note=_approval_note,
+            users=users,
+        ),
+        *_record_entries(
+            contact_records,
+            model=Contact,
+            subject=lambda r: (
+                gettext("Contact %(name)s (%(role)s)")
+                % {"name": r.name, "role": role_labels.get(r.role, r.role)}
+            ),
+            users=users,
+        ),
+        *_record_entries(
+            assessment_records,
+            model=CreditAssessment,
+            subject=lambda r: gettext("Credit assessment #%(number)s") % {"number": r.id},
+            fields=ASSESSMENT_TIMELINE_FIELDS,
+            initial_fields=("status", "grade", "requested_limit", "requested_terms_days"),
+            users=users,
+        ),
+    ]
+    for event in customer.credit_hold_events.select_related("actor"):
+        entries.append(
+            HistoryEntry(
+                at=event.created_at,
+                user=event.actor.get_username() if event.actor else gettext("system"),
+                subject=gettext("Credit hold"),
+                action=event.get_action_display(),
+                note=f"{event.get_source_display()}: {event.reason}",
+            )
+        )
+    for override in customer.credit_overrides.select_related("actor"):
+        entries.append(
+            HistoryEntry(
+                at=override.created_at,
+                user=override.actor.get_username(),
+                subject=gettext("Credit check"),
+                action=gettext("overridden"),
+                changes=(
+                    HistoryChange(
+                        field=gettext("Exposure"),
+                        old=f"{override.exposure:,.2f}",
+                        new=f"{override.exposure + override.amount:,.2f}",
+                    ),
+                ),
+                note=" · ".join(filter(None, (override.reference, override.reason))),
+            )
+        )
+    entries.sort(key=lambda entry: entry.at, reverse=True)
+    return entries[:limit]

@@ -1,0 +1,221 @@
+"""Writes for the customer master and contacts.
+
+Every service takes the acting user, refuses what the user's role or scope
+does not allow with a `BusinessRuleError`, and records the actor in the
+history (django-simple-history) of what it changed.
+"""
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.utils.translation import gettext
+
+from core.exceptions import BusinessRuleError
+from core.roles import Role, has_role
+from core.scoping import scope_for_user
+from receivables.currencies import is_iso_4217
+from receivables.models import Contact, Customer
+
+CUSTOMER_EDITABLE_FIELDS = ("name", "industry", "registration_number", "address", "language")
+CONTACT_FIELDS = ("name", "role", "email", "phone", "im_handle")
+
+
+def customer_lock(*, pk: int) -> Customer:
+    """Lock the customer row for the rest of the transaction (the one lock helper)."""
+    return Customer.objects.select_for_update().get(pk=pk)
+
+
+def ensure_customer_in_scope(*, actor: AbstractBaseUser, customer: Customer) -> None:
+    """Refuse a user who may not see the customer (another rep's, or no role)."""
+    if not scope_for_user(Customer.objects.filter(pk=customer.pk), actor).exists():
+        raise BusinessRuleError(gettext("You cannot change this customer."))
+
+
+def validation_error_to_business_error(error: ValidationError) -> BusinessRuleError:
+    """The first message of a model validation error, with its field."""
+    if hasattr(error, "error_dict"):
+        field, errors = next(iter(error.error_dict.items()))
+        message = errors[0].messages[0]
+        return BusinessRuleError(message, field=None if field == "__all__" else field)
+    return BusinessRuleError(error.messages[0])
+
+
+def _full_clean(instance: models.Model, *, exclude: list[str] | None = None) -> None:
+    try:
+        instance.full_clean(exclude=exclude)
+    except ValidationError as error:
+        raise validation_error_to_business_error(error) from error
+
+
+def _check_sales_rep(*, actor: AbstractBaseUser, sales_rep: AbstractBaseUser | None):
+    """Reps own what they create; finance and managers assign a sales rep."""
+    if has_role(actor, Role.FINANCE, Role.MANAGER):
+        if sales_rep is None:
+            raise BusinessRuleError(
+                gettext("Choose the sales rep who owns the customer."), field="sales_rep"
+            )
+        if not has_role(sales_rep, Role.SALES_REP) or not sales_rep.is_active:
+            raise BusinessRuleError(
+                gettext("%(user)s is not an active sales rep.")
+                % {"user": sales_rep.get_username()},
+                field="sales_rep",
+            )
+        return sales_rep
+    if has_role(actor, Role.SALES_REP):
+        if sales_rep is not None and sales_rep.pk != actor.pk:
+            raise BusinessRuleError(
+                gettext("A sales rep can only create customers they own."), field="sales_rep"
+            )
+        return actor
+    raise BusinessRuleError(gettext("Your role cannot create customers."))
+
+
+@transaction.atomic
+def customer_create(
+    *,
+    actor: AbstractBaseUser,
+    code: str,
+    name: str,
+    industry: str = "",
+    registration_number: str = "",
+    address: str = "",
+    currency: str = "",
+    language: str = Customer.Language.CHINESE,
+    sales_rep: AbstractBaseUser | None = None,
+) -> Customer:
+    """Create a customer with no credit yet: limit 0, terms 0, new, active."""
+    owner = _check_sales_rep(actor=actor, sales_rep=sales_rep)
+    code = code.strip()
+    currency = (currency or settings.DEFAULT_CURRENCY).strip().upper()
+    if not code:
+        raise BusinessRuleError(gettext("Enter the customer code."), field="code")
+    if Customer.objects.filter(code__iexact=code).exists():
+        raise BusinessRuleError(
+            gettext("A customer with the code %(code)s already exists.") % {"code": code},
+            field="code",
+        )
+    if not is_iso_4217(currency):
+        raise BusinessRuleError(
+            gettext("%(currency)s is not an ISO 4217 currency code.") % {"currency": currency},
+            field="currency",
+        )
+    customer = Customer(
+        code=code,
+        name=name.strip(),
+        industry=industry.strip(),
+        registration_number=registration_number.strip(),
+        address=address.strip(),
+        currency=currency,
+        language=language,
+        sales_rep=owner,
+        credit_limit=0,
+        payment_terms_days=0,
+        is_new=True,
+        credit_status=Customer.CreditStatus.ACTIVE,
+    )
+    _full_clean(customer)
+    customer._history_user = actor
+    customer.save()
+    return customer
+
+
+@transaction.atomic
+def customer_update(
+    *,
+    actor: AbstractBaseUser,
+    customer: Customer,
+    sales_rep: AbstractBaseUser | None = None,
+    **fields: str,
+) -> Customer:
+    """Change the master data; only finance and managers hand a customer to another rep.
+
+    Code and currency stay as created (the limit is in that currency); credit
+    limit, terms and status change only through assessments and holds.
+    """
+    unknown = set(fields) - set(CUSTOMER_EDITABLE_FIELDS)
+    if unknown:
+        raise BusinessRuleError(
+            gettext("These fields cannot be changed here: %(fields)s")
+            % {"fields": ", ".join(sorted(unknown))}
+        )
+    ensure_customer_in_scope(actor=actor, customer=customer)
+    customer = customer_lock(pk=customer.pk)
+    for field, value in fields.items():
+        setattr(customer, field, value.strip() if isinstance(value, str) else value)
+    if sales_rep is not None and sales_rep.pk != customer.sales_rep_id:
+        if not has_role(actor, Role.FINANCE, Role.MANAGER):
+            raise BusinessRuleError(
+                gettext("Only finance or a manager can hand a customer to another sales rep."),
+                field="sales_rep",
+            )
+        customer.sales_rep = _check_sales_rep(actor=actor, sales_rep=sales_rep)
+    _full_clean(customer)
+    customer._history_user = actor
+    customer.save()
+    return customer
+
+
+def _clean_contact(contact: Contact) -> None:
+    for field in ("name", "email", "phone", "im_handle"):
+        setattr(contact, field, getattr(contact, field).strip())
+    _full_clean(contact, exclude=["customer"])
+    if not (contact.email or contact.phone or contact.im_handle):
+        raise BusinessRuleError(
+            gettext("Give at least one way to reach the contact: email, phone or IM handle."),
+            field="email",
+        )
+    if contact.role == Contact.Role.FINANCE and not contact.email:
+        raise BusinessRuleError(
+            gettext("A finance contact needs an email address: payment reminders go to it."),
+            field="email",
+        )
+
+
+@transaction.atomic
+def contact_create(
+    *,
+    actor: AbstractBaseUser,
+    customer: Customer,
+    name: str,
+    role: str,
+    email: str = "",
+    phone: str = "",
+    im_handle: str = "",
+) -> Contact:
+    """Add a person at the customer; a finance contact must have an email."""
+    ensure_customer_in_scope(actor=actor, customer=customer)
+    contact = Contact(
+        customer=customer, name=name, role=role, email=email, phone=phone, im_handle=im_handle
+    )
+    _clean_contact(contact)
+    contact._history_user = actor
+    contact.save()
+    return contact
+
+
+@transaction.atomic
+def contact_update(*, actor: AbstractBaseUser, contact: Contact, **fields: str) -> Contact:
+    """Change a contact's details or role; the same rules as when adding one."""
+    unknown = set(fields) - set(CONTACT_FIELDS)
+    if unknown:
+        raise BusinessRuleError(
+            gettext("These fields cannot be changed here: %(fields)s")
+            % {"fields": ", ".join(sorted(unknown))}
+        )
+    ensure_customer_in_scope(actor=actor, customer=contact.customer)
+    contact = Contact.objects.select_for_update().get(pk=contact.pk)
+    for field, value in fields.items():
+        setattr(contact, field, value)
+    _clean_contact(contact)
+    contact._history_user = actor
+    contact.save()
+    return contact
+
+
+@transaction.atomic
+def contact_delete(*, actor: AbstractBaseUser, contact: Contact) -> None:
+    """Remove a contact; the history keeps who removed it and what it held."""
+    ensure_customer_in_scope(actor=actor, customer=contact.customer)
+    contact._history_user = actor
+    contact.delete()
