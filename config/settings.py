@@ -56,11 +56,13 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "axes",
     "django_htmx",
+    "django_filters",
     "simple_history",
     "core",
     "receivables",
     "contracts",
     "dunning",
+    "dashboards",
 ]
 
 MIDDLEWARE = [

@@ -20,4 +20,5 @@ urlpatterns = [
     path("customers/", include("receivables.urls")),
     path("contracts/", include("contracts.urls")),
     path("dunning/", include("dunning.urls")),
+    path("dashboard/", include("dashboards.urls")),
 ]
