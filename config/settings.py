@@ -248,3 +248,15 @@ LOGGING = {
         "axes": {"level": "WARNING"},
     },
 }
+
+# --- Creditor (demand letters) -----------------------------------------------
+
+CREDITOR_NAME = env.str("CREDITOR_NAME", default="Huikuan Demo Trading Co., Ltd.")
+CREDITOR_ADDRESS = env.str("CREDITOR_ADDRESS", default="1 Example Road, Pudong, Shanghai 200120")
+CREDITOR_REGISTRATION_NUMBER = env.str(
+    "CREDITOR_REGISTRATION_NUMBER", default="91310000000000000X"
+)
+# Used on a letter only for items whose contract names no payee account.
+CREDITOR_BANK_ACCOUNT_NAME = env.str("CREDITOR_BANK_ACCOUNT_NAME", default=CREDITOR_NAME)
+CREDITOR_BANK_NAME = env.str("CREDITOR_BANK_NAME", default="")
+CREDITOR_BANK_ACCOUNT = env.str("CREDITOR_BANK_ACCOUNT", default="")
