@@ -13,6 +13,7 @@ def navigation(request: HttpRequest) -> dict[str, object]:
     items = [
         (_("Home"), reverse("core:home")),
         (_("Customers"), reverse("receivables:customer_list")),
+        (_("Contracts"), reverse("contracts:contract_list")),
     ]
     if has_role(user, Role.FINANCE):
         items.append((_("Credit approvals"), reverse("receivables:credit_assessment_queue")))
