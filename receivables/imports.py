@@ -31,6 +31,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models.functions import Upper
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -221,8 +222,8 @@ def _read_limited(file: BinaryIO, *, name: str, errors: list[LineError]) -> byte
             LineError(
                 name,
                 None,
-                _("the file is larger than the %(limit)s MB limit; split it into smaller files.")
-                % {"limit": f"{MAX_BYTES / (1024 * 1024):g}"},
+                _("the file is larger than the %(limit)s limit; split it into smaller files.")
+                % {"limit": filesizeformat(MAX_BYTES)},
             )
         )
         return None
@@ -463,8 +464,8 @@ class ParsedFile:
     rows: list = field(default_factory=list)
     # The file as a whole was refused (size, encoding, header): no row is read.
     refused: bool = False
-    # Key column value -> line, for rows refused before reaching the database.
-    refused_keys: dict[str, int] = field(default_factory=dict)
+    # (line, values) of the rows refused before reaching the database.
+    refused_rows: list[tuple[int, dict[str, str]]] = field(default_factory=list)
 
 
 def _parse_file(
@@ -474,7 +475,6 @@ def _parse_file(
     required: tuple[str, ...],
     optional: tuple[str, ...],
     row_parser: Callable,
-    key_column: str,
     errors: list[LineError],
 ) -> ParsedFile:
     parsed = ParsedFile()
@@ -495,8 +495,7 @@ def _parse_file(
             parsed.rows.append(row_parser(line, values))
         except RowError as error:
             errors.append(LineError(name, line, str(error)))
-            if values.get(key_column):
-                parsed.refused_keys.setdefault(values[key_column], line)
+            parsed.refused_rows.append((line, values))
     return parsed
 
 
@@ -547,7 +546,15 @@ class _Importer:
         self.invoices: dict[str, Invoice] = {}
         self.invoice_lines: dict[str, int] = {}
         self.failed_invoice_lines: dict[str, int] = {}
+        self.failed_customer_lines: dict[str, int] = {}
         self.reps: dict[str, AbstractBaseUser | None] = {}
+
+    def invoice_failed(self, customer_code: str, number: str, line: int) -> None:
+        """Remember a refused invoice row, to explain payments that depend on it."""
+        if number:
+            self.failed_invoice_lines.setdefault(number, line)
+        if customer_code and customer_code.upper() not in self.customers:
+            self.failed_customer_lines.setdefault(customer_code.upper(), line)
 
     def error(self, name: str, line: int, message: str) -> None:
         self.result.errors.append(LineError(name, line, message))
@@ -657,7 +664,7 @@ class _Importer:
             try:
                 self._import_invoice(row)
             except RowError as error:
-                self.failed_invoice_lines[row.number] = row.line
+                self.invoice_failed(row.customer_code, row.number, row.line)
                 self.error(INVOICES, row.line, str(error))
             else:
                 self.invoice_lines[row.number] = row.line
@@ -725,6 +732,12 @@ class _Importer:
 
     def _import_payment(self, row: PaymentRow, seen: dict[tuple, int]) -> None:
         customer = self.customers.get(row.customer_code.upper())
+        failed_line = self.failed_customer_lines.get(row.customer_code.upper())
+        if customer is None and failed_line is not None:
+            raise RowError(
+                _("customer %(code)s could not be created (invoices line %(line)d).")
+                % {"code": row.customer_code, "line": failed_line}
+            )
         if customer is None:
             raise RowError(
                 _(
@@ -814,7 +827,6 @@ def receivables_import(
         required=INVOICE_COLUMNS,
         optional=INVOICE_OPTIONAL_COLUMNS,
         row_parser=_invoice_row,
-        key_column="invoice_number",
         errors=result.errors,
     )
     payments = _parse_file(
@@ -823,7 +835,6 @@ def receivables_import(
         required=PAYMENT_COLUMNS,
         optional=PAYMENT_OPTIONAL_COLUMNS,
         row_parser=_payment_row,
-        key_column="reference",
         errors=result.errors,
     )
     # A refused file leaves nothing to check rows against: its errors say it all.
@@ -833,7 +844,10 @@ def receivables_import(
             importer.customers = _existing_customers(
                 {row.customer_code for row in [*invoices.rows, *payments.rows]}
             )
-            importer.failed_invoice_lines.update(invoices.refused_keys)
+            for line, values in invoices.refused_rows:
+                importer.invoice_failed(
+                    values.get("customer_code", ""), values.get("invoice_number", ""), line
+                )
             importer.import_invoices(invoices.rows)
             importer.import_payments(payments.rows)
             if result.errors or dry_run:

@@ -1,6 +1,6 @@
 """Ageing of receivables as of a date, computed in the database.
 
-As of a date D: invoices issued on or before D (and not cancelled by then),
+As of a date D: invoices issued on or before D (never cancelled ones),
 each open for its amount less the allocations of posted payments dated on or
 before D and its credit notes dated on or before D; bucketed by days past due
 (D - due date): `current` (<= 0), `1-30`, `31-60`, `61-90`, `90+`.
@@ -131,8 +131,10 @@ def ageing_invoices(
     customer: Customer | None = None,
 ) -> QuerySet[Invoice]:
     """The invoices that count in the ageing as of the date, in scope."""
-    queryset = Invoice.objects.filter(issue_date__lte=as_of, currency=currency).filter(
-        ~Q(status=Invoice.Status.CANCELLED) | Q(cancelled_at__date__gt=as_of)
+    # A cancelled invoice is void from the start (issued by mistake); what
+    # lowers a real invoice from a date on is a credit note.
+    queryset = Invoice.objects.filter(issue_date__lte=as_of, currency=currency).exclude(
+        status=Invoice.Status.CANCELLED
     )
     if user is not None:
         queryset = scope_for_user(queryset, user)
