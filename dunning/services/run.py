@@ -41,7 +41,7 @@ from django.db.models import Count as CountAgg
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from contracts.models import SupplementaryAgreement
+from contracts.models import AgreementInstalment, SupplementaryAgreement
 from core.exceptions import BusinessRuleError
 from dunning.calendar import pre_due_last_due_date
 from dunning.models import (
@@ -347,33 +347,46 @@ def _level_candidates(
     policy: DunningPolicy,
     customer_ids: list[int],
 ) -> QuerySet | None:
-    """Items whose dates make them due this level today, not yet at it, before pause rules."""
-    if kind == "invoice":
-        queryset = invoice_items(as_of=as_of, policy=policy, customer_ids=customer_ids)
-    else:
-        queryset = instalment_items(as_of=as_of, policy=policy, customer_ids=customer_ids)
+    """Items whose dates make them due this level today, not yet at it, before pause rules.
+
+    Returns None when no item qualifies by dates alone (checked first with a
+    cheap query, as on most days most levels have nothing to do).
+    """
     if level.code == LevelCode.PRE_DUE:
         last_due = pre_due_last_due_date(as_of=as_of, working_days=policy.pre_due_working_days)
         if last_due <= as_of:
             return None
-        queryset = queryset.filter(due_date__gt=as_of, due_date__lte=last_due)
+        dates = Q(due_date__gt=as_of, due_date__lte=last_due)
     else:
         # Days past due >= offset, as a date range (no date arithmetic in SQL).
-        queryset = queryset.filter(due_date__lte=as_of - timedelta(days=level.days_offset))
-        if previous_rung is not None:
-            queryset = queryset.filter(
-                Exists(
-                    DunningStep.objects.filter(
-                        **{kind: OuterRef("pk")},
-                        level=previous_rung.code,
-                        fired_on__lte=as_of - timedelta(days=policy.min_gap_days),
-                    )
+        dates = Q(due_date__lte=as_of - timedelta(days=level.days_offset))
+    ladder = [~Exists(DunningStep.objects.filter(**{kind: OuterRef("pk")}, level=level.code))]
+    if level.is_rung and previous_rung is not None:
+        ladder.append(
+            Exists(
+                DunningStep.objects.filter(
+                    **{kind: OuterRef("pk")},
+                    level=previous_rung.code,
+                    fired_on__lte=as_of - timedelta(days=policy.min_gap_days),
                 )
             )
-    return queryset.filter(
-        ~Exists(DunningStep.objects.filter(**{kind: OuterRef("pk")}, level=level.code)),
-        open_amount__gt=0,
-    )
+        )
+    if kind == "invoice":
+        base = Invoice.objects.filter(customer_id__in=customer_ids, issue_date__lte=as_of).exclude(
+            status=Invoice.Status.CANCELLED
+        )
+    else:
+        base = AgreementInstalment.objects.filter(
+            agreement__status=SupplementaryAgreement.Status.APPROVED,
+            agreement__customer_id__in=customer_ids,
+        )
+    if not base.filter(dates, *ladder).exists():
+        return None
+    if kind == "invoice":
+        queryset = invoice_items(as_of=as_of, policy=policy, customer_ids=customer_ids)
+    else:
+        queryset = instalment_items(as_of=as_of, policy=policy, customer_ids=customer_ids)
+    return queryset.filter(dates, *ladder, open_amount__gt=0)
 
 
 def _skipped(candidates: QuerySet, *, policy: DunningPolicy) -> Counter:
