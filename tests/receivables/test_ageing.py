@@ -108,7 +108,7 @@ def _amounts(row):
 
 
 def test_buckets_per_customer_and_in_total_as_of_a_date(book, django_assert_max_num_queries):
-    with django_assert_max_num_queries(2):
+    with django_assert_max_num_queries(3):
         report = ageing_report(as_of=AS_OF, currency="CNY")
 
     alpha, beta = report.customers
