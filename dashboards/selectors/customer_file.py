@@ -1,0 +1,196 @@
+"""The customer file: one customer's receivables and collection, section by section.
+
+Each section is read with a fixed number of queries (lists are cut to their
+latest rows and carry their full count), so the customer page costs the same
+whatever the customer's history. The customer has been fetched in the
+user's scope by the page; everything here hangs off it.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+
+from contracts.models import Contract, PaymentMilestone
+from dashboards.selectors.common import User
+from dashboards.selectors.kpis import RANK_LEVELS, customer_rung
+from dunning.models import CaseEvent, CollectionCase, Communication, LevelCode
+from dunning.selectors import (
+    case_task_list_open,
+    collection_case_open_for_customer,
+    customer_agreement_list,
+    customer_dispute_list,
+    customer_promise_list,
+)
+from receivables.models import CreditAssessment, Customer, Invoice, Payment
+from receivables.selectors.ageing import customer_ageing
+from receivables.selectors.invoices import customer_balance, payments_with_allocated
+
+INVOICE_ROWS = 25
+PAYMENT_ROWS = 10
+CONTRACT_ROWS = 10
+TIMELINE_ROWS = 50
+LETTER_ROWS = 20
+
+
+@dataclass(frozen=True)
+class CustomerSummary:
+    """The header of the file: grade, balance, overdue, ladder rung and case."""
+
+    grade: str
+    grade_label: str
+    assessed_on: date | None
+    open_receivables: Decimal
+    overdue: Decimal
+    unallocated_credit: Decimal
+    oldest_overdue_days: int | None
+    rung_level: str
+    rung_label: str
+    case: CollectionCase | None
+    open_invoice_count: int
+
+
+def customer_summary(*, customer: Customer, as_of: date) -> CustomerSummary:
+    """The customer's grade (last approved assessment), balances, rung and open case."""
+    approved = (
+        CreditAssessment.objects.filter(customer=customer, status=CreditAssessment.Status.APPROVED)
+        .order_by("-decided_at", "-pk")
+        .first()
+    )
+    balance = customer_balance(customer=customer, as_of=as_of)
+    oldest = (
+        Invoice.objects.filter(
+            customer=customer, status=Invoice.Status.OPEN, due_date__lt=as_of, outstanding__gt=0
+        )
+        .order_by("due_date")
+        .values_list("due_date", flat=True)
+        .first()
+    )
+    rank = (
+        Customer.objects.filter(pk=customer.pk)
+        .annotate(rung=customer_rung(as_of=as_of))
+        .values_list("rung", flat=True)
+        .first()
+    )
+    level = RANK_LEVELS.get(rank, "")
+    return CustomerSummary(
+        grade=approved.grade if approved else "",
+        grade_label=approved.get_grade_display() if approved else "",
+        assessed_on=approved.decided_at.date() if approved and approved.decided_at else None,
+        open_receivables=balance.open_receivables,
+        overdue=balance.overdue,
+        unallocated_credit=balance.unallocated_credit,
+        oldest_overdue_days=(as_of - oldest).days if oldest else None,
+        rung_level=level,
+        rung_label=str(LevelCode(level).label) if level else "",
+        case=collection_case_open_for_customer(customer=customer),
+        open_invoice_count=balance.open_invoice_count,
+    )
+
+
+@dataclass(frozen=True)
+class Section:
+    """Rows of a section and how many there are in all."""
+
+    rows: list
+    count: int
+
+    @property
+    def more(self) -> int:
+        return self.count - len(self.rows)
+
+
+def _section(queryset: QuerySet, *, limit: int) -> Section:
+    rows = list(queryset[: limit + 1])
+    count = len(rows) if len(rows) <= limit else queryset.count()
+    return Section(rows=rows[:limit], count=count)
+
+
+def customer_ageing_section(*, customer: Customer, as_of: date) -> dict[str, Decimal]:
+    """The customer's ageing buckets and total as of the date (receivables' selector)."""
+    return customer_ageing(customer=customer, as_of=as_of)
+
+
+def customer_contracts(*, customer: Customer, limit: int = CONTRACT_ROWS) -> Section:
+    """The customer's contracts, newest first, with milestones and their invoices."""
+    contracts = (
+        Contract.objects.filter(customer=customer)
+        .prefetch_related(
+            Prefetch(
+                "milestones",
+                queryset=PaymentMilestone.objects.select_related("invoice").order_by("sequence"),
+            )
+        )
+        .annotate(delivery_count=Count("delivery_records"))
+        .order_by("-created_at", "-pk")
+    )
+    return _section(contracts, limit=limit)
+
+
+def customer_invoices(*, customer: Customer, limit: int = INVOICE_ROWS) -> Section:
+    """The customer's invoices, open ones first (oldest due first), then the latest settled."""
+    invoices = Invoice.objects.filter(customer=customer).order_by("status", "due_date", "number")
+    return _section(invoices, limit=limit)
+
+
+def customer_payments(*, customer: Customer, limit: int = PAYMENT_ROWS) -> Section:
+    """The customer's payments, newest first, with what is allocated and what is left."""
+    payments = payments_with_allocated(Payment.objects.filter(customer=customer)).order_by(
+        "-payment_date", "-pk"
+    )
+    return _section(payments, limit=limit)
+
+
+@dataclass(frozen=True)
+class CaseFile:
+    """The collection side of the file: case, tasks, promises, disputes, plans, timeline."""
+
+    case: CollectionCase | None
+    tasks: list
+    promises: Section
+    disputes: Section
+    agreements: Section
+    timeline: Section
+
+
+def customer_case_file(*, customer: Customer, limit: int = TIMELINE_ROWS) -> CaseFile:
+    """The open case, its tasks, promises, disputes, agreements and the whole timeline."""
+    timeline = (
+        CaseEvent.objects.filter(customer=customer)
+        .select_related("actor")
+        .order_by("-created_at", "-pk")
+    )
+    return CaseFile(
+        case=collection_case_open_for_customer(customer=customer),
+        tasks=list(case_task_list_open(customer=customer)[:20]),
+        promises=_section(customer_promise_list(customer=customer), limit=10),
+        disputes=_section(customer_dispute_list(customer=customer), limit=10),
+        agreements=_section(customer_agreement_list(customer=customer), limit=10),
+        timeline=_section(timeline, limit=limit),
+    )
+
+
+def customer_letters(*, customer: Customer, limit: int = LETTER_ROWS) -> Section:
+    """The customer's dunning messages that carry a letter, or are letters, newest first."""
+    letters = (
+        Communication.objects.filter(customer=customer)
+        .filter(Q(level=LevelCode.DEMAND_LETTER) | ~Q(letter_pdf=""))
+        .select_related("approved_by")
+        .order_by("-business_date", "-pk")
+    )
+    return _section(letters, limit=limit)
+
+
+def customer_file_get(*, user: User, customer: Customer, as_of: date) -> dict[str, object]:
+    """Every section of the customer file (a bounded number of queries)."""
+    del user  # the page fetched the customer in the user's scope; all below hangs off it
+    return {
+        "summary": customer_summary(customer=customer, as_of=as_of),
+        "ageing": customer_ageing_section(customer=customer, as_of=as_of),
+        "contracts": customer_contracts(customer=customer),
+        "invoices": customer_invoices(customer=customer),
+        "payments": customer_payments(customer=customer),
+        "case_file": customer_case_file(customer=customer),
+        "letters": customer_letters(customer=customer),
+    }

@@ -1,0 +1,127 @@
+"""Finance's desk: every queue finance works, as counts and first rows.
+
+Each queue is one or two queries (first rows, and the full count when there
+are more), so the desk costs the same whatever the size of the book.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.db.models import QuerySet, Sum
+
+from core.scoping import scope_for_user
+from dashboards.selectors.common import User, cents
+from dunning.models import Communication
+from dunning.selectors import dispute_list_open, letter_list_awaiting_approval
+from receivables.models import Customer, Invoice, Payment
+from receivables.selectors.credit import credit_assessment_list_pending
+from receivables.selectors.invoices import payments_with_allocated
+
+DESK_ROWS = 5
+
+
+@dataclass
+class Queue:
+    """One queue of the desk: its first rows, its size and, for money queues, totals."""
+
+    key: str
+    rows: list
+    count: int
+    totals: list[tuple[str, object]] = field(default_factory=list)
+
+
+def _queue(key: str, queryset: QuerySet, *, limit: int) -> Queue:
+    rows = list(queryset[: limit + 1])
+    count = len(rows) if len(rows) <= limit else queryset.count()
+    return Queue(key=key, rows=rows[:limit], count=count)
+
+
+def unallocated_payments(*, user: User) -> QuerySet[Payment]:
+    """Posted payments with money not yet allocated to invoices, oldest first."""
+    return (
+        payments_with_allocated(
+            scope_for_user(
+                Payment.objects.filter(status=Payment.Status.POSTED).select_related("customer"),
+                user,
+            )
+        )
+        .filter(unallocated__gt=0)
+        .order_by("payment_date", "pk")
+    )
+
+
+def invoices_awaiting_receipt(*, user: User) -> QuerySet[Invoice]:
+    """Open invoices delivered but whose receipt the customer has not confirmed, oldest first."""
+    return (
+        scope_for_user(Invoice.objects.select_related("customer"), user)
+        .filter(
+            status=Invoice.Status.OPEN,
+            delivered_at__isnull=False,
+            receipt_confirmed_at__isnull=True,
+        )
+        .order_by("delivered_at", "pk")
+    )
+
+
+def invoices_not_delivered(*, user: User) -> QuerySet[Invoice]:
+    """Open invoices with no proof of delivery yet, oldest issue first."""
+    return (
+        scope_for_user(Invoice.objects.select_related("customer"), user)
+        .filter(status=Invoice.Status.OPEN, delivered_at__isnull=True)
+        .order_by("issue_date", "pk")
+    )
+
+
+def customers_on_hold(*, user: User) -> QuerySet[Customer]:
+    """Customers on credit hold, by name."""
+    return scope_for_user(
+        Customer.objects.filter(credit_status=Customer.CreditStatus.ON_HOLD).select_related(
+            "sales_rep"
+        ),
+        user,
+    ).order_by("name", "pk")
+
+
+def recent_payments(*, user: User, as_of: date, days: int = 7) -> QuerySet[Payment]:
+    """Payments recorded for the last days, newest first."""
+    return (
+        scope_for_user(Payment.objects.select_related("customer", "recorded_by"), user)
+        .filter(payment_date__gt=as_of - timedelta(days=days))
+        .order_by("-payment_date", "-pk")
+    )
+
+
+def failed_communications(*, user: User) -> QuerySet[Communication]:
+    """Dunning messages that could not be delivered, newest first."""
+    return scope_for_user(
+        Communication.objects.filter(status=Communication.Status.FAILED).select_related("customer"),
+        user,
+    ).order_by("-business_date", "-pk")
+
+
+def finance_desk(*, user: User, as_of: date, limit: int = DESK_ROWS) -> dict[str, Queue]:
+    """The queues of finance's desk, keyed by name."""
+    unallocated = unallocated_payments(user=user)
+    unallocated_queue = _queue("unallocated", unallocated, limit=limit)
+    unallocated_queue.totals = [
+        (row["currency"], cents(row["total"]))
+        for row in unallocated.order_by()
+        .values("currency")
+        .annotate(total=Sum("unallocated"))
+        .order_by("currency")
+    ]
+    return {
+        "credit": _queue(
+            "credit", scope_for_user(credit_assessment_list_pending(), user), limit=limit
+        ),
+        "letters": _queue(
+            "letters", scope_for_user(letter_list_awaiting_approval(), user), limit=limit
+        ),
+        "payments": _queue("payments", recent_payments(user=user, as_of=as_of), limit=limit),
+        "unallocated": unallocated_queue,
+        "receipt": _queue("receipt", invoices_awaiting_receipt(user=user), limit=limit),
+        "undelivered": _queue("undelivered", invoices_not_delivered(user=user), limit=limit),
+        "disputes": _queue("disputes", scope_for_user(dispute_list_open(), user), limit=limit),
+        "holds": _queue("holds", customers_on_hold(user=user), limit=limit),
+        "failed": _queue("failed", failed_communications(user=user), limit=limit),
+    }

@@ -1,0 +1,577 @@
+"""The manager's numbers, computed in the database: ageing, DSO, CEI, ladder, promises, top overdue.
+
+Every function takes the user (whose scope bounds every number: a sales rep
+only ever counts their own customers) and the dashboard filters (business
+date, currency, optionally one rep). Amounts of different currencies are
+never added up: each figure is in the one currency of the filters.
+
+DSO, countback method
+    Start from the receivables open at the end of the period (as the ageing
+    report counts them) and walk back month by month through credit sales
+    (invoices issued, cancelled ones excluded): while the receivables left
+    exceed a month's sales, count all the days of that month and subtract its
+    sales; in the month where they no longer do, count the fraction
+    left / sales of its days, and stop. The current month counts only its
+    days up to the business date. A month without sales counts all its days.
+
+CEI, collection effectiveness index, per month
+    (receivables at the start + credit sales - receivables at the end)
+    / (receivables at the start + credit sales - current receivables at the end)
+    * 100, where "current" means not yet due at the end of the month (the
+    ageing's `current` bucket). 100 % means everything that could be
+    collected was collected. Credit notes lower receivables like payments.
+"""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.contrib.auth import get_user_model
+from django.db.models import Case as CaseWhen
+from django.db.models import (
+    Count,
+    Exists,
+    IntegerField,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, TruncMonth
+from django.utils.translation import gettext, ngettext
+
+from contracts.models import SupplementaryAgreement
+from dashboards.selectors.common import (
+    HALF_CENT,
+    MONEY_FIELD,
+    DashboardFilters,
+    Period,
+    User,
+    bucket_bounds,
+    cents,
+    effective_rep_id,
+    invoices_in_scope,
+    month_start,
+    open_amount_as_of,
+    periods_ending,
+    previous_month_end,
+    scoped,
+)
+from dunning.models import DunningStep, LevelCode, PromiseToPay
+from dunning.selectors import agreement_list_pending
+from receivables.models import CreditNote, Customer, Invoice, Payment, PaymentAllocation
+from receivables.selectors.ageing import AgeingReport, ageing_report
+
+ONE_PLACE = Decimal("0.1")
+HUNDRED = Decimal(100)
+# The rungs in climbing order; 0 means overdue but no rung reached yet.
+RUNG_RANKS = {
+    LevelCode.REMINDER: 1,
+    LevelCode.DEMAND_LETTER: 2,
+    LevelCode.EXECUTIVE: 3,
+    LevelCode.LEGAL: 4,
+}
+RANK_LEVELS = {rank: level for level, rank in RUNG_RANKS.items()}
+
+
+# --- Ageing ------------------------------------------------------------------
+
+
+def ageing_for_dashboard(*, user: User, filters: DashboardFilters) -> AgeingReport:
+    """The ageing report (receivables' selector) in the user's scope and the filters."""
+    rep_id = effective_rep_id(user=user, rep_id=filters.rep_id)
+    rep = get_user_model()(pk=rep_id) if rep_id else None
+    return ageing_report(as_of=filters.as_of, currency=filters.currency, user=user, rep=rep)
+
+
+def ageing_bucket_invoices(
+    *, user: User, filters: DashboardFilters, bucket: str | None
+) -> QuerySet[Invoice]:
+    """Drill-down: the invoices open as of the date in one bucket (all buckets when None),
+    with `open_amount` and `days_past_due` annotated, oldest due first."""
+    invoices = invoices_in_scope(user=user, filters=filters).filter(issue_date__lte=filters.as_of)
+    if bucket is not None:
+        low, high = bucket_bounds(bucket, as_of=filters.as_of)
+        if low is not None:
+            invoices = invoices.filter(due_date__gte=low)
+        if high is not None:
+            invoices = invoices.filter(due_date__lte=high)
+    return (
+        invoices.select_related("customer", "customer__sales_rep")
+        .annotate(open_amount=open_amount_as_of(as_of=filters.as_of))
+        .filter(open_amount__gte=HALF_CENT)
+        .order_by("due_date", "number")
+    )
+
+
+# --- Receivables over time -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReceivablesAt:
+    """Receivables open at the end of a day, and the part of them not yet due."""
+
+    total: Decimal
+    current: Decimal
+
+
+def receivables_at(
+    *, user: User, filters: DashboardFilters, days: list[date]
+) -> dict[date, ReceivablesAt]:
+    """Receivables open at the end of each day (three queries whatever the number of days).
+
+    Each invoice issued by the day counts for its amount, less the posted
+    payments dated and credit notes issued by the day: the ageing's rule.
+    """
+    invoices = invoices_in_scope(user=user, filters=filters)
+    invoice_ids = invoices.values("pk")
+
+    def aggregates(issue: str, due: str, dated: str | None) -> dict[str, Sum]:
+        result = {}
+        for index, day in enumerate(days):
+            condition = Q(**{f"{issue}__lte": day})
+            if dated:
+                condition &= Q(**{f"{dated}__lte": day})
+            result[f"t{index}"] = Sum("amount", filter=condition, output_field=MONEY_FIELD)
+            result[f"c{index}"] = Sum(
+                "amount", filter=condition & Q(**{f"{due}__gte": day}), output_field=MONEY_FIELD
+            )
+        return result
+
+    issued = invoices.aggregate(**aggregates("issue_date", "due_date", None))
+    paid = PaymentAllocation.objects.filter(
+        invoice__in=invoice_ids, payment__status=Payment.Status.POSTED
+    ).aggregate(**aggregates("invoice__issue_date", "invoice__due_date", "payment__payment_date"))
+    credited = CreditNote.objects.filter(invoice__in=invoice_ids).aggregate(
+        **aggregates("invoice__issue_date", "invoice__due_date", "issue_date")
+    )
+    return {
+        day: ReceivablesAt(
+            total=cents(cents(issued[f"t{i}"]) - cents(paid[f"t{i}"]) - cents(credited[f"t{i}"])),
+            current=cents(cents(issued[f"c{i}"]) - cents(paid[f"c{i}"]) - cents(credited[f"c{i}"])),
+        )
+        for i, day in enumerate(days)
+    }
+
+
+def monthly_sales(*, user: User, filters: DashboardFilters) -> dict[date, Decimal]:
+    """Credit sales (invoices issued, not cancelled) per calendar month up to the business date."""
+    rows = (
+        invoices_in_scope(user=user, filters=filters)
+        .filter(issue_date__lte=filters.as_of)
+        .annotate(month=TruncMonth("issue_date"))
+        .order_by()
+        .values("month")
+        .annotate(total=Sum("amount", output_field=MONEY_FIELD))
+    )
+    return {_as_date(row["month"]): cents(row["total"]) for row in rows}
+
+
+def _as_date(value) -> date:
+    return value.date() if hasattr(value, "date") and callable(value.date) else value
+
+
+def dso_countback(*, receivables: Decimal, end: date, sales: dict[date, Decimal]) -> Decimal:
+    """Days sales outstanding at `end` by the countback method (see the module docstring)."""
+    left = receivables
+    days = Decimal(0)
+    if left <= 0:
+        return Decimal("0.0")
+    first_month = min(sales) if sales else month_start(end)
+    period = Period(start=month_start(end), end=end)
+    while left > 0 and period.start >= first_month:
+        month_sales = sales.get(period.start, Decimal(0))
+        if month_sales <= 0:
+            days += period.days
+        elif left >= month_sales:
+            days += period.days
+            left -= month_sales
+        else:
+            days += left / month_sales * period.days
+            left = Decimal(0)
+        end_before = previous_month_end(period.start)
+        period = Period(start=month_start(end_before), end=end_before)
+    return days.quantize(ONE_PLACE, rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    """One month of the trends: DSO and CEI (None when undefined) with what made them."""
+
+    period: Period
+    receivables: Decimal
+    current_receivables: Decimal
+    opening_receivables: Decimal
+    sales: Decimal
+    dso: Decimal
+    cei: Decimal | None
+
+    @property
+    def collected(self) -> Decimal:
+        """What left the receivables during the month (payments and credit notes)."""
+        return self.opening_receivables + self.sales - self.receivables
+
+
+def cei_value(
+    *, opening: Decimal, sales: Decimal, closing: Decimal, closing_current: Decimal
+) -> Decimal | None:
+    """CEI in percent with one decimal, or None when nothing was collectable."""
+    collectable = opening + sales - closing_current
+    if collectable <= 0:
+        return None
+    return ((opening + sales - closing) / collectable * HUNDRED).quantize(
+        ONE_PLACE, rounding=ROUND_HALF_UP
+    )
+
+
+def kpi_trend(*, user: User, filters: DashboardFilters, months: int = 12) -> list[TrendPoint]:
+    """DSO (countback) and CEI for each of the last months, oldest first (four queries)."""
+    periods = periods_ending(as_of=filters.as_of, months=months)
+    days = [previous_month_end(periods[0].start), *(period.end for period in periods)]
+    positions = receivables_at(user=user, filters=filters, days=days)
+    sales = monthly_sales(user=user, filters=filters)
+    points = []
+    opening = positions[days[0]]
+    for period in periods:
+        closing = positions[period.end]
+        month_sales = sales.get(period.start, Decimal("0.00"))
+        points.append(
+            TrendPoint(
+                period=period,
+                receivables=closing.total,
+                current_receivables=closing.current,
+                opening_receivables=opening.total,
+                sales=month_sales,
+                dso=dso_countback(
+                    receivables=closing.total,
+                    end=period.end,
+                    sales={m: s for m, s in sales.items() if m <= period.start},
+                ),
+                cei=cei_value(
+                    opening=opening.total,
+                    sales=month_sales,
+                    closing=closing.total,
+                    closing_current=closing.current,
+                ),
+            )
+        )
+        opening = closing
+    return points
+
+
+# --- Ladder --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LadderRow:
+    """How many customers stand on a rung (`level` "" = overdue, not yet dunned)."""
+
+    level: str
+    label: str
+    customers: int
+
+
+def customer_rung(*, as_of: date, currency: str | None = None) -> Subquery:
+    """Per customer: the highest rung (1 to 4) reached by an item still owed, else None.
+
+    Items still owed are open invoices not replaced by an approved plan, and
+    instalments of approved plans.
+    """
+    replaced = SupplementaryAgreement.invoices.through.objects.filter(
+        invoice_id=OuterRef("invoice_id"),
+        supplementaryagreement__status=SupplementaryAgreement.Status.APPROVED,
+    )
+    steps = DunningStep.objects.filter(
+        customer=OuterRef("pk"), fired_on__lte=as_of, level__in=list(RUNG_RANKS)
+    )
+    if currency:
+        steps = steps.filter(currency=currency)
+    steps = (
+        steps.filter(
+            Q(invoice__status=Invoice.Status.OPEN, instalment__isnull=True)
+            | Q(
+                instalment__isnull=False,
+                instalment__agreement__status=SupplementaryAgreement.Status.APPROVED,
+            )
+        )
+        .exclude(Q(invoice__isnull=False) & Exists(replaced))
+        .annotate(
+            rank=CaseWhen(
+                *(When(level=level, then=Value(rank)) for level, rank in RUNG_RANKS.items()),
+                output_field=IntegerField(),
+            )
+        )
+        .order_by("-rank")
+        .values("rank")[:1]
+    )
+    return Subquery(steps, output_field=IntegerField())
+
+
+def customers_with_rung(*, user: User, filters: DashboardFilters) -> QuerySet[Customer]:
+    """The customers in scope annotated with `rung` (1 to 4, or None) and `has_overdue`
+    (an open invoice past due that no approved plan replaces)."""
+    replaced = SupplementaryAgreement.invoices.through.objects.filter(
+        invoice_id=OuterRef("pk"),
+        supplementaryagreement__status=SupplementaryAgreement.Status.APPROVED,
+    )
+    overdue = Invoice.objects.filter(
+        customer=OuterRef("pk"),
+        currency=filters.currency,
+        status=Invoice.Status.OPEN,
+        due_date__lt=filters.as_of,
+        outstanding__gt=0,
+    ).exclude(Exists(replaced))
+    return scoped(
+        Customer.objects.all(),
+        user=user,
+        rep_id=effective_rep_id(user=user, rep_id=filters.rep_id),
+    ).annotate(
+        rung=customer_rung(as_of=filters.as_of, currency=filters.currency),
+        has_overdue=Exists(overdue),
+    )
+
+
+def ladder_distribution(*, user: User, filters: DashboardFilters) -> list[LadderRow]:
+    """How many customers stand at each rung of the ladder (one query).
+
+    A customer stands at the highest rung any of its items still owed has
+    reached; customers with overdue items and no rung yet are counted first.
+    """
+    counts = {
+        (row["rung"], row["has_overdue"]): row["n"]
+        for row in customers_with_rung(user=user, filters=filters)
+        .order_by()
+        .values("rung", "has_overdue")
+        .annotate(n=Count("pk"))
+    }
+    rows = [
+        LadderRow(
+            level="",
+            label=gettext("Overdue, not yet dunned"),
+            customers=counts.get((None, True), 0),
+        )
+    ]
+    for level, rank in RUNG_RANKS.items():
+        rows.append(
+            LadderRow(
+                level=level,
+                label=str(LevelCode(level).label),
+                customers=counts.get((rank, True), 0) + counts.get((rank, False), 0),
+            )
+        )
+    return rows
+
+
+# --- Promises ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PromiseStats:
+    kept: int
+    broken: int
+    open: int
+    kept_amount: Decimal
+    broken_amount: Decimal
+
+    @property
+    def kept_rate(self) -> Decimal | None:
+        """Kept promises as a percentage of the promises resolved, or None when none were."""
+        resolved = self.kept + self.broken
+        if not resolved:
+            return None
+        return (Decimal(self.kept) / resolved * HUNDRED).quantize(ONE_PLACE, ROUND_HALF_UP)
+
+
+def promise_stats(*, user: User, filters: DashboardFilters, months: int = 12) -> PromiseStats:
+    """Promises to pay falling due in the last months: kept, broken, still open (one query)."""
+    start = periods_ending(as_of=filters.as_of, months=months)[0].start
+    promises = scoped(
+        PromiseToPay.objects.filter(
+            currency=filters.currency, promised_date__gte=start, promised_date__lte=filters.as_of
+        ),
+        user=user,
+        rep_id=effective_rep_id(user=user, rep_id=filters.rep_id),
+    )
+    kept, broken = Q(status=PromiseToPay.Status.KEPT), Q(status=PromiseToPay.Status.BROKEN)
+    row = promises.aggregate(
+        kept=Count("pk", filter=kept),
+        broken=Count("pk", filter=broken),
+        open=Count("pk", filter=Q(status=PromiseToPay.Status.OPEN)),
+        kept_amount=Sum("amount", filter=kept, output_field=MONEY_FIELD),
+        broken_amount=Sum("amount", filter=broken, output_field=MONEY_FIELD),
+    )
+    return PromiseStats(
+        kept=row["kept"],
+        broken=row["broken"],
+        open=row["open"],
+        kept_amount=cents(row["kept_amount"]),
+        broken_amount=cents(row["broken_amount"]),
+    )
+
+
+# --- Top overdue ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OverdueRow:
+    """Overdue receivables of one rep or one customer as of the date."""
+
+    key: int
+    label: str
+    detail: str
+    overdue: Decimal
+    invoices: int
+    oldest_due: date | None
+
+    def days_overdue(self, as_of: date) -> int | None:
+        return (as_of - self.oldest_due).days if self.oldest_due else None
+
+
+def _overdue_invoices(*, user: User, filters: DashboardFilters) -> QuerySet[Invoice]:
+    return (
+        invoices_in_scope(user=user, filters=filters)
+        .filter(issue_date__lte=filters.as_of, due_date__lt=filters.as_of)
+        .annotate(open_amount=open_amount_as_of(as_of=filters.as_of))
+        .filter(open_amount__gte=HALF_CENT)
+    )
+
+
+def overdue_by_rep(
+    *, user: User, filters: DashboardFilters, limit: int | None = 10
+) -> list[OverdueRow]:
+    """Overdue receivables per sales rep as of the date, largest first (one query)."""
+    rows = (
+        _overdue_invoices(user=user, filters=filters)
+        .order_by()
+        .values(
+            "customer__sales_rep_id",
+            "customer__sales_rep__username",
+            "customer__sales_rep__first_name",
+            "customer__sales_rep__last_name",
+        )
+        .annotate(
+            overdue=Sum("open_amount", output_field=MONEY_FIELD),
+            invoices=Count("pk"),
+            customers=Count("customer_id", distinct=True),
+            oldest=Min("due_date"),
+        )
+        .order_by("-overdue", "customer__sales_rep__username")
+    )
+    if limit is not None:
+        rows = rows[:limit]
+    return [
+        OverdueRow(
+            key=row["customer__sales_rep_id"],
+            label=row["customer__sales_rep__username"],
+            detail=" ".join(
+                filter(
+                    None,
+                    (row["customer__sales_rep__first_name"], row["customer__sales_rep__last_name"]),
+                )
+            )
+            + " · "
+            + ngettext("%(count)d customer", "%(count)d customers", row["customers"])
+            % {"count": row["customers"]},
+            overdue=cents(row["overdue"]),
+            invoices=row["invoices"],
+            oldest_due=row["oldest"],
+        )
+        for row in rows
+    ]
+
+
+def overdue_by_customer(
+    *, user: User, filters: DashboardFilters, limit: int | None = 10
+) -> list[OverdueRow]:
+    """Overdue receivables per customer as of the date, largest first (one query)."""
+    rows = (
+        _overdue_invoices(user=user, filters=filters)
+        .order_by()
+        .values("customer_id", "customer__code", "customer__name", "customer__sales_rep__username")
+        .annotate(
+            overdue=Sum("open_amount", output_field=MONEY_FIELD),
+            invoices=Count("pk"),
+            oldest=Min("due_date"),
+        )
+        .order_by("-overdue", "customer__code")
+    )
+    if limit is not None:
+        rows = rows[:limit]
+    return [
+        OverdueRow(
+            key=row["customer_id"],
+            label=f"{row['customer__code']} {row['customer__name']}",
+            detail=row["customer__sales_rep__username"],
+            overdue=cents(row["overdue"]),
+            invoices=row["invoices"],
+            oldest_due=row["oldest"],
+        )
+        for row in rows
+    ]
+
+
+# --- Receivables position ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Position:
+    """Open, overdue and due-soon receivables, and open promises, in one currency."""
+
+    currency: str
+    open: Decimal
+    overdue: Decimal
+    due_soon: Decimal
+    promised: Decimal
+    open_invoices: int
+    overdue_invoices: int
+
+
+def receivables_position(
+    *, user: User, filters: DashboardFilters, due_within_days: int = 7
+) -> Position:
+    """Today's book from the kept balances: open, overdue, due within the days, promised."""
+    as_of = filters.as_of
+    soon = as_of + timedelta(days=due_within_days)
+    invoices = invoices_in_scope(user=user, filters=filters).filter(status=Invoice.Status.OPEN)
+    overdue = Q(due_date__lt=as_of)
+    row = invoices.aggregate(
+        open=Coalesce(Sum("outstanding"), Value(Decimal(0)), output_field=MONEY_FIELD),
+        overdue=Sum("outstanding", filter=overdue, output_field=MONEY_FIELD),
+        due_soon=Sum(
+            "outstanding",
+            filter=Q(due_date__gte=as_of, due_date__lte=soon),
+            output_field=MONEY_FIELD,
+        ),
+        open_invoices=Count("pk", filter=Q(outstanding__gt=0)),
+        overdue_invoices=Count("pk", filter=overdue & Q(outstanding__gt=0)),
+    )
+    promised = scoped(
+        PromiseToPay.objects.filter(status=PromiseToPay.Status.OPEN, currency=filters.currency),
+        user=user,
+        rep_id=effective_rep_id(user=user, rep_id=filters.rep_id),
+    ).aggregate(total=Sum("amount", output_field=MONEY_FIELD))["total"]
+    return Position(
+        currency=filters.currency,
+        open=cents(row["open"]),
+        overdue=cents(row["overdue"]),
+        due_soon=cents(row["due_soon"]),
+        promised=cents(promised),
+        open_invoices=row["open_invoices"],
+        overdue_invoices=row["overdue_invoices"],
+    )
+
+
+# --- Approvals -------------------------------------------------------------------
+
+
+def agreements_pending(*, user: User, filters: DashboardFilters) -> QuerySet:
+    """Supplementary agreements waiting for a manager, in scope, oldest first."""
+    return scoped(
+        agreement_list_pending(),
+        user=user,
+        rep_id=effective_rep_id(user=user, rep_id=filters.rep_id),
+    )

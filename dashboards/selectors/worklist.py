@@ -1,0 +1,331 @@
+"""The rep's morning: their customers with balances and case state, and today's tasks.
+
+Every list is scoped to the user (a sales rep sees only their customers) and
+bounded: a task list returns its first rows and its full count, whatever the
+size of the book.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db.models import (
+    Count,
+    Exists,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy as _
+
+from contracts.models import SupplementaryAgreement
+from core.scoping import scope_for_user
+from dashboards.selectors.common import MONEY_FIELD, ZERO, User, cents
+from dashboards.selectors.kpis import customer_rung
+from dunning.calendar import pre_due_last_due_date
+from dunning.models import CollectionCase, CollectionTask, Dispute, PromiseToPay
+from dunning.selectors import policy_active, policy_tolerance
+from receivables.models import Contact, Customer, Invoice
+
+TASK_ROWS = 8
+PROMISE_LOOKAHEAD_DAYS = 3
+DEFAULT_PRE_DUE_WORKING_DAYS = 3
+# Call-like tasks a rep works from the worklist; escalations and legal go to managers.
+REP_TASK_KINDS = (
+    CollectionTask.Kind.CALL,
+    CollectionTask.Kind.FOLLOW_UP,
+    CollectionTask.Kind.PROMISE_DUE,
+    CollectionTask.Kind.DELIVERY_FAILED,
+)
+
+
+def customer_worklist(*, user: User, as_of: date) -> QuerySet[Customer]:
+    """The user's customers with `balance` (open, in the customer's currency),
+    `overdue`, `oldest_overdue_due`, `case_id`, `case_reason`, `rung` and
+    `has_finance_contact`, computed in one query."""
+    open_invoices = Invoice.objects.filter(
+        customer=OuterRef("pk"), status=Invoice.Status.OPEN, currency=OuterRef("currency")
+    )
+
+    def total(queryset: QuerySet) -> Subquery:
+        return Subquery(
+            queryset.order_by()
+            .values("customer")
+            .annotate(total=Sum("outstanding"))
+            .values("total")[:1],
+            output_field=MONEY_FIELD,
+        )
+
+    overdue_invoices = open_invoices.filter(due_date__lt=as_of, outstanding__gt=0)
+    oldest = Subquery(
+        overdue_invoices.order_by()
+        .values("customer")
+        .annotate(oldest=Min("due_date"))
+        .values("oldest")[:1]
+    )
+    open_case = CollectionCase.objects.filter(
+        customer=OuterRef("pk"), status=CollectionCase.Status.OPEN
+    )
+    return scope_for_user(
+        Customer.objects.select_related("sales_rep").annotate(
+            balance=Coalesce(total(open_invoices), ZERO),
+            overdue=Coalesce(total(overdue_invoices), ZERO),
+            oldest_overdue_due=oldest,
+            case_id=Subquery(open_case.values("pk")[:1]),
+            case_reason=Subquery(open_case.values("overdue_reason")[:1]),
+            rung=customer_rung(as_of=as_of),
+            has_finance_contact=Exists(
+                Contact.objects.filter(customer=OuterRef("pk"), role=Contact.Role.FINANCE)
+            ),
+        ),
+        user,
+    )
+
+
+# --- Today's tasks -------------------------------------------------------------
+
+
+@dataclass
+class TaskList:
+    """One kind of task: its first rows and how many there are in all."""
+
+    key: str
+    title: str
+    hint: str
+    rows: list = field(default_factory=list)
+    count: int = 0
+
+
+def _bounded(key: str, title, hint, queryset: QuerySet, *, limit: int) -> TaskList:
+    rows = list(queryset[: limit + 1])
+    count = len(rows) if len(rows) <= limit else queryset.count()
+    return TaskList(key=key, title=str(title), hint=str(hint), rows=rows[:limit], count=count)
+
+
+def task_calls(*, user: User, as_of: date) -> QuerySet[CollectionTask]:
+    """Open calls and follow-ups due by today on the user's customers, assigned to them or to
+    nobody, oldest first."""
+    return (
+        scope_for_user(CollectionTask.objects.all(), user)
+        .filter(status=CollectionTask.Status.OPEN, kind__in=REP_TASK_KINDS, due_date__lte=as_of)
+        .filter(Q(assignee=user) | Q(assignee__isnull=True))
+        .select_related("customer", "case", "communication")
+        .order_by("due_date", "pk")
+    )
+
+
+def task_promises_due(*, user: User, as_of: date) -> QuerySet[PromiseToPay]:
+    """Open promises to pay falling due within a few days, or already past, soonest first."""
+    return (
+        scope_for_user(PromiseToPay.objects.all(), user)
+        .filter(
+            status=PromiseToPay.Status.OPEN,
+            promised_date__lte=as_of + timedelta(days=PROMISE_LOOKAHEAD_DAYS),
+        )
+        .select_related("customer", "case")
+        .order_by("promised_date", "pk")
+    )
+
+
+def task_disputes(*, user: User) -> QuerySet[Dispute]:
+    """Open disputes on the user's customers, oldest first."""
+    return (
+        scope_for_user(Dispute.objects.all(), user)
+        .filter(status=Dispute.Status.OPEN)
+        .select_related("customer")
+        .annotate(invoice_count=Count("invoices"))
+        .order_by("opened_on", "pk")
+    )
+
+
+def task_missing_proof(*, user: User, as_of: date) -> QuerySet[Invoice]:
+    """Open invoices without proof of delivery or without confirmation of receipt, due first."""
+    return (
+        scope_for_user(Invoice.objects.all(), user)
+        .filter(status=Invoice.Status.OPEN, issue_date__lte=as_of)
+        .filter(Q(delivered_at__isnull=True) | Q(receipt_confirmed_at__isnull=True))
+        .select_related("customer")
+        .order_by("due_date", "number")
+    )
+
+
+def task_no_finance_contact(*, user: User) -> QuerySet[Customer]:
+    """Customers without a finance contact: reminders have nowhere to go."""
+    return (
+        scope_for_user(Customer.objects.all(), user)
+        .exclude(Exists(Contact.objects.filter(customer=OuterRef("pk"), role=Contact.Role.FINANCE)))
+        .order_by("name", "pk")
+    )
+
+
+def pre_due_window_end(*, as_of: date) -> date:
+    """The last due date whose pre-due reminder day has come (policy's working days)."""
+    policy = policy_active()
+    working_days = policy.pre_due_working_days if policy else DEFAULT_PRE_DUE_WORKING_DAYS
+    return pre_due_last_due_date(as_of=as_of, working_days=working_days)
+
+
+def task_pre_due(*, user: User, as_of: date, window_end: date) -> QuerySet[Invoice]:
+    """Open invoices falling due within the pre-due window: confirm the payment is scheduled."""
+    return (
+        scope_for_user(Invoice.objects.all(), user)
+        .filter(
+            status=Invoice.Status.OPEN,
+            due_date__gte=as_of,
+            due_date__lte=window_end,
+            outstanding__gte=policy_tolerance(),
+        )
+        .select_related("customer")
+        .order_by("due_date", "number")
+    )
+
+
+def task_reason_unknown(*, user: User) -> QuerySet[CollectionCase]:
+    """Open cases whose overdue reason is not known yet: ask the customer why."""
+    return (
+        scope_for_user(CollectionCase.objects.all(), user)
+        .filter(
+            status=CollectionCase.Status.OPEN,
+            overdue_reason=CollectionCase.OverdueReason.UNKNOWN,
+        )
+        .select_related("customer")
+        .order_by("opened_on", "pk")
+    )
+
+
+def task_plan_needed(*, user: User) -> QuerySet[CollectionCase]:
+    """Open cash-flow cases with no instalment plan proposed or approved yet."""
+    live_plans = SupplementaryAgreement.objects.filter(
+        customer=OuterRef("customer"),
+        status__in=[
+            SupplementaryAgreement.Status.PROPOSED,
+            SupplementaryAgreement.Status.APPROVED,
+        ],
+    )
+    return (
+        scope_for_user(CollectionCase.objects.all(), user)
+        .filter(
+            status=CollectionCase.Status.OPEN,
+            overdue_reason=CollectionCase.OverdueReason.CASH_FLOW,
+        )
+        .exclude(Exists(live_plans))
+        .select_related("customer")
+        .order_by("opened_on", "pk")
+    )
+
+
+def todays_tasks(*, user: User, as_of: date, limit: int = TASK_ROWS) -> list[TaskList]:
+    """Today's task lists for the user, in the order a rep works them."""
+    window_end = pre_due_window_end(as_of=as_of)
+    return [
+        _bounded(
+            "calls",
+            _("Calls to make"),
+            _("Phone-call and follow-up tasks of the ladder and the cases, due by today."),
+            task_calls(user=user, as_of=as_of),
+            limit=limit,
+        ),
+        _bounded(
+            "promises",
+            _("Promises falling due"),
+            _("Check the money arrived; record the outcome."),
+            task_promises_due(user=user, as_of=as_of),
+            limit=limit,
+        ),
+        _bounded(
+            "reasons",
+            _("Overdue reason to find out"),
+            _("Ask the customer why they are late and record the reason."),
+            task_reason_unknown(user=user),
+            limit=limit,
+        ),
+        _bounded(
+            "plans",
+            _("Instalment plans to propose"),
+            _("The customer has cash-flow trouble: propose an instalment plan or extension."),
+            task_plan_needed(user=user),
+            limit=limit,
+        ),
+        _bounded(
+            "disputes",
+            _("Disputes waiting"),
+            _("Dunning of the disputed invoices is paused until the dispute is resolved."),
+            task_disputes(user=user),
+            limit=limit,
+        ),
+        _bounded(
+            "pre_due",
+            _("Pre-due confirmations"),
+            _("Invoices falling due soon: confirm with the customer that payment is scheduled."),
+            task_pre_due(user=user, as_of=as_of, window_end=window_end),
+            limit=limit,
+        ),
+        _bounded(
+            "proof",
+            _("Invoices without proof of delivery or receipt"),
+            _("A demand letter needs proof the invoice reached the customer."),
+            task_missing_proof(user=user, as_of=as_of),
+            limit=limit,
+        ),
+        _bounded(
+            "contacts",
+            _("Customers without a finance contact"),
+            _("Reminders go to the finance contact: add one."),
+            task_no_finance_contact(user=user),
+            limit=limit,
+        ),
+    ]
+
+
+@dataclass(frozen=True)
+class CurrencyTotals:
+    currency: str
+    open: Decimal
+    overdue: Decimal
+    due_soon: Decimal
+    promised: Decimal
+
+
+def rep_totals(*, user: User, as_of: date, due_within_days: int = 7) -> list[CurrencyTotals]:
+    """Open, overdue, due within the days and promised, per currency (two queries)."""
+    soon = as_of + timedelta(days=due_within_days)
+    rows = (
+        scope_for_user(Invoice.objects.filter(status=Invoice.Status.OPEN), user)
+        .order_by()
+        .values("currency")
+        .annotate(
+            open=Sum("outstanding"),
+            overdue=Sum("outstanding", filter=Q(due_date__lt=as_of)),
+            due_soon=Sum("outstanding", filter=Q(due_date__gte=as_of, due_date__lte=soon)),
+        )
+    )
+    promised = dict(
+        scope_for_user(PromiseToPay.objects.filter(status=PromiseToPay.Status.OPEN), user)
+        .order_by()
+        .values("currency")
+        .annotate(total=Sum("amount"))
+        .values_list("currency", "total")
+    )
+    totals = {
+        row["currency"]: CurrencyTotals(
+            currency=row["currency"],
+            open=cents(row["open"]),
+            overdue=cents(row["overdue"]),
+            due_soon=cents(row["due_soon"]),
+            promised=cents(promised.pop(row["currency"], None)),
+        )
+        for row in rows
+    }
+    for currency, amount in promised.items():
+        totals[currency] = CurrencyTotals(
+            currency=currency,
+            open=Decimal("0.00"),
+            overdue=Decimal("0.00"),
+            due_soon=Decimal("0.00"),
+            promised=cents(amount),
+        )
+    return [totals[currency] for currency in sorted(totals)]
