@@ -160,14 +160,14 @@ def _clean_contact(contact: Contact) -> None:
     for field in ("name", "email", "phone", "im_handle"):
         setattr(contact, field, getattr(contact, field).strip())
     _full_clean(contact, exclude=["customer"])
-    if not (contact.email or contact.phone or contact.im_handle):
-        raise BusinessRuleError(
-            gettext("Give at least one way to reach the contact: email, phone or IM handle."),
-            field="email",
-        )
     if contact.role == Contact.Role.FINANCE and not contact.email:
         raise BusinessRuleError(
             gettext("A finance contact needs an email address: payment reminders go to it."),
+            field="email",
+        )
+    if not (contact.email or contact.phone or contact.im_handle):
+        raise BusinessRuleError(
+            gettext("Give at least one way to reach the contact: email, phone or IM handle."),
             field="email",
         )
 
