@@ -206,9 +206,22 @@ def _cancel(*, communication: Communication, steps: list[DunningStep]) -> None:
     )
 
 
-def communications_claim(*, ids: list[int] | None = None, limit: int | None = None) -> list[int]:
+@dataclass
+class Claim:
+    """Messages a claim moved to `sending`, and those it ended at re-check instead."""
+
+    claimed: list[int] = field(default_factory=list)
+    cancelled: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.claimed or self.cancelled or self.failed)
+
+
+def communications_claim(*, ids: list[int] | None = None, limit: int | None = None) -> Claim:
     """Lock up to `limit` pending messages (skipping locked ones), re-check, mark them sending."""
     now = timezone.now()
+    claim = Claim()
     with transaction.atomic():
         queryset = (
             Communication.objects.select_for_update(skip_locked=True)
@@ -218,9 +231,12 @@ def communications_claim(*, ids: list[int] | None = None, limit: int | None = No
         )
         if ids is not None:
             queryset = queryset.filter(pk__in=ids)
-        claimed = []
         for communication in queryset[: limit or DEFAULT_CLAIM_BATCH]:
             if not communication_recheck(communication=communication):
+                if communication.status == Communication.Status.CANCELLED:
+                    claim.cancelled.append(communication.pk)
+                else:
+                    claim.failed.append(communication.pk)
                 continue
             communication.status = Communication.Status.SENDING
             communication.attempts += 1
@@ -228,8 +244,8 @@ def communications_claim(*, ids: list[int] | None = None, limit: int | None = No
             communication.save(
                 update_fields=["status", "attempts", "sending_started_at", "updated_at"]
             )
-            claimed.append(communication.pk)
-    return claimed
+            claim.claimed.append(communication.pk)
+    return claim
 
 
 def letter_render(*, communication: Communication) -> bytes:
@@ -361,7 +377,9 @@ def communication_deliver(*, communication_id: int) -> str:
             "X-Huikuan-Communication": str(communication.message_id),
         },
         attachments=attachments,
-        connection=get_connection(),
+        # A bounded SMTP timeout keeps every attempt far shorter than the
+        # reaper's timeout, so a slow send is never taken for a dead one.
+        connection=get_connection(timeout=getattr(settings, "EMAIL_TIMEOUT", None) or 60),
     )
     try:
         delivered = message.send(fail_silently=False)
@@ -412,10 +430,12 @@ def communications_send(
     """Claim and deliver pending messages batch by batch until none is left to claim."""
     summary = SendSummary()
     for _batch in range(max_batches):
-        claimed = communications_claim(ids=ids, limit=batch)
-        if not claimed:
+        claim = communications_claim(ids=ids, limit=batch)
+        if not claim:
             break
-        for pk in claimed:
+        summary.cancelled.extend(claim.cancelled)
+        summary.failed.extend(claim.failed)
+        for pk in claim.claimed:
             try:
                 status = communication_deliver(communication_id=pk)
             except Exception:
