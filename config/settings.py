@@ -208,6 +208,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_RESULT_EXPIRES = 24 * 60 * 60
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+# Queue of tasks sent without an explicit one (tests give a worker a private queue).
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
@@ -222,7 +224,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "dunning.tasks.dunning_run_task",
         "schedule": crontab(hour=_run_hour, minute=_run_minute),
     },
+    # Sends pending dunning messages, retries, and returns ones stuck in
+    # `sending` (a killed worker) to the queue.
+    "dunning-send-pending": {
+        "task": "dunning.tasks.dunning_send_pending_task",
+        "schedule": env.int("DUNNING_SEND_EVERY_SECONDS", default=300),
+    },
 }
+# Customers per chunk of the daily run; each chunk is one task and one transaction.
+DUNNING_CHUNK_SIZE = env.int("DUNNING_CHUNK_SIZE", default=200)
+DUNNING_SEND_MAX_ATTEMPTS = env.int("DUNNING_SEND_MAX_ATTEMPTS", default=5)
+# Domain of the stable Message-ID of dunning emails (<uuid@domain>).
+DUNNING_MESSAGE_ID_DOMAIN = env.str("DUNNING_MESSAGE_ID_DOMAIN", default="huikuan.localhost")
 
 # --- Email -------------------------------------------------------------------
 
