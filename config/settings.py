@@ -155,6 +155,8 @@ STORAGES = {
 }
 MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=VAR_DIR / "media")
 MEDIA_URL = "media/"
+# Media is never served by URL: proofs go through a scoped download view.
+CONTRACT_PROOF_MAX_BYTES = env.int("CONTRACT_PROOF_MAX_MB", default=10) * 1024 * 1024
 
 # --- Templates ---------------------------------------------------------------
 
