@@ -275,3 +275,11 @@ CREDITOR_REGISTRATION_NUMBER = env.str(
 CREDITOR_BANK_ACCOUNT_NAME = env.str("CREDITOR_BANK_ACCOUNT_NAME", default=CREDITOR_NAME)
 CREDITOR_BANK_NAME = env.str("CREDITOR_BANK_NAME", default="")
 CREDITOR_BANK_ACCOUNT = env.str("CREDITOR_BANK_ACCOUNT", default="")
+
+# Promises to pay are decided and paid invoices thanked a quarter of an hour
+# before the daily dunning run (dunning.tasks.collections_review_task).
+_review_minute_of_day = (_run_hour * 60 + _run_minute - 15) % (24 * 60)
+CELERY_BEAT_SCHEDULE["collections-daily-review"] = {
+    "task": "dunning.tasks.collections_review_task",
+    "schedule": crontab(hour=_review_minute_of_day // 60, minute=_review_minute_of_day % 60),
+}

@@ -16,8 +16,10 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from dunning.models import DunningRunChunk
+from dunning.services.promises import promise_review
 from dunning.services.run import dunning_chunk_process, dunning_run_finish, run_dunning
 from dunning.services.send import communications_reap, communications_send
+from dunning.services.thanks import dunning_thank_you_for_paid
 
 logger = logging.getLogger(__name__)
 
@@ -91,4 +93,21 @@ def dunning_send_pending_task() -> dict[str, int]:
         "failed": len(summary.failed),
         "cancelled": len(summary.cancelled),
         "retrying": len(summary.retrying),
+    }
+
+
+@shared_task(
+    name="dunning.tasks.collections_review_task", soft_time_limit=10 * 60, time_limit=15 * 60
+)
+def collections_review_task(as_of: str | None = None) -> dict[str, object]:
+    """Daily, before the run: decide promises to pay (kept/broken), thank for paid invoices."""
+    business_date = date.fromisoformat(as_of) if as_of else timezone.localdate()
+    review = promise_review(as_of=business_date)
+    thanks = dunning_thank_you_for_paid(as_of=business_date)
+    return {
+        "as_of": business_date.isoformat(),
+        "promises_kept": len(review.kept),
+        "promises_broken": len(review.broken),
+        "thanked": len(thanks.sent),
+        "thank_you_without_contact": len(thanks.no_contact),
     }

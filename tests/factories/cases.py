@@ -1,7 +1,7 @@
 """Collections: contracts with clauses and proofs, cases, disputes, promises, plans, letters."""
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import factory
@@ -22,6 +22,7 @@ from dunning.models import (
     LevelCode,
     PromiseToPay,
 )
+from receivables.services.payments import payment_record
 from tests.factories.customers import CustomerFactory
 from tests.factories.invoices import InvoiceFactory
 
@@ -191,3 +192,27 @@ class CaseEventFactory(factory.django.DjangoModelFactory):
     customer = factory.SubFactory(CustomerFactory)
     kind = CaseEvent.Kind.NOTE
     text = "Note"
+
+
+def overdue_invoice(*, customer, due: date, amount: str = "1000.00", **fields) -> object:
+    """An open invoice issued 30 days before its due date."""
+    return InvoiceFactory(
+        customer=customer,
+        issue_date=due - timedelta(days=30),
+        due_date=due,
+        amount=Decimal(amount),
+        **fields,
+    )
+
+
+def pay_invoice(*, invoice, amount: str, on: date, actor=None) -> object:
+    """Record a payment allocated to the invoice, through the payment service."""
+    return payment_record(
+        customer=invoice.customer,
+        payment_date=on,
+        amount=Decimal(amount),
+        currency=invoice.currency,
+        reference=f"PAY-{invoice.number}-{on:%Y%m%d}-{amount}",
+        actor=actor,
+        allocations=[(invoice, Decimal(amount))],
+    )

@@ -1,0 +1,266 @@
+"""Promises to pay: an amount by a date pauses the ladder for its invoices until date + grace.
+
+The daily run leaves the promised invoices alone while the promise is open
+and its date plus the policy's grace days (default 3) has not passed.
+`promise_review` decides each open promise: kept once the customer's
+payments since the promise cover its amount by the date plus grace, broken
+when that day passes without them (the ladder resumes and the owner gets a
+task to call).
+"""
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core.exceptions import BusinessRuleError
+from core.money import money_quantize
+from dunning.models import CaseEvent, CollectionTask, PromiseToPay
+from dunning.selectors import invoice_outstanding_as_of, policy_promise_grace_days
+from dunning.services.cases import (
+    case_latest_get,
+    case_open_get,
+    clean_note,
+    ensure_may_work_customer,
+)
+from dunning.services.events import case_event_create
+from receivables.models import Customer, Invoice, Payment
+from receivables.services.customers import customer_lock
+from receivables.services.invoices import invoices_lock, money_positive
+
+logger = logging.getLogger(__name__)
+
+# A later date is no promise but a new schedule: a supplementary agreement.
+PROMISE_MAX_DAYS = 60
+
+
+@transaction.atomic
+def promise_to_pay_record(
+    *,
+    customer: Customer,
+    invoices: Sequence[Invoice],
+    amount: Decimal | str,
+    promised_date: date,
+    note: str = "",
+    actor: AbstractBaseUser,
+    as_of: date,
+) -> PromiseToPay:
+    """Record the customer's promise to pay an amount by a date for some of its open invoices."""
+    ensure_may_work_customer(actor=actor, customer=customer)
+    amount = money_positive(amount)
+    note = clean_note(note, field="note", required=False)
+    if promised_date < as_of:
+        raise BusinessRuleError(
+            _("The promised date %(date)s is in the past.") % {"date": promised_date.isoformat()},
+            field="promised_date",
+        )
+    if promised_date > as_of + timedelta(days=PROMISE_MAX_DAYS):
+        raise BusinessRuleError(
+            _(
+                "A promise more than %(days)s days out is a new schedule: propose an "
+                "instalment plan or extension instead."
+            )
+            % {"days": PROMISE_MAX_DAYS},
+            field="promised_date",
+        )
+    if not invoices:
+        raise BusinessRuleError(_("Choose the invoices the promise covers."), field="invoices")
+    for invoice in invoices:
+        if invoice.customer_id != customer.pk:
+            raise BusinessRuleError(
+                _("Invoice %(number)s belongs to another customer.") % {"number": invoice.number},
+                field="invoices",
+            )
+    customer = customer_lock(pk=customer.pk)
+    locked = invoices_lock(invoice_ids=[invoice.pk for invoice in invoices])
+    currencies = {invoice.currency for invoice in locked.values()}
+    if len(currencies) > 1:
+        raise BusinessRuleError(_("A promise covers invoices in one currency."), field="invoices")
+    for invoice in locked.values():
+        if invoice.status != Invoice.Status.OPEN:
+            raise BusinessRuleError(
+                _("Invoice %(number)s is not open.") % {"number": invoice.number},
+                field="invoices",
+            )
+    taken = (
+        PromiseToPay.invoices.through.objects.filter(
+            invoice_id__in=list(locked), promisetopay__status=PromiseToPay.Status.OPEN
+        )
+        .select_related("invoice")
+        .first()
+    )
+    if taken is not None:
+        raise BusinessRuleError(
+            _("Invoice %(number)s already has an open promise to pay.")
+            % {"number": taken.invoice.number},
+            field="invoices",
+        )
+    owed = money_quantize(sum((invoice.outstanding for invoice in locked.values()), Decimal(0)))
+    if amount > owed:
+        raise BusinessRuleError(
+            _("%(amount)s is more than the %(owed)s still open on these invoices.")
+            % {"amount": amount, "owed": owed},
+            field="amount",
+        )
+    case = case_open_get(customer=customer)
+    promise = PromiseToPay.objects.create(
+        customer=customer,
+        case=case,
+        amount=amount,
+        currency=currencies.pop(),
+        promised_date=promised_date,
+        note=note,
+        recorded_by=actor,
+    )
+    promise.invoices.set(list(locked.values()))
+    numbers = sorted(invoice.number for invoice in locked.values())
+    case_event_create(
+        customer=customer,
+        case=case,
+        kind=CaseEvent.Kind.PROMISE_MADE,
+        actor=actor,
+        text=_("Promise to pay %(currency)s %(amount)s by %(date)s for %(invoices)s.")
+        % {
+            "currency": promise.currency,
+            "amount": amount,
+            "date": promised_date.isoformat(),
+            "invoices": ", ".join(numbers),
+        }
+        + (f" {note}" if note else ""),
+        data={
+            "promise": promise.pk,
+            "amount": str(amount),
+            "promised_date": promised_date.isoformat(),
+            "invoices": numbers,
+        },
+    )
+    return promise
+
+
+def promise_made_on(promise: PromiseToPay) -> date:
+    """The business day the promise was recorded."""
+    return timezone.localdate(promise.created_at)
+
+
+def promise_paid_amount(*, promise: PromiseToPay, until: date) -> Decimal:
+    """What the customer paid in the promise's currency from the day it was made through `until`."""
+    total = Payment.objects.filter(
+        customer_id=promise.customer_id,
+        currency=promise.currency,
+        status=Payment.Status.POSTED,
+        payment_date__gte=promise_made_on(promise),
+        payment_date__lte=until,
+    ).aggregate(total=Sum("amount"))["total"]
+    return money_quantize(total or 0)
+
+
+def _promise_settled(*, promise: PromiseToPay, until: date) -> bool:
+    """Kept when payments since the promise cover it, or nothing is left on its invoices."""
+    if promise_paid_amount(promise=promise, until=until) >= promise.amount:
+        return True
+    return all(
+        invoice_outstanding_as_of(invoice=invoice, as_of=until) == 0
+        for invoice in promise.invoices.all()
+    )
+
+
+@dataclass
+class PromiseReview:
+    kept: list[int] = field(default_factory=list)
+    broken: list[int] = field(default_factory=list)
+    open: list[int] = field(default_factory=list)
+
+
+def promise_review(*, as_of: date) -> PromiseReview:
+    """Mark open promises kept (covered by date + grace) or broken (that day passed unpaid).
+
+    Each promise is decided in its own transaction under its customer's lock,
+    so a rerun, or two workers, decide it once.
+    """
+    grace = policy_promise_grace_days()
+    review = PromiseReview()
+    for pk in (
+        PromiseToPay.objects.filter(status=PromiseToPay.Status.OPEN)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    ):
+        outcome = _promise_decide(pk=pk, as_of=as_of, grace_days=grace)
+        getattr(review, outcome).append(pk)
+    return review
+
+
+@transaction.atomic
+def _promise_decide(*, pk: int, as_of: date, grace_days: int) -> str:
+    promise = PromiseToPay.objects.select_related("customer").get(pk=pk)
+    customer_lock(pk=promise.customer_id)
+    promise = PromiseToPay.objects.select_for_update().select_related("customer", "case").get(pk=pk)
+    if promise.status != PromiseToPay.Status.OPEN:
+        return "kept" if promise.status == PromiseToPay.Status.KEPT else "broken"
+    deadline = promise.promised_date + timedelta(days=grace_days)
+    if _promise_settled(promise=promise, until=min(as_of, deadline)):
+        return _promise_close(promise=promise, status=PromiseToPay.Status.KEPT, as_of=as_of)
+    if as_of > deadline:
+        return _promise_close(promise=promise, status=PromiseToPay.Status.BROKEN, as_of=as_of)
+    return "open"
+
+
+def _promise_close(*, promise: PromiseToPay, status: str, as_of: date) -> str:
+    promise.status = status
+    promise.resolved_at = timezone.now()
+    promise.save(update_fields=["status", "resolved_at"])
+    customer = promise.customer
+    case = case_open_get(customer=customer) or case_latest_get(customer=customer)
+    paid = promise_paid_amount(promise=promise, until=as_of)
+    values = {
+        "currency": promise.currency,
+        "amount": promise.amount,
+        "date": promise.promised_date.isoformat(),
+        "paid": paid,
+    }
+    if status == PromiseToPay.Status.KEPT:
+        case_event_create(
+            customer=customer,
+            case=case,
+            kind=CaseEvent.Kind.PROMISE_KEPT,
+            text=_("Promise kept: %(currency)s %(amount)s promised by %(date)s, %(paid)s paid.")
+            % values,
+            data={"promise": promise.pk, "paid": str(paid)},
+        )
+        return "kept"
+    case_event_create(
+        customer=customer,
+        case=case,
+        kind=CaseEvent.Kind.PROMISE_BROKEN,
+        text=_(
+            "Promise broken: %(currency)s %(amount)s promised by %(date)s, only %(paid)s "
+            "paid. Dunning resumes."
+        )
+        % values,
+        data={"promise": promise.pk, "paid": str(paid)},
+    )
+    task = CollectionTask.objects.create(
+        kind=CollectionTask.Kind.PROMISE_DUE,
+        customer=customer,
+        case=case if case and case.status == case.Status.OPEN else None,
+        assignee=(case.owner if case else None) or customer.sales_rep,
+        title=(_("Promise broken by %(customer)s: call them") % {"customer": customer.name})[:200],
+        details=_("%(currency)s %(amount)s was promised by %(date)s; %(paid)s arrived.") % values,
+        due_date=as_of,
+    )
+    case_event_create(
+        customer=customer,
+        case=case,
+        kind=CaseEvent.Kind.TASK_CREATED,
+        text=_("Task: %(title)s (due %(date)s).")
+        % {"title": task.title, "date": as_of.isoformat()},
+        data={"task": task.pk, "kind": task.kind, "due_date": as_of.isoformat()},
+    )
+    logger.info("promise %s broken on %s", promise.pk, as_of)
+    return "broken"
