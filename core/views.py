@@ -1,12 +1,10 @@
 from django.contrib.auth.decorators import login_not_required
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from core.roles import Role, has_role
-from receivables.selectors.customers import customer_list_for_home
+from dashboards.views import role_home
 
 
 @login_not_required
@@ -24,13 +22,5 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    customers = customer_list_for_home(user=request.user)
-    return render(
-        request,
-        "core/home.html",
-        {
-            "customers": customers,
-            "is_sales_rep": has_role(request.user, Role.SALES_REP)
-            and not has_role(request.user, Role.FINANCE, Role.MANAGER),
-        },
-    )
+    """Each role's morning page (dashboards): a rep's worklist, finance's desk, the dashboard."""
+    return role_home(request)

@@ -8,7 +8,6 @@ user's scope by the page; everything here hangs off it.
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
@@ -24,10 +23,8 @@ from dunning.selectors import (
     customer_promise_list,
 )
 from receivables.models import CreditAssessment, Customer, Invoice, Payment
-from receivables.selectors.ageing import customer_ageing
-from receivables.selectors.invoices import customer_balance, payments_with_allocated
+from receivables.selectors.invoices import payments_with_allocated
 
-INVOICE_ROWS = 25
 PAYMENT_ROWS = 10
 CONTRACT_ROWS = 10
 TIMELINE_ROWS = 50
@@ -36,29 +33,24 @@ LETTER_ROWS = 20
 
 @dataclass(frozen=True)
 class CustomerSummary:
-    """The header of the file: grade, balance, overdue, ladder rung and case."""
+    """The head of the collection file: grade, oldest overdue, ladder rung and case."""
 
     grade: str
     grade_label: str
     assessed_on: date | None
-    open_receivables: Decimal
-    overdue: Decimal
-    unallocated_credit: Decimal
     oldest_overdue_days: int | None
     rung_level: str
     rung_label: str
     case: CollectionCase | None
-    open_invoice_count: int
 
 
 def customer_summary(*, customer: Customer, as_of: date) -> CustomerSummary:
-    """The customer's grade (last approved assessment), balances, rung and open case."""
+    """The customer's grade (last approved assessment), oldest overdue age, rung and case."""
     approved = (
         CreditAssessment.objects.filter(customer=customer, status=CreditAssessment.Status.APPROVED)
         .order_by("-decided_at", "-pk")
         .first()
     )
-    balance = customer_balance(customer=customer, as_of=as_of)
     oldest = (
         Invoice.objects.filter(
             customer=customer, status=Invoice.Status.OPEN, due_date__lt=as_of, outstanding__gt=0
@@ -78,14 +70,10 @@ def customer_summary(*, customer: Customer, as_of: date) -> CustomerSummary:
         grade=approved.grade if approved else "",
         grade_label=approved.get_grade_display() if approved else "",
         assessed_on=approved.decided_at.date() if approved and approved.decided_at else None,
-        open_receivables=balance.open_receivables,
-        overdue=balance.overdue,
-        unallocated_credit=balance.unallocated_credit,
         oldest_overdue_days=(as_of - oldest).days if oldest else None,
         rung_level=level,
         rung_label=str(LevelCode(level).label) if level else "",
         case=collection_case_open_for_customer(customer=customer),
-        open_invoice_count=balance.open_invoice_count,
     )
 
 
@@ -107,11 +95,6 @@ def _section(queryset: QuerySet, *, limit: int) -> Section:
     return Section(rows=rows[:limit], count=count)
 
 
-def customer_ageing_section(*, customer: Customer, as_of: date) -> dict[str, Decimal]:
-    """The customer's ageing buckets and total as of the date (receivables' selector)."""
-    return customer_ageing(customer=customer, as_of=as_of)
-
-
 def customer_contracts(*, customer: Customer, limit: int = CONTRACT_ROWS) -> Section:
     """The customer's contracts, newest first, with milestones and their invoices."""
     contracts = (
@@ -126,12 +109,6 @@ def customer_contracts(*, customer: Customer, limit: int = CONTRACT_ROWS) -> Sec
         .order_by("-created_at", "-pk")
     )
     return _section(contracts, limit=limit)
-
-
-def customer_invoices(*, customer: Customer, limit: int = INVOICE_ROWS) -> Section:
-    """The customer's invoices, open ones first (oldest due first), then the latest settled."""
-    invoices = Invoice.objects.filter(customer=customer).order_by("status", "due_date", "number")
-    return _section(invoices, limit=limit)
 
 
 def customer_payments(*, customer: Customer, limit: int = PAYMENT_ROWS) -> Section:
@@ -183,13 +160,15 @@ def customer_letters(*, customer: Customer, limit: int = LETTER_ROWS) -> Section
 
 
 def customer_file_get(*, user: User, customer: Customer, as_of: date) -> dict[str, object]:
-    """Every section of the customer file (a bounded number of queries)."""
+    """Every section of the customer file (a bounded number of queries).
+
+    The balance, open invoices and ageing sit on the page already (receivables
+    panels); these are the collection sections around them.
+    """
     del user  # the page fetched the customer in the user's scope; all below hangs off it
     return {
         "summary": customer_summary(customer=customer, as_of=as_of),
-        "ageing": customer_ageing_section(customer=customer, as_of=as_of),
         "contracts": customer_contracts(customer=customer),
-        "invoices": customer_invoices(customer=customer),
         "payments": customer_payments(customer=customer),
         "case_file": customer_case_file(customer=customer),
         "letters": customer_letters(customer=customer),

@@ -1,0 +1,316 @@
+"""Every table of the dashboards, as exportable rows built from the same selectors as the pages."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from django.http import QueryDict
+from django.utils.translation import gettext as _
+
+from dashboards.exports import Column, Table
+from dashboards.filters import InvoiceDrillFilter, WorklistFilter
+from dashboards.selectors.common import DashboardFilters, User
+from dashboards.selectors.kpis import (
+    RANK_LEVELS,
+    ageing_bucket_invoices,
+    ageing_for_dashboard,
+    agreements_pending,
+    kpi_trend,
+    ladder_distribution,
+    overdue_by_customer,
+    overdue_by_rep,
+    promise_stats,
+)
+from dashboards.selectors.worklist import customer_worklist
+from dunning.models import CollectionCase, LevelCode
+from receivables.selectors.ageing import BUCKETS
+
+
+@dataclass(frozen=True)
+class TableRequest:
+    """What a table is built from: who asks, the KPI filters and the list's own parameters."""
+
+    user: User
+    filters: DashboardFilters
+    params: QueryDict
+    today: date
+
+
+def worklist_filter(request: TableRequest) -> WorklistFilter:
+    """The rep's customers, filtered and sorted as the page asks (`.qs`, `.form`)."""
+    return WorklistFilter(
+        request.params, queryset=customer_worklist(user=request.user, as_of=request.today)
+    )
+
+
+def drilldown_bucket(params: QueryDict) -> str | None:
+    bucket = params.get("bucket") or None
+    return bucket if bucket in BUCKETS else None
+
+
+def drilldown_filter(request: TableRequest) -> InvoiceDrillFilter:
+    """The ageing drill-down's invoices, filtered and sorted as the page asks."""
+    invoices = ageing_bucket_invoices(
+        user=request.user, filters=request.filters, bucket=drilldown_bucket(request.params)
+    )
+    return InvoiceDrillFilter(request.params, queryset=invoices)
+
+
+def _money_header(label: str, filters: DashboardFilters) -> str:
+    return f"{label} ({filters.currency})"
+
+
+def customers_table(request: TableRequest) -> Table:
+    reasons = dict(CollectionCase.OverdueReason.choices)
+    levels = dict(LevelCode.choices)
+    rows = (
+        (
+            customer.code,
+            customer.name,
+            customer.sales_rep.get_username(),
+            customer.currency,
+            customer.balance,
+            customer.overdue,
+            (request.today - customer.oldest_overdue_due).days
+            if customer.oldest_overdue_due
+            else None,
+            str(reasons.get(customer.case_reason, "")) if customer.case_id else "",
+            str(levels.get(RANK_LEVELS.get(customer.rung), "")),
+        )
+        for customer in worklist_filter(request).qs.iterator(chunk_size=500)
+    )
+    return Table(
+        name="customers",
+        title=_("My customers"),
+        columns=[
+            Column(_("Code")),
+            Column(_("Name")),
+            Column(_("Sales rep")),
+            Column(_("Currency")),
+            Column(_("Balance"), "money"),
+            Column(_("Overdue"), "money"),
+            Column(_("Days overdue (oldest)"), "int"),
+            Column(_("Case: overdue reason")),
+            Column(_("Ladder level")),
+        ],
+        rows=rows,
+    )
+
+
+def ageing_table(request: TableRequest) -> Table:
+    report = ageing_for_dashboard(user=request.user, filters=request.filters)
+    keys = (*BUCKETS, "total")
+    rows = [(row.code, row.name, *(row.amounts[key] for key in keys)) for row in report.customers]
+    rows.append((_("Total"), "", *(report.totals[key] for key in keys)))
+    return Table(
+        name=f"ageing-{request.filters.currency}-{request.filters.as_of}",
+        title=_("Ageing"),
+        columns=[
+            Column(_("Code")),
+            Column(_("Name")),
+            *(Column(_money_header(key, request.filters), "money") for key in BUCKETS),
+            Column(_money_header(_("Total"), request.filters), "money"),
+        ],
+        rows=rows,
+    )
+
+
+def drilldown_table(request: TableRequest) -> Table:
+    as_of = request.filters.as_of
+    rows = (
+        (
+            invoice.number,
+            invoice.customer.code,
+            invoice.customer.name,
+            invoice.customer.sales_rep.get_username(),
+            invoice.issue_date,
+            invoice.due_date,
+            max((as_of - invoice.due_date).days, 0),
+            invoice.amount,
+            invoice.open_amount,
+        )
+        for invoice in drilldown_filter(request).qs.iterator(chunk_size=500)
+    )
+    bucket = drilldown_bucket(request.params) or "all"
+    return Table(
+        name=f"ageing-{bucket}-{request.filters.currency}-{as_of}",
+        title=_("Ageing invoices"),
+        columns=[
+            Column(_("Invoice")),
+            Column(_("Customer code")),
+            Column(_("Customer")),
+            Column(_("Sales rep")),
+            Column(_("Issue date"), "date"),
+            Column(_("Due date"), "date"),
+            Column(_("Days past due"), "int"),
+            Column(_money_header(_("Amount"), request.filters), "money"),
+            Column(_money_header(_("Open"), request.filters), "money"),
+        ],
+        rows=rows,
+    )
+
+
+def overdue_rep_table(request: TableRequest) -> Table:
+    rows = overdue_by_rep(user=request.user, filters=request.filters, limit=None)
+    return Table(
+        name="overdue-by-rep",
+        title=_("Overdue by rep"),
+        columns=[
+            Column(_("Sales rep")),
+            Column(_("Details")),
+            Column(_money_header(_("Overdue"), request.filters), "money"),
+            Column(_("Invoices"), "int"),
+            Column(_("Days overdue (oldest)"), "int"),
+        ],
+        rows=[
+            (
+                row.label,
+                row.detail,
+                row.overdue,
+                row.invoices,
+                row.days_overdue(request.filters.as_of),
+            )
+            for row in rows
+        ],
+    )
+
+
+def overdue_customer_table(request: TableRequest) -> Table:
+    rows = overdue_by_customer(user=request.user, filters=request.filters, limit=None)
+    return Table(
+        name="overdue-by-customer",
+        title=_("Overdue by customer"),
+        columns=[
+            Column(_("Customer")),
+            Column(_("Sales rep")),
+            Column(_money_header(_("Overdue"), request.filters), "money"),
+            Column(_("Invoices"), "int"),
+            Column(_("Days overdue (oldest)"), "int"),
+        ],
+        rows=[
+            (
+                row.label,
+                row.detail,
+                row.overdue,
+                row.invoices,
+                row.days_overdue(request.filters.as_of),
+            )
+            for row in rows
+        ],
+    )
+
+
+def trend_table(request: TableRequest) -> Table:
+    points = kpi_trend(user=request.user, filters=request.filters)
+    return Table(
+        name="dso-cei",
+        title=_("DSO and CEI"),
+        columns=[
+            Column(_("Month")),
+            Column(_("Period end"), "date"),
+            Column(_money_header(_("Receivables at start"), request.filters), "money"),
+            Column(_money_header(_("Credit sales"), request.filters), "money"),
+            Column(_money_header(_("Collected"), request.filters), "money"),
+            Column(_money_header(_("Receivables at end"), request.filters), "money"),
+            Column(_money_header(_("Not yet due at end"), request.filters), "money"),
+            Column(_("DSO (days)"), "percent"),
+            Column(_("CEI (%)"), "percent"),
+        ],
+        rows=[
+            (
+                point.period.label,
+                point.period.end,
+                point.opening_receivables,
+                point.sales,
+                point.collected,
+                point.receivables,
+                point.current_receivables,
+                point.dso,
+                point.cei,
+            )
+            for point in points
+        ],
+    )
+
+
+def ladder_table(request: TableRequest) -> Table:
+    return Table(
+        name="ladder",
+        title=_("Customers by ladder level"),
+        columns=[Column(_("Ladder level")), Column(_("Customers"), "int")],
+        rows=[
+            (row.label, row.customers)
+            for row in ladder_distribution(user=request.user, filters=request.filters)
+        ],
+    )
+
+
+def promises_table(request: TableRequest) -> Table:
+    stats = promise_stats(user=request.user, filters=request.filters)
+    return Table(
+        name="promises",
+        title=_("Promises to pay"),
+        columns=[
+            Column(_("Kept"), "int"),
+            Column(_("Broken"), "int"),
+            Column(_("Still open"), "int"),
+            Column(_("Kept rate (%)"), "percent"),
+            Column(_money_header(_("Kept amount"), request.filters), "money"),
+            Column(_money_header(_("Broken amount"), request.filters), "money"),
+        ],
+        rows=[
+            (
+                stats.kept,
+                stats.broken,
+                stats.open,
+                stats.kept_rate,
+                stats.kept_amount,
+                stats.broken_amount,
+            )
+        ],
+    )
+
+
+def agreements_table(request: TableRequest) -> Table:
+    agreements = agreements_pending(user=request.user, filters=request.filters)
+    return Table(
+        name="agreements-waiting",
+        title=_("Agreements waiting for approval"),
+        columns=[
+            Column(_("Number")),
+            Column(_("Customer")),
+            Column(_("Kind")),
+            Column(_("Proposed by")),
+            Column(_("Proposed on"), "date"),
+            Column(_("Instalments"), "int"),
+            Column(_("Amount"), "money"),
+            Column(_("Reason")),
+        ],
+        rows=[
+            (
+                agreement.number,
+                str(agreement.customer),
+                agreement.get_kind_display(),
+                agreement.proposed_by.get_username() if agreement.proposed_by else "",
+                agreement.created_at.date(),
+                len(agreement.instalments.all()),
+                sum((item.amount for item in agreement.instalments.all()), Decimal("0.00")),
+                agreement.reason,
+            )
+            for agreement in agreements
+        ],
+    )
+
+
+TABLES: dict[str, Callable[[TableRequest], Table]] = {
+    "customers": customers_table,
+    "ageing": ageing_table,
+    "ageing_invoices": drilldown_table,
+    "overdue_by_rep": overdue_rep_table,
+    "overdue_by_customer": overdue_customer_table,
+    "trend": trend_table,
+    "ladder": ladder_table,
+    "promises": promises_table,
+    "agreements": agreements_table,
+}
