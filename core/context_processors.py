@@ -17,6 +17,10 @@ def navigation(request: HttpRequest) -> dict[str, object]:
     ]
     if has_role(user, Role.FINANCE):
         items.append((_("Credit approvals"), reverse("receivables:credit_assessment_queue")))
+    if has_role(user, Role.MANAGER, Role.FINANCE):
+        items.append((_("Dashboard"), reverse("dashboards:dashboard")))
+    if has_role(user, Role.FINANCE):
+        items.append((_("Finance desk"), reverse("dashboards:finance_desk")))
     if user.is_staff:
         items.append((_("Administration"), reverse("admin:index")))
     role_names = {
