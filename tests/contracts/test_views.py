@@ -419,7 +419,7 @@ def test_rep_may_not_issue_invoices(client, active, rep):
 def test_contracts_appear_in_the_navigation(client, rep):
     client.force_login(rep)
 
-    response = client.get(reverse("core:home"))
+    response = client.get(reverse("receivables:customer_list"))
 
     assert ("Contracts", reverse("contracts:contract_list")) in [
         (str(label), url) for label, url in response.context["nav_items"]
