@@ -6,7 +6,7 @@ import time_machine
 from django.urls import reverse
 
 from contracts.models import Contract, DeliveryRecord
-from contracts.services import delivery_record_create
+from contracts.services import delivery_record_create, milestone_invoice_issue
 from receivables.models import Invoice
 from tests.contracts.conftest import SIGNED, TODAY
 from tests.factories.contracts import (
@@ -424,3 +424,20 @@ def test_contracts_appear_in_the_navigation(client, rep):
     assert ("Contracts", reverse("contracts:contract_list")) in [
         (str(label), url) for label, url in response.context["nav_items"]
     ]
+
+
+def test_detail_shows_the_milestone_invoice_and_its_delivery_state(client, active, finance):
+    invoice = milestone_invoice_issue(
+        milestone=active.milestones.get(sequence=1),
+        number="INV-SHOWN",
+        issue_date=SIGNED,
+        actor=finance,
+    )
+    client.force_login(finance)
+
+    html = client.get(reverse("contracts:contract_detail", args=[active.pk])).content.decode()
+
+    assert f'href="{invoice.get_absolute_url()}"' in html
+    assert "INV-SHOWN" in html
+    assert "not delivered" in html
+    assert "receipt not confirmed" in html
