@@ -449,7 +449,8 @@ def communications_send(
 
 def communications_reap(*, timeout: timedelta | None = None) -> int:
     """Return messages stuck in `sending` past the timeout to `pending` (or fail them)."""
-    timeout = timeout or getattr(settings, "DUNNING_SENDING_TIMEOUT", DEFAULT_SENDING_TIMEOUT)
+    if timeout is None:
+        timeout = getattr(settings, "DUNNING_SENDING_TIMEOUT", DEFAULT_SENDING_TIMEOUT)
     now = timezone.now()
     reaped = 0
     with transaction.atomic():
