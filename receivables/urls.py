@@ -1,6 +1,6 @@
 from django.urls import path
 
-from receivables.views import credit, customers
+from receivables.views import credit, customers, imports, invoices, payments
 
 app_name = "receivables"
 
@@ -50,4 +50,30 @@ urlpatterns = [
         credit.credit_assessment_reject_view,
         name="credit_assessment_reject",
     ),
+    # Invoices, payments and imports.
+    path("invoices/", invoices.invoice_list_view, name="invoice_list"),
+    path("invoices/new/", invoices.invoice_create_view, name="invoice_create"),
+    path("invoices/<int:pk>/", invoices.invoice_detail, name="invoice_detail"),
+    path("invoices/<int:pk>/deliver/", invoices.invoice_deliver_view, name="invoice_deliver"),
+    path(
+        "invoices/<int:pk>/confirm-receipt/",
+        invoices.invoice_confirm_receipt_view,
+        name="invoice_confirm_receipt",
+    ),
+    path("invoices/<int:pk>/cancel/", invoices.invoice_cancel_view, name="invoice_cancel"),
+    path(
+        "invoices/<int:pk>/credit-notes/new/",
+        invoices.credit_note_create_view,
+        name="credit_note_create",
+    ),
+    path("payments/", payments.payment_list_view, name="payment_list"),
+    path("payments/new/", payments.payment_create_view, name="payment_create"),
+    path("payments/<int:pk>/", payments.payment_detail, name="payment_detail"),
+    path("payments/<int:pk>/reverse/", payments.payment_reverse_view, name="payment_reverse"),
+    path(
+        "payments/<int:pk>/apply-credit/",
+        payments.payment_apply_credit_view,
+        name="payment_apply_credit",
+    ),
+    path("import/", imports.receivables_import_view, name="receivables_import"),
 ]
