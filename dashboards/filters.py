@@ -70,7 +70,9 @@ class WorklistFilter(django_filters.FilterSet):
     )
 
     q = django_filters.CharFilter(label=_("Search"), method="search")
-    state = django_filters.ChoiceFilter(label=_("Show"), choices=STATES, method="narrow")
+    state = django_filters.ChoiceFilter(
+        label=_("Show"), choices=STATES, method="narrow", empty_label=_("All customers")
+    )
     order = django_filters.OrderingFilter(
         label=_("Sort by"),
         fields=(

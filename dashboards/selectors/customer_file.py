@@ -131,15 +131,17 @@ class CaseFile:
     timeline: Section
 
 
-def customer_case_file(*, customer: Customer, limit: int = TIMELINE_ROWS) -> CaseFile:
-    """The open case, its tasks, promises, disputes, agreements and the whole timeline."""
+def customer_case_file(
+    *, customer: Customer, case: CollectionCase | None, limit: int = TIMELINE_ROWS
+) -> CaseFile:
+    """The open case (given), its tasks, promises, disputes, agreements and the timeline."""
     timeline = (
         CaseEvent.objects.filter(customer=customer)
         .select_related("actor")
         .order_by("-created_at", "-pk")
     )
     return CaseFile(
-        case=collection_case_open_for_customer(customer=customer),
+        case=case,
         tasks=list(case_task_list_open(customer=customer)[:20]),
         promises=_section(customer_promise_list(customer=customer), limit=10),
         disputes=_section(customer_dispute_list(customer=customer), limit=10),
@@ -166,10 +168,11 @@ def customer_file_get(*, user: User, customer: Customer, as_of: date) -> dict[st
     panels); these are the collection sections around them.
     """
     del user  # the page fetched the customer in the user's scope; all below hangs off it
+    summary = customer_summary(customer=customer, as_of=as_of)
     return {
-        "summary": customer_summary(customer=customer, as_of=as_of),
+        "summary": summary,
         "contracts": customer_contracts(customer=customer),
         "payments": customer_payments(customer=customer),
-        "case_file": customer_case_file(customer=customer),
+        "case_file": customer_case_file(customer=customer, case=summary.case),
         "letters": customer_letters(customer=customer),
     }
