@@ -426,9 +426,8 @@ def test_export_writes_formula_like_text_as_text(client):
     overdue_invoice(customer, amount="1.00")
     client.force_login(ManagerFactory())
 
-    as_csv = read_csv(
-        client.get(reverse("dashboards:export"), {"table": "ageing", "format": "csv"})
-    )
+    url = reverse("dashboards:export")
+    as_csv = read_csv(client.get(url, {"table": "ageing", "format": "csv"}))
     workbook = load_workbook(
         io.BytesIO(client.get(url, {"table": "ageing", "format": "xlsx"}).content)
     )
