@@ -1,5 +1,7 @@
 """Contract pages: thin views that validate, call a service, message and redirect."""
 
+from decimal import Decimal
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.forms import Form
@@ -42,7 +44,7 @@ from contracts.services._common import user_may_draft_for
 from core.exceptions import BusinessRuleError
 from core.roles import Role, has_role
 
-CREATE_EXTRA_ROWS = 3
+CREATE_EXTRA_ROWS = 5
 EDIT_EXTRA_ROWS = 2
 
 
@@ -171,6 +173,7 @@ def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "history": selectors.contract_history(contract=contract),
             "problems": problems,
             "effective_terms_days": contract_effective_terms_days(contract=contract),
+            "late_fee_rate": _plain_decimal(contract.late_fee_rate_percent),
             "terms_exceed": terms_exceed,
             "terms_need_approval": terms_exceed and contract.terms_approved_by_id is None,
             "can_edit": may_draft and status == Status.DRAFT,
@@ -190,6 +193,13 @@ def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "warranty_form": WarrantyEndForm(initial={"event_date": today}),
         },
     )
+
+
+def _plain_decimal(value: Decimal | None) -> str:
+    """0.050000 as "0.05" and 10.000000 as "10": the rate as the contract states it."""
+    if value is None:
+        return ""
+    return format(value.normalize(), "f")
 
 
 def _business_error(request: HttpRequest, error: BusinessRuleError) -> None:
