@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import redis
 from celery import Celery
+from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,15 +29,25 @@ def redis_url():
 
 
 @pytest.fixture(scope="module")
-def worker(redis_url):
-    """Start `celery worker` on a queue of its own; stop it after the module."""
+def worker(redis_url, django_db_setup):
+    """Start `celery worker` on a queue of its own; stop it after the module.
+
+    On PostgreSQL the worker uses the test database (never the development
+    one), and the private queue is its default queue too, so tasks it fans
+    out come back to it.
+    """
     queue = f"test-{uuid.uuid4().hex}"
     env = {
         **os.environ,
         "CELERY_BROKER_URL": redis_url,
         "CELERY_RESULT_BACKEND": redis_url,
         "CELERY_TASK_ALWAYS_EAGER": "false",
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
     }
+    if connection.vendor == "postgresql":
+        from tests.dunning.processes import test_database_url
+
+        env["DATABASE_URL"] = test_database_url()
     process = subprocess.Popen(
         [
             sys.executable,
@@ -84,7 +95,13 @@ def test_task_crosses_redis_to_a_worker_process(worker):
     assert answer["pid"] != os.getpid()
 
 
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_worker_runs_the_scheduled_dunning_task(worker):
+    # The task reads and writes the database the worker shares with the test.
+    if connection.vendor != "postgresql":
+        if os.environ.get("CI"):
+            pytest.fail("CI runs the scheduled dunning task against PostgreSQL")
+        pytest.skip("the worker cannot share SQLite's in-memory test database")
     client, queue, _ = worker
 
     result = client.send_task(
