@@ -6,8 +6,8 @@ from django.db import transaction
 from core.demo import DEMO_USERS, demo_users_seed
 
 DEFAULT_PASSWORD = "huikuan-demo"
-# Each app that holds demo data has a `demo.seed(users=..., stdout=...)`.
-DEMO_APPS = ("receivables", "contracts", "dunning")
+# Each module of demo data has a `seed(users=..., stdout=...)`; they run in this order.
+DEMO_APPS = ("receivables.demo", "receivables.demo_invoices", "contracts.demo", "dunning.demo")
 
 
 class Command(BaseCommand):
@@ -23,8 +23,10 @@ class Command(BaseCommand):
         users = demo_users_seed(password=password)
         for app in DEMO_APPS:
             try:
-                module = import_module(f"{app}.demo")
-            except ModuleNotFoundError:
+                module = import_module(app)
+            except ModuleNotFoundError as error:
+                if error.name != app:
+                    raise
                 continue
             self.stdout.write(f"Seeding {app} ...")
             module.seed(users=users, stdout=self.stdout)
