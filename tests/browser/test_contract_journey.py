@@ -2,7 +2,8 @@
 
 finance1 drafts a contract with 30/60/10 milestones, submits it, approves and
 activates it, records the delivery with a proof file, issues the delivery
-milestone's invoice and finds it on the contract page.
+milestone's invoice, marks it delivered and confirmed on the invoice page and
+sees both on the contract page.
 """
 
 from datetime import timedelta
@@ -133,3 +134,24 @@ def test_finance_takes_a_contract_from_draft_to_an_invoiced_delivery(live_server
     assert invoice.due_date == today + timedelta(days=30)
     assert invoice.milestone.sequence == 2
     assert Contract.objects.get().status == Contract.Status.ACTIVE
+
+    # The invoice page (receivables) records its delivery and the confirmation of receipt.
+    contract_url = page.url
+    milestones.nth(1).get_by_role("link", name="INV-E2E-002").click()
+    expect(page.locator("#proof-of-delivery")).to_contain_text("Missing")
+    moment = (timezone.localtime() - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M")
+    page.get_by_text("Record the delivery").click()
+    page.get_by_label("Delivery method").select_option("courier")
+    page.get_by_label("Tracking number").fill("SF1234567890")
+    page.get_by_label("Delivered at").fill(moment)
+    page.get_by_role("button", name="Save delivery").click()
+    expect(page.locator("#proof-of-delivery")).to_contain_text("SF1234567890")
+    page.get_by_text("Record the confirmation of receipt").click()
+    page.get_by_label("Confirmed by").fill("Qian Hua (accounts payable)")
+    page.get_by_label("Confirmed at").fill(moment)
+    page.get_by_role("button", name="Save confirmation").click()
+    expect(page.locator("#confirmation-of-receipt")).to_contain_text("Qian Hua")
+
+    page.goto(contract_url)
+    expect(milestones.nth(1)).to_contain_text("✓ delivered")
+    expect(milestones.nth(1)).to_contain_text("✓ receipt confirmed")
