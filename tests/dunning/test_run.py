@@ -1,11 +1,12 @@
 """The daily run against DESIGN.md's rules, with the real CN business calendar."""
 
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from io import StringIO
 
 import pytest
+import time_machine
 from django.core.management import CommandError, call_command
 
 from contracts.models import SupplementaryAgreement
@@ -19,6 +20,7 @@ from dunning.models import (
     LevelCode,
 )
 from dunning.services.run import run_dunning
+from dunning.tasks import dunning_run_task
 from receivables.models import Customer
 from tests.factories.cases import (
     AgreementInstalmentFactory,
@@ -31,6 +33,7 @@ from tests.factories.dunning import (
     daily,
     due_invoice,
     dunning_customer,
+    ensure_default_policy,
     executive_contact,
     pay,
 )
@@ -40,6 +43,11 @@ from tests.factories.users import ManagerFactory
 pytestmark = pytest.mark.django_db
 
 D = date(2026, 3, 2)  # a Monday
+
+
+@pytest.fixture(autouse=True)
+def _policy():
+    ensure_default_policy()
 
 
 def fired(item, *, instalment: bool = False) -> dict[str, date]:
@@ -556,3 +564,28 @@ def test_without_an_active_policy_the_run_refuses():
 
     with pytest.raises(CommandError, match="policy"):
         call_command("run_dunning", "--as-of", "2026-03-03")
+
+
+def test_the_beat_firing_twice_across_a_daylight_saving_change_runs_the_date_once(
+    settings, django_capture_on_commit_callbacks
+):
+    # Given a time zone with daylight saving: on 2026-10-25 02:30 happens twice
+    settings.TIME_ZONE = "Europe/Berlin"
+    due_invoice(customer=dunning_customer(), due=date(2026, 10, 23))
+    first_0230 = datetime(2026, 10, 25, 0, 30, tzinfo=UTC)  # 02:30 CEST
+    second_0230 = datetime(2026, 10, 25, 1, 30, tzinfo=UTC)  # 02:30 CET
+
+    # When the beat fires at both
+    answers = []
+    for moment in (first_0230, second_0230):
+        with (
+            time_machine.travel(moment, tick=False),
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            answers.append(dunning_run_task())
+
+    # Then both runs were for the same business date, and it ran once
+    assert [answer["as_of"] for answer in answers] == ["2026-10-25", "2026-10-25"]
+    assert DunningRun.objects.get().repeat_count == 2
+    assert Communication.objects.filter(level=LevelCode.REMINDER).count() == 1
+    assert DunningStep.objects.count() == 1

@@ -21,7 +21,7 @@ from dunning.services.send import (
 from dunning.tasks import dunning_run_task
 from tests.dunning.mail_backends import FlakyBackend
 from tests.factories.cases import ContractFactory, DisputeFactory, invoice_under_contract
-from tests.factories.dunning import due_invoice, dunning_customer, pay
+from tests.factories.dunning import due_invoice, dunning_customer, ensure_default_policy, pay
 from tests.factories.users import FinanceUserFactory, SalesRepFactory
 
 pytestmark = pytest.mark.django_db
@@ -29,6 +29,11 @@ pytestmark = pytest.mark.django_db
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 D = date(2026, 3, 2)
 RUN_DAY = D + timedelta(days=1)
+
+
+@pytest.fixture(autouse=True)
+def _policy():
+    ensure_default_policy()
 
 
 @pytest.fixture
