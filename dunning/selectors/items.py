@@ -1,4 +1,4 @@
-"""Reads for collections: overdue items, instalment balances, cases, timelines and queues."""
+"""Reads over collectible items: policy values, balances as of a date, instalments, overdue."""
 
 from collections import defaultdict
 from collections.abc import Iterable
@@ -7,21 +7,20 @@ from datetime import date
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Prefetch, QuerySet, Sum
+from django.db.models import (
+    DecimalField,
+    QuerySet,
+    Sum,
+)
 
 from contracts.models import AgreementInstalment, SupplementaryAgreement
 from core.money import money_quantize
-from core.scoping import get_in_scope_or_404, scope_for_user
 from dunning.late_fees import (
     LateFeeClause,
     invoice_late_fee_clause,
     late_fee_compute,
 )
 from dunning.models import (
-    CaseEvent,
-    CollectionCase,
-    CollectionTask,
-    Communication,
     Dispute,
     DunningPolicy,
     PromiseToPay,
@@ -32,6 +31,7 @@ from receivables.models import CreditNote, Customer, Invoice, Payment, PaymentAl
 
 User = AbstractBaseUser | AnonymousUser
 ZERO = Decimal("0.00")
+MONEY_OUTPUT = DecimalField(max_digits=14, decimal_places=2)
 DEFAULT_TOLERANCE = Decimal("1.00")
 DEFAULT_PROMISE_GRACE_DAYS = 3
 DEFAULT_LETTER_DEADLINE_DAYS = 7
@@ -301,145 +301,49 @@ def customer_overdue_items(*, customer: Customer, as_of: date) -> list[OverdueIt
     return items
 
 
-# --- Cases and timeline ------------------------------------------------------
+# --- Choices for the collection forms ----------------------------------------
 
 
-def collection_case_list(*, user: User, status: str | None = CollectionCase.Status.OPEN):
-    """Cases the user may see, with the customer's open overdue total and open tasks."""
-    cases = CollectionCase.objects.select_related("customer", "owner", "customer__sales_rep")
-    if status:
-        cases = cases.filter(status=status)
-    return scope_for_user(cases, user).order_by("status", "opened_on", "pk")
-
-
-def collection_case_get(*, user: User, pk: int) -> CollectionCase:
-    """One case the user may see, or the 404 a missing one answers."""
-    return get_in_scope_or_404(
-        CollectionCase.objects.select_related("customer", "owner", "customer__sales_rep"),
-        user,
-        pk=pk,
+def _open_invoices(*, customer: Customer) -> QuerySet[Invoice]:
+    return Invoice.objects.filter(customer=customer, status=Invoice.Status.OPEN).exclude(
+        pk__in=invoice_ids_covered_by_agreements(customer=customer)
     )
 
 
-def collection_case_open_for_customer(*, customer: Customer) -> CollectionCase | None:
-    """The customer's open case, if any."""
-    return CollectionCase.objects.filter(
-        customer=customer, status=CollectionCase.Status.OPEN
-    ).first()
+def invoice_list_for_promise(*, customer: Customer) -> QuerySet[Invoice]:
+    """Open invoices a promise to pay may cover (none already promised, none replaced)."""
+    promised = PromiseToPay.invoices.through.objects.filter(
+        promisetopay__customer=customer, promisetopay__status=PromiseToPay.Status.OPEN
+    ).values("invoice_id")
+    return _open_invoices(customer=customer).exclude(pk__in=promised).order_by("due_date", "number")
 
 
-def customer_timeline(*, customer: Customer, limit: int = 200) -> list[CaseEvent]:
-    """The customer's collection events, newest first, with their actors."""
-    return list(
-        CaseEvent.objects.filter(customer=customer)
-        .select_related("actor", "case")
-        .order_by("-created_at", "-pk")[:limit]
-    )
-
-
-def case_task_list_open(*, customer: Customer) -> QuerySet[CollectionTask]:
-    """The customer's open collection tasks, soonest first."""
+def invoice_list_for_dispute(*, customer: Customer) -> QuerySet[Invoice]:
+    """Open invoices the customer may dispute (none already in an open dispute)."""
+    disputed = Dispute.invoices.through.objects.filter(
+        dispute__customer=customer, dispute__status=Dispute.Status.OPEN
+    ).values("invoice_id")
     return (
-        CollectionTask.objects.filter(customer=customer, status=CollectionTask.Status.OPEN)
-        .select_related("assignee")
-        .order_by("due_date", "pk")
+        Invoice.objects.filter(customer=customer, status=Invoice.Status.OPEN)
+        .exclude(pk__in=disputed)
+        .order_by("due_date", "number")
     )
 
 
-def customer_dispute_list(*, customer: Customer) -> QuerySet[Dispute]:
-    """The customer's disputes with their invoices, open first."""
+def invoice_list_for_agreement(*, customer: Customer, as_of: date) -> QuerySet[Invoice]:
+    """Overdue open invoices not in an open dispute nor covered by a proposed or approved plan."""
+    disputed = Dispute.invoices.through.objects.filter(
+        dispute__customer=customer, dispute__status=Dispute.Status.OPEN
+    ).values("invoice_id")
+    covered = invoice_ids_covered_by_agreements(
+        customer=customer,
+        statuses=[SupplementaryAgreement.Status.PROPOSED, SupplementaryAgreement.Status.APPROVED],
+    )
     return (
-        Dispute.objects.filter(customer=customer)
-        .select_related("opened_by", "resolved_by")
-        .prefetch_related(Prefetch("invoices", queryset=Invoice.objects.order_by("number")))
-    )
-
-
-def customer_promise_list(*, customer: Customer) -> QuerySet[PromiseToPay]:
-    """The customer's promises to pay with their invoices, open first."""
-    return (
-        PromiseToPay.objects.filter(customer=customer)
-        .select_related("recorded_by")
-        .prefetch_related(Prefetch("invoices", queryset=Invoice.objects.order_by("number")))
-    )
-
-
-def customer_agreement_list(*, customer: Customer) -> QuerySet[SupplementaryAgreement]:
-    """The customer's supplementary agreements with instalments and replaced invoices."""
-    return _agreements_with_details(SupplementaryAgreement.objects.filter(customer=customer))
-
-
-def customer_communication_list(*, customer: Customer, limit: int = 50) -> list[Communication]:
-    """The customer's latest dunning messages (letters among them), newest first."""
-    return list(
-        Communication.objects.filter(customer=customer)
-        .select_related("approved_by")
-        .order_by("-business_date", "-pk")[:limit]
-    )
-
-
-def communication_get(*, user: User, pk: int) -> Communication:
-    """One communication the user may see, or 404."""
-    return get_in_scope_or_404(
-        Communication.objects.select_related("customer", "customer__sales_rep", "approved_by"),
-        user,
-        pk=pk,
-    )
-
-
-# --- Queues ------------------------------------------------------------------
-
-
-def letter_list_awaiting_approval() -> QuerySet[Communication]:
-    """Messages (demand letters above all) waiting for finance approval, oldest first."""
-    return (
-        Communication.objects.filter(status=Communication.Status.AWAITING_APPROVAL)
-        .select_related("customer", "customer__sales_rep")
-        .order_by("business_date", "pk")
-    )
-
-
-def _agreements_with_details(
-    queryset: QuerySet[SupplementaryAgreement],
-) -> QuerySet[SupplementaryAgreement]:
-    return queryset.select_related(
-        "customer", "customer__sales_rep", "contract", "proposed_by", "decided_by"
-    ).prefetch_related(
-        Prefetch("instalments", queryset=AgreementInstalment.objects.order_by("sequence")),
-        Prefetch("invoices", queryset=Invoice.objects.order_by("due_date", "number")),
-    )
-
-
-def agreement_list_pending() -> QuerySet[SupplementaryAgreement]:
-    """Supplementary agreements proposed and waiting for a manager, oldest first."""
-    return _agreements_with_details(
-        SupplementaryAgreement.objects.filter(status=SupplementaryAgreement.Status.PROPOSED)
-    ).order_by("created_at", "pk")
-
-
-def agreement_get(*, user: User, pk: int) -> SupplementaryAgreement:
-    """One agreement the user may see, or 404."""
-    return get_in_scope_or_404(
-        _agreements_with_details(SupplementaryAgreement.objects.all()), user, pk=pk
-    )
-
-
-def dispute_list_open() -> QuerySet[Dispute]:
-    """Open disputes waiting for finance to resolve them, oldest first."""
-    return (
-        Dispute.objects.filter(status=Dispute.Status.OPEN)
-        .select_related("customer", "customer__sales_rep", "opened_by")
-        .prefetch_related(Prefetch("invoices", queryset=Invoice.objects.order_by("number")))
-        .order_by("opened_on", "pk")
-    )
-
-
-def dispute_get(*, user: User, pk: int) -> Dispute:
-    """One dispute the user may see, or 404."""
-    return get_in_scope_or_404(
-        Dispute.objects.select_related(
-            "customer", "customer__sales_rep", "opened_by"
-        ).prefetch_related(Prefetch("invoices", queryset=Invoice.objects.order_by("number"))),
-        user,
-        pk=pk,
+        Invoice.objects.filter(
+            customer=customer, status=Invoice.Status.OPEN, due_date__lt=as_of, outstanding__gt=0
+        )
+        .exclude(pk__in=disputed)
+        .exclude(pk__in=covered)
+        .order_by("due_date", "number")
     )
