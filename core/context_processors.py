@@ -14,10 +14,12 @@ def navigation(request: HttpRequest) -> dict[str, object]:
         (_("Home"), reverse("core:home")),
         (_("Customers"), reverse("receivables:customer_list")),
         (_("Contracts"), reverse("contracts:contract_list")),
+        (_("Invoices"), reverse("receivables:invoice_list")),
         (_("Collections"), reverse("dunning:case_list")),
     ]
     if has_role(user, Role.FINANCE):
         items.append((_("Credit approvals"), reverse("receivables:credit_assessment_queue")))
+        items.append((_("Import"), reverse("receivables:receivables_import")))
     if has_role(user, Role.MANAGER, Role.FINANCE):
         items.append((_("Dashboard"), reverse("dashboards:dashboard")))
     if has_role(user, Role.FINANCE):
