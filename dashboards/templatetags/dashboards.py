@@ -62,6 +62,16 @@ def rung_label(rank: int | None) -> str:
     return str(LevelCode(level).label) if level else ""
 
 
+@register.simple_tag
+def overdue_reasons() -> list[tuple[str, str]]:
+    """The overdue reasons a rep can record (all but "unknown")."""
+    return [
+        (value, label)
+        for value, label in CollectionCase.OverdueReason.choices
+        if value != CollectionCase.OverdueReason.UNKNOWN
+    ]
+
+
 @register.filter
 def reason_label(value: str) -> str:
     """The overdue reason's label."""
