@@ -22,6 +22,7 @@ from datetime import date, timedelta
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -325,7 +326,9 @@ def _store_letter(*, pk: int, pdf: bytes) -> Communication | None:
         return communication
 
 
-def communication_deliver(*, communication_id: int) -> str:
+def communication_deliver(
+    *, communication_id: int, connection: BaseEmailBackend | None = None
+) -> str:
     """Send one claimed message (outside any transaction) and record how it ended."""
     communication = Communication.objects.select_related("customer", "run__policy").get(
         pk=communication_id
@@ -379,7 +382,8 @@ def communication_deliver(*, communication_id: int) -> str:
         attachments=attachments,
         # A bounded SMTP timeout keeps every attempt far shorter than the
         # reaper's timeout, so a slow send is never taken for a dead one.
-        connection=get_connection(timeout=getattr(settings, "EMAIL_TIMEOUT", None) or 60),
+        connection=connection
+        or get_connection(timeout=getattr(settings, "EMAIL_TIMEOUT", None) or 60),
     )
     try:
         delivered = message.send(fail_silently=False)
@@ -425,7 +429,11 @@ def _error_text(error: object) -> str:
 
 
 def communications_send(
-    *, ids: list[int] | None = None, batch: int = DEFAULT_CLAIM_BATCH, max_batches: int = 100
+    *,
+    ids: list[int] | None = None,
+    batch: int = DEFAULT_CLAIM_BATCH,
+    max_batches: int = 100,
+    connection: BaseEmailBackend | None = None,
 ) -> SendSummary:
     """Claim and deliver pending messages batch by batch until none is left to claim."""
     summary = SendSummary()
@@ -437,7 +445,7 @@ def communications_send(
         summary.failed.extend(claim.failed)
         for pk in claim.claimed:
             try:
-                status = communication_deliver(communication_id=pk)
+                status = communication_deliver(communication_id=pk, connection=connection)
             except Exception:
                 # A bug for one message must not strand the rest in `sending`:
                 # the reaper returns this one to pending later.
