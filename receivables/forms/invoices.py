@@ -5,7 +5,16 @@ from django.utils.translation import gettext_lazy as _
 
 from receivables.models import Invoice
 
-MONEY = {"max_digits": 14, "decimal_places": 2, "min_value": 0}
+MONEY = {
+    "max_digits": 14,
+    "decimal_places": 2,
+    "min_value": 0,
+    # A text box: a number input would silently refuse "3,500.00" instead of saying why.
+    "widget": forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    "error_messages": {
+        "invalid": _("Enter a plain amount such as 3500.00: a dot, no thousands separator.")
+    },
+}
 
 
 class DateInput(forms.DateInput):
