@@ -478,6 +478,9 @@ def contract_activate(
 def contract_close(*, contract: Contract, actor: AbstractBaseUser) -> Contract:
     """Close an active contract once every milestone is invoiced and no invoice is open."""
     require_finance(user=actor)
+    # Payments and reversals lock the customer first: holding it keeps the
+    # invoice statuses read below from changing until the contract is closed.
+    customer_lock(pk=contract.customer_id)
     contract = contract_lock(contract=contract)
     if contract.status != Contract.Status.ACTIVE:
         raise BusinessRuleError(

@@ -16,7 +16,7 @@ from tests.factories.contracts import (
     pdf_upload,
 )
 from tests.factories.customers import CustomerFactory
-from tests.factories.users import ManagerFactory, SalesRepFactory
+from tests.factories.users import ManagerFactory, SalesRepFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -441,3 +441,18 @@ def test_detail_shows_the_milestone_invoice_and_its_delivery_state(client, activ
     assert "INV-SHOWN" in html
     assert "not delivered" in html
     assert "receipt not confirmed" in html
+
+
+def test_admin_shows_contracts_read_only(client, active):
+    admin_user = UserFactory(is_superuser=True, is_staff=True)
+    client.force_login(admin_user)
+
+    changelist = client.get(reverse("admin:contracts_contract_changelist"))
+    page = client.get(reverse("admin:contracts_contract_change", args=[active.pk]))
+    post = client.post(reverse("admin:contracts_contract_change", args=[active.pk]), {})
+
+    assert changelist.status_code == 200
+    assert page.status_code == 200
+    assert active.number in page.content.decode()
+    assert post.status_code == 403
+    assert client.get(reverse("admin:contracts_contract_add")).status_code == 403
