@@ -43,6 +43,11 @@ class OverdueReasonForm(forms.Form):
     )
     note = forms.CharField(label=_("Note"), required=False, widget=NOTE_WIDGET, max_length=2000)
 
+    def __init__(self, *args, **kwargs) -> None:
+        # Shown beside the call form on the case page: ids must not clash.
+        kwargs.setdefault("auto_id", "reason_%s")
+        super().__init__(*args, **kwargs)
+
 
 class CallLogForm(forms.Form):
     outcome = forms.ChoiceField(label=_("Outcome"), choices=CallOutcome.choices)
@@ -58,6 +63,7 @@ class CallLogForm(forms.Form):
     follow_up_on = forms.DateField(label=_("Call again on"), required=False, widget=DATE_WIDGET)
 
     def __init__(self, *args, tasks: QuerySet[CollectionTask], **kwargs) -> None:
+        kwargs.setdefault("auto_id", "call_%s")
         super().__init__(*args, **kwargs)
         self.fields["task"].queryset = tasks
 

@@ -16,9 +16,17 @@ from dunning.services.cases import (
 from dunning.services.run import run_dunning
 from tests.factories.cases import CollectionCaseFactory, overdue_invoice
 from tests.factories.customers import ContactFactory, CustomerFactory
+from tests.factories.dunning import ensure_default_policy
 from tests.factories.users import FinanceUserFactory, ManagerFactory, SalesRepFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _default_policy():
+    """The migrated policy, recreated if a transactional test flushed it."""
+    ensure_default_policy()
+
 
 AS_OF = date(2026, 3, 2)
 

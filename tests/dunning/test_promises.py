@@ -19,9 +19,17 @@ from dunning.services.promises import promise_review, promise_to_pay_record
 from dunning.services.run import run_dunning
 from tests.factories.cases import CollectionCaseFactory, overdue_invoice, pay_invoice
 from tests.factories.customers import ContactFactory, CustomerFactory
+from tests.factories.dunning import ensure_default_policy
 from tests.factories.users import FinanceUserFactory, SalesRepFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _default_policy():
+    """The migrated policy, recreated if a transactional test flushed it."""
+    ensure_default_policy()
+
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 AS_OF = date(2026, 3, 2)

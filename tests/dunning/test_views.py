@@ -30,9 +30,17 @@ from tests.factories.cases import (
     overdue_invoice,
 )
 from tests.factories.customers import ContactFactory, CustomerFactory
+from tests.factories.dunning import ensure_default_policy
 from tests.factories.users import FinanceUserFactory, ManagerFactory, SalesRepFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _default_policy():
+    """The migrated policy, recreated if a transactional test flushed it."""
+    ensure_default_policy()
+
 
 TODAY = date(2026, 3, 2)
 
