@@ -83,7 +83,7 @@ class LineError:
     def __str__(self) -> str:
         label = "" if self.file == INVOICES else _("payments file: ")
         if self.line is None:
-            return f"{_('%(file)s file') % {'file': self.file}}: {self.message}"
+            return f"{self.file} file: {self.message}"
         return f"line {self.line}: {label}{self.message}"
 
 

@@ -1,7 +1,10 @@
+import threading
 from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.db.models import Sum
 
 from core.exceptions import BusinessRuleError
 from receivables.models import Invoice, Payment, PaymentAllocation
@@ -319,3 +322,44 @@ def test_sub_cent_sums_stay_exact(customer):
     invoice.refresh_from_db()
     assert invoice.outstanding == Decimal("0.00")
     assert invoice.status == Invoice.Status.PAID
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_payments_never_over_allocate_an_invoice():
+    # SQLite serialises writers by itself; PostgreSQL relies on the row locks.
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks are exercised on PostgreSQL")
+    customer = CustomerFactory(currency="CNY")
+    invoice = InvoiceFactory(customer=customer, amount=Decimal("500.00"))
+    barrier = threading.Barrier(4)
+    errors = []
+
+    def pay(n: int) -> None:
+        try:
+            barrier.wait()
+            payment_record(
+                customer=customer,
+                payment_date=date(2026, 3, 1),
+                amount=Decimal("300.00"),
+                currency="CNY",
+                reference=f"T-{n}",
+                actor=None,
+            )
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=pay, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    invoice.refresh_from_db()
+    assert invoice.outstanding == Decimal("0.00")
+    assert PaymentAllocation.objects.filter(invoice=invoice).aggregate(total=Sum("amount"))[
+        "total"
+    ] == Decimal("500.00")
+    assert customer_unallocated_credit(customer=customer) == Decimal("700.00")
