@@ -9,10 +9,12 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth.models import Group
 from django.core import mail
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from core.roles import GROUP_ROLES
 from dunning.models import CaseEvent, Communication, PromiseToPay
 from dunning.services.agreements import InstalmentInput, agreement_propose
 from dunning.services.send import communications_send
@@ -45,6 +47,9 @@ def _log_out(page: Page, username: str) -> None:
 
 
 def test_rep_manager_and_finance_work_a_collection_case(live_server, page: Page, tmp_path):
+    # An earlier transactional test may have flushed the migrated rows.
+    for role in GROUP_ROLES:
+        Group.objects.get_or_create(name=role)
     ensure_default_policy()
     today = timezone.localdate()
     rep = SalesRepFactory(username="rep1")
