@@ -78,6 +78,25 @@ def _grid(maximum: Decimal, step: Decimal, plot_height: int, suffix: str) -> Saf
     )
 
 
+def _label(text: str, *, x: float, width: float) -> SafeString:
+    """An x-axis label, on two lines when it is wider than its slot (about 6.5 px a letter)."""
+    lines = [text]
+    if len(text) * 6.5 > width and " " in text:
+        words = text.split()
+        half = max(1, len(words) // 2)
+        lines = [" ".join(words[:half]), " ".join(words[half:])]
+    return format_html(
+        '<text class="chart-label" y="{}" text-anchor="middle" font-size="12"'
+        ' fill="#24292f">{}</text>',
+        HEIGHT - BOTTOM + 18,
+        format_html_join(
+            "",
+            '<tspan x="{}" dy="{}">{}</tspan>',
+            ((_n(x), "0" if index == 0 else "14", line) for index, line in enumerate(lines)),
+        ),
+    )
+
+
 def bar_chart(bars: list[Bar], *, title: str, value_format=str, suffix: str = "") -> SafeString:
     """A vertical bar chart; a bar with `href` links to it."""
     plot_height = HEIGHT - TOP - BOTTOM
@@ -111,15 +130,7 @@ def bar_chart(bars: list[Bar], *, title: str, value_format=str, suffix: str = ""
         if bar.href:
             shape = format_html('<a href="{}">{}</a>', bar.href, shape)
         parts.append(shape)
-        parts.append(
-            format_html(
-                '<text class="chart-label" x="{}" y="{}" text-anchor="middle"'
-                ' font-size="12" fill="#24292f">{}</text>',
-                _n(LEFT + slot * index + slot / 2),
-                HEIGHT - BOTTOM + 18,
-                bar.label,
-            )
-        )
+        parts.append(_label(bar.label, x=LEFT + slot * index + slot / 2, width=slot))
     return _svg(title, mark_safe("".join(parts)))
 
 

@@ -102,7 +102,7 @@ def ageing_chart(report, filters: DashboardFilters, *, title: str) -> str:
     return bar_chart(
         [
             Bar(
-                label=bucket,
+                label=_("Not due") if bucket == "current" else bucket,
                 value=report.totals[bucket],
                 href=_drill_url(filters, bucket),
                 tone="" if bucket == "current" else "danger",

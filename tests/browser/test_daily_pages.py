@@ -2,7 +2,8 @@
 approves a letter and records a payment, the manager approves the plan, reads the dashboard
 and exports the ageing; in English and in Chinese.
 
-With HUIKUAN_SCREENSHOTS=1 the pages are also saved to docs/screenshots/ for the README.
+With HUIKUAN_SCREENSHOTS=1 the pages are also saved to docs/screenshots/ for the README;
+HUIKUAN_EXTRA_LOCALE=<dir> puts a locale directory before locale/ for that run.
 """
 
 import io
@@ -35,8 +36,13 @@ SHOT_DIR = Path(settings.BASE_DIR) / "docs" / "screenshots"
 
 
 @pytest.fixture
-def demo(live_server):
+def demo(live_server, settings):
     """The seeded demo after the morning's dunning run (and a week on, for letters)."""
+    extra_locale = os.environ.get("HUIKUAN_EXTRA_LOCALE")
+    if extra_locale:
+        # Screenshots taken before the translation catalogue is merged can use a catalogue
+        # built aside; it takes precedence over locale/.
+        settings.LOCALE_PATHS = [extra_locale, *settings.LOCALE_PATHS]
     call_command("seed_demo", password=PASSWORD, stdout=io.StringIO())
     today = timezone.localdate()
     run_dunning(as_of=today)
