@@ -5,6 +5,8 @@ import time_machine
 
 from dunning.tasks import dunning_run_task
 
+pytestmark = pytest.mark.django_db
+
 
 def test_dunning_run_task_runs_for_the_given_business_date():
     assert dunning_run_task.delay("2026-06-16").get()["as_of"] == "2026-06-16"
