@@ -25,7 +25,9 @@ class DashboardFilterForm(forms.Form):
     """Business date, currency and rep of the KPI pages; bad input falls back to the defaults."""
 
     as_of = forms.DateField(
-        label=_("As of"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("As of"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     currency = forms.ChoiceField(label=_("Currency"), required=False)
     rep = forms.ModelChoiceField(

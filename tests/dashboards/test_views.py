@@ -466,3 +466,14 @@ def test_rep_exports_contain_only_their_customers_even_when_asking_for_another_r
             flat = " ".join(str(cell) for row in cells for cell in row)
             assert "MINE-1" in flat, (table, file_format)
             assert "THEIRS-1" not in flat, (table, file_format)
+
+
+def test_the_date_filter_keeps_an_iso_value_in_chinese(client):
+    client.force_login(ManagerFactory())
+
+    page = client.get(
+        reverse("dashboards:dashboard"), headers={"Accept-Language": "zh-hans"}
+    ).content.decode()
+
+    assert '<html lang="zh-hans">' in page
+    assert f'name="as_of" value="{timezone.localdate().isoformat()}"' in page
