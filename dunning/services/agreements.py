@@ -321,7 +321,7 @@ def _ensure_decider(*, actor: AbstractBaseUser, agreement: SupplementaryAgreemen
 def _agreement_lock(*, agreement: SupplementaryAgreement) -> SupplementaryAgreement:
     customer_lock(pk=agreement.customer_id)
     locked = (
-        SupplementaryAgreement.objects.select_for_update()
+        SupplementaryAgreement.objects.select_for_update(of=("self",))
         .select_related("customer", "contract")
         .get(pk=agreement.pk)
     )

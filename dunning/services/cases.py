@@ -104,7 +104,7 @@ def case_reason_suggest(
 def _case_lock(*, case: CollectionCase) -> CollectionCase:
     customer_lock(pk=case.customer_id)
     locked = (
-        CollectionCase.objects.select_for_update()
+        CollectionCase.objects.select_for_update(of=("self",))
         .select_related("customer", "owner")
         .get(pk=case.pk)
     )

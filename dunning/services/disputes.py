@@ -105,7 +105,9 @@ def dispute_open(
 def _dispute_lock(*, dispute: Dispute) -> Dispute:
     customer_lock(pk=dispute.customer_id)
     locked = (
-        Dispute.objects.select_for_update().select_related("customer", "case").get(pk=dispute.pk)
+        Dispute.objects.select_for_update(of=("self",))
+        .select_related("customer", "case")
+        .get(pk=dispute.pk)
     )
     if locked.status != Dispute.Status.OPEN:
         raise BusinessRuleError(_("This dispute is already resolved."))

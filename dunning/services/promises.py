@@ -200,7 +200,11 @@ def promise_review(*, as_of: date) -> PromiseReview:
 def _promise_decide(*, pk: int, as_of: date, grace_days: int) -> str:
     promise = PromiseToPay.objects.select_related("customer").get(pk=pk)
     customer_lock(pk=promise.customer_id)
-    promise = PromiseToPay.objects.select_for_update().select_related("customer", "case").get(pk=pk)
+    promise = (
+        PromiseToPay.objects.select_for_update(of=("self",))
+        .select_related("customer", "case")
+        .get(pk=pk)
+    )
     if promise.status != PromiseToPay.Status.OPEN:
         return "kept" if promise.status == PromiseToPay.Status.KEPT else "broken"
     deadline = promise.promised_date + timedelta(days=grace_days)
