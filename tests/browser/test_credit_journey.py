@@ -41,7 +41,7 @@ def test_rep_gets_a_customer_assessed_and_finance_approves_a_lower_limit(live_se
 
     # rep1 creates the customer.
     _log_in(page, base, "rep1")
-    page.get_by_role("link", name="Customers").click()
+    page.get_by_role("link", name="Customers", exact=True).click()
     page.get_by_role("button", name="New customer").click()
     page.get_by_label("Code").fill("C-8001")
     page.get_by_label("Name").fill("Qingdao Harbour Cranes Ltd.")
@@ -81,7 +81,7 @@ def test_rep_gets_a_customer_assessed_and_finance_approves_a_lower_limit(live_se
 
     # finance1 finds it in the queue and approves less than requested.
     _log_in(page, base, "finance1")
-    page.get_by_role("link", name="Credit approvals").click()
+    page.get_by_role("link", name="Credit approvals", exact=True).click()
     row = page.get_by_role("row", name=re.compile("Qingdao Harbour Cranes"))
     expect(row).to_be_visible()
     row.get_by_role("button", name="Review").click()
