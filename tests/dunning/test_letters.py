@@ -348,3 +348,58 @@ def test_letter_for_an_overdue_instalment_of_an_agreement():
     assert "1,000.00" in compact
     # 10 days x 0.10 % x 1,000.00 = 10.00; total 1,010.00
     assert "1,010.00" in compact
+
+
+def test_the_sender_records_a_render_failure_with_its_reason():
+    # Given an approved letter for an invoice without contract and no creditor account
+    from dunning.models import Communication
+    from dunning.services.send import communications_send
+
+    customer = CustomerFactory(language="en")
+    invoice = InvoiceFactory(customer=customer, due_date=date(2026, 1, 31))
+    communication = CommunicationFactory(
+        customer=customer,
+        status=Communication.Status.PENDING,
+        recipient_email="ap@example.com",
+    )
+    DunningStepFactory(invoice=invoice, communication=communication)
+
+    # When the sender tries to send it
+    communications_send(ids=[communication.pk])
+
+    # Then it failed as a render error, saying why, and no file was stored
+    communication.refresh_from_db()
+    assert communication.status == Communication.Status.FAILED
+    assert communication.failure_reason == Communication.FailureReason.RENDER_ERROR
+    assert "payee bank account" in communication.failure_detail
+    assert not communication.letter_pdf
+
+
+def test_the_sender_stores_the_letter_under_a_random_name_and_attaches_it(design_example):
+    from django.core import mail
+
+    from dunning.models import Communication
+    from dunning.services.send import communications_send
+
+    customer, invoice = design_example(language="zh-hans", customer_name="上海星河贸易有限公司")
+    communication = CommunicationFactory(
+        customer=customer,
+        status=Communication.Status.PENDING,
+        business_date=AS_OF,
+        recipient_email="cw@xinghe.example",
+    )
+    DunningStepFactory(invoice=invoice, communication=communication)
+
+    communications_send(ids=[communication.pk])
+
+    communication.refresh_from_db()
+    assert communication.status == Communication.Status.SENT
+    assert communication.letter_pdf.name.startswith("letters/")
+    assert customer.code not in communication.letter_pdf.name
+    with communication.letter_pdf.open("rb") as stored:
+        assert "61,100.00" in flat(pdf_text(stored.read()))
+    [message] = mail.outbox
+    [(filename, content, mimetype)] = message.attachments
+    assert filename.endswith(".pdf")
+    assert mimetype == "application/pdf"
+    assert content.startswith(b"%PDF")
