@@ -392,13 +392,6 @@ class CreditAssessment(models.Model):
             for factor in CreditFactor
         ]
 
-    @property
-    def exceeds_recommendation(self) -> bool:
-        return self.approved_limit is not None and (
-            self.approved_limit > self.recommended_limit
-            or (self.approved_terms_days or 0) > self.recommended_terms_days
-        )
-
 
 class CreditOverride(models.Model):
     """Finance let an operation through a refused credit check; the reason stays."""

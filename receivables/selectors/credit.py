@@ -161,18 +161,6 @@ def credit_assessment_list_for_customer(*, customer: Customer) -> QuerySet[Credi
     )
 
 
-def credit_assessment_open_for_customer(*, customer: Customer) -> CreditAssessment | None:
-    """The customer's draft or submitted assessment, if any (there is at most one)."""
-    return (
-        CreditAssessment.objects.filter(
-            customer=customer,
-            status__in=(CreditAssessment.Status.DRAFT, CreditAssessment.Status.SUBMITTED),
-        )
-        .select_related("requested_by")
-        .first()
-    )
-
-
 def credit_hold_event_latest(*, customer: Customer) -> CreditHoldEvent | None:
     """The last hold or release of the customer, with who did it."""
     return customer.credit_hold_events.select_related("actor").first()

@@ -26,6 +26,7 @@ ASSESSMENT_TIMELINE_FIELDS = (
 )
 # Holds and releases are told by their own events, with the reason.
 CUSTOMER_TIMELINE_EXCLUDED = ("created_at", "updated_at", "credit_status")
+# The change reason an approval writes on the customer's history row.
 APPROVAL_REASON_PREFIX = "credit_assessment:"
 
 
@@ -56,11 +57,6 @@ def customer_list(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Custome
         ),
         user,
     )
-
-
-def customer_list_for_home(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Customer]:
-    """The first customers on the user's home page."""
-    return customer_list(user=user)[:20]
 
 
 def contact_list(*, customer: Customer) -> QuerySet[Contact]:

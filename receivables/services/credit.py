@@ -37,14 +37,12 @@ from receivables.selectors.credit import (
     credit_recommendation,
     customer_exposure,
 )
+from receivables.selectors.customers import APPROVAL_REASON_PREFIX
 from receivables.services.customers import customer_lock, ensure_customer_in_scope
 
 MAX_MONEY = Decimal("999999999999.99")
 MAX_TERMS_DAYS = 365
 JUSTIFICATION_MAX_LENGTH = 500
-# Written into the customer's history row when an approval changes limit or terms;
-# the history selector turns it back into a readable line.
-APPROVAL_CHANGE_REASON = "credit_assessment:{pk}"
 
 
 @dataclass(frozen=True)
@@ -428,7 +426,7 @@ def credit_assessment_approve(
     customer.credit_limit = limit
     customer.payment_terms_days = terms
     customer._history_user = actor
-    customer._change_reason = APPROVAL_CHANGE_REASON.format(pk=assessment.pk)
+    customer._change_reason = f"{APPROVAL_REASON_PREFIX}{assessment.pk}"
     customer.save(update_fields=["credit_limit", "payment_terms_days", "updated_at"])
     return assessment
 
