@@ -42,6 +42,6 @@ def demo_users_seed(*, password: str) -> dict[str, AbstractUser]:
         user.set_password(password)
         user.save()
         if demo.role != Role.ADMIN:
-            user.groups.set([Group.objects.get(name=demo.role)])
+            user.groups.set([Group.objects.get_or_create(name=demo.role)[0]])
         users[demo.username] = user
     return users
