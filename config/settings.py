@@ -266,15 +266,27 @@ LOGGING = {
 
 # --- Creditor (demand letters) -----------------------------------------------
 
-CREDITOR_NAME = env.str("CREDITOR_NAME", default="Huikuan Demo Trading Co., Ltd.")
-CREDITOR_ADDRESS = env.str("CREDITOR_ADDRESS", default="1 Example Road, Pudong, Shanghai 200120")
+# The creditor on demand letters. Development gets demo values; production
+# must set them, or letters fail to render with a reason finance sees.
+_demo_creditor = DEBUG
+CREDITOR_NAME = env.str(
+    "CREDITOR_NAME", default="Huikuan Demo Trading Co., Ltd." if _demo_creditor else ""
+)
+CREDITOR_ADDRESS = env.str(
+    "CREDITOR_ADDRESS",
+    default="1 Example Road, Pudong, Shanghai 200120" if _demo_creditor else "",
+)
 CREDITOR_REGISTRATION_NUMBER = env.str(
-    "CREDITOR_REGISTRATION_NUMBER", default="91310000000000000X"
+    "CREDITOR_REGISTRATION_NUMBER", default="91310000000000000X" if _demo_creditor else ""
 )
 # Used on a letter only for items whose contract names no payee account.
 CREDITOR_BANK_ACCOUNT_NAME = env.str("CREDITOR_BANK_ACCOUNT_NAME", default=CREDITOR_NAME)
-CREDITOR_BANK_NAME = env.str("CREDITOR_BANK_NAME", default="")
-CREDITOR_BANK_ACCOUNT = env.str("CREDITOR_BANK_ACCOUNT", default="")
+CREDITOR_BANK_NAME = env.str(
+    "CREDITOR_BANK_NAME", default="Demo Bank, Shanghai Branch" if _demo_creditor else ""
+)
+CREDITOR_BANK_ACCOUNT = env.str(
+    "CREDITOR_BANK_ACCOUNT", default="6222 0000 1111 2222 333" if _demo_creditor else ""
+)
 
 # Promises to pay are decided and paid invoices thanked a quarter of an hour
 # before the daily dunning run (dunning.tasks.collections_review_task).

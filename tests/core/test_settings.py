@@ -77,3 +77,18 @@ def test_celery_is_configured_to_never_lose_a_task():
     visibility = conf.broker_transport_options.get("visibility_timeout")
     if visibility is not None:
         assert visibility > conf.task_time_limit * 2
+
+
+def test_production_has_no_demo_creditor_or_bank_account():
+    result = _manage(
+        "shell",
+        "-c",
+        "from django.conf import settings; "
+        "print(repr(settings.CREDITOR_NAME), repr(settings.CREDITOR_BANK_ACCOUNT))",
+        DJANGO_DEBUG="False",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+        DJANGO_ALLOWED_HOSTS="example.com",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["''", "''"]

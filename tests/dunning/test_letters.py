@@ -179,7 +179,8 @@ def test_chinese_letter_renders_cjk_text_and_every_figure(design_example):
     assert any("WenQuanYi" in name for name in embedded_fonts(pdf))
 
 
-def test_letter_for_an_invoice_without_contract_uses_the_policy_terms():
+def test_letter_without_contract_or_creditor_account_is_refused(settings):
+    settings.CREDITOR_BANK_ACCOUNT = ""
     customer = CustomerFactory(language="en")
     invoice = InvoiceFactory(
         customer=customer,
@@ -350,8 +351,9 @@ def test_letter_for_an_overdue_instalment_of_an_agreement():
     assert "1,010.00" in compact
 
 
-def test_the_sender_records_a_render_failure_with_its_reason():
+def test_the_sender_records_a_render_failure_with_its_reason(settings):
     # Given an approved letter for an invoice without contract and no creditor account
+    settings.CREDITOR_BANK_ACCOUNT = ""
     from dunning.models import Communication
     from dunning.services.send import communications_send
 
