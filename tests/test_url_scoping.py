@@ -68,6 +68,7 @@ ALIASES = {
 # URL name -> {parameter: model key} where the name's first words name something else.
 OVERRIDES = {
     "receivables:credit_note_create": {"pk": "invoice"},
+    "contracts:delivery_record_create": {"pk": "contract"},
 }
 # Statuses that are no answer at all for a rep asking for another rep's object.
 REFUSED = {403, 404}
@@ -141,47 +142,59 @@ def model_for(route: Route, param: str, models: dict[str, type]) -> str:
 
 @pytest.fixture
 def rival_world():
-    """Another rep's objects of every model users can reach, and what would betray them."""
+    """Another rep's objects of every model users can reach, and what would betray them.
+
+    Each model's object has its own id (101, 202, ...), so an id filled in for the wrong
+    model finds nothing and the admin check below says so.
+    """
     rival = SalesRepFactory(username="rival")
-    customer = CustomerFactory(sales_rep=rival, code="ZZ-SECRET", name="Secret Rival Trading")
-    contract = ContractFactory(customer=customer, number="ZZHT-0001", status="active")
+    customer = CustomerFactory(
+        id=101, sales_rep=rival, code="ZZ-SECRET", name="Secret Rival Trading"
+    )
+    contract = ContractFactory(id=202, customer=customer, number="ZZHT-0001", status="active")
     invoice = InvoiceFactory(
+        id=303,
         customer=customer,
         number="ZZINV-0001",
         contract_number=contract.number,
         delivered_at=timezone.now(),
     )
-    milestone = PaymentMilestoneFactory(contract=contract, invoice=invoice, sequence=1)
-    payment = PaymentFactory(customer=customer, reference="ZZPAY-1")
+    milestone = PaymentMilestoneFactory(id=404, contract=contract, invoice=invoice, sequence=1)
+    payment = PaymentFactory(id=505, customer=customer, reference="ZZPAY-1")
     agreement = SupplementaryAgreementFactory(
+        id=606,
         customer=customer,
         number="ZZSA-0001",
         invoices=[invoice],
         status=SupplementaryAgreement.Status.PROPOSED,
     )
-    case = CollectionCaseFactory(customer=customer)
-    communication = CommunicationFactory(customer=customer)
+    case = CollectionCaseFactory(id=707, customer=customer)
+    communication = CommunicationFactory(id=808, customer=customer)
     communication.letter_pdf.save("letter.pdf", _pdf_file(), save=True)
     objects = {
         "customer": customer,
-        "contact": ContactFactory(customer=customer, name="Secret Rival Trading AP"),
-        "credit_assessment": CreditAssessmentFactory(customer=customer, requested_by=rival),
+        "contact": ContactFactory(id=909, customer=customer, name="Secret Rival Trading AP"),
+        "credit_assessment": CreditAssessmentFactory(
+            id=1010, customer=customer, requested_by=rival
+        ),
         "invoice": invoice,
         "payment": payment,
-        "payment_allocation": PaymentAllocationFactory(payment=payment, invoice=invoice),
-        "credit_note": CreditNoteFactory(invoice=invoice, number="ZZCN-1"),
+        "payment_allocation": PaymentAllocationFactory(id=1111, payment=payment, invoice=invoice),
+        "credit_note": CreditNoteFactory(id=1212, invoice=invoice, number="ZZCN-1"),
         "contract": contract,
         "payment_milestone": milestone,
-        "delivery_record": DeliveryRecordFactory(contract=contract),
+        "delivery_record": DeliveryRecordFactory(id=1313, contract=contract),
         "supplementary_agreement": agreement,
-        "agreement_instalment": AgreementInstalmentFactory(agreement=agreement),
+        "agreement_instalment": AgreementInstalmentFactory(id=1414, agreement=agreement),
         "collection_case": case,
-        "dispute": DisputeFactory(customer=customer, case=case, invoices=[invoice]),
-        "promise_to_pay": PromiseToPayFactory(customer=customer, case=case, invoices=[invoice]),
-        "case_event": CaseEventFactory(customer=customer, case=case),
+        "dispute": DisputeFactory(id=1515, customer=customer, case=case, invoices=[invoice]),
+        "promise_to_pay": PromiseToPayFactory(
+            id=1616, customer=customer, case=case, invoices=[invoice]
+        ),
+        "case_event": CaseEventFactory(id=1717, customer=customer, case=case),
         "communication": communication,
-        "dunning_step": DunningStepFactory(invoice=invoice, communication=communication),
-        "collection_task": _task(customer=customer, case=case, assignee=rival),
+        "dunning_step": DunningStepFactory(id=1818, invoice=invoice, communication=communication),
+        "collection_task": _task(id=1919, customer=customer, case=case, assignee=rival),
     }
     return objects
 
