@@ -82,6 +82,7 @@ def test_celery_is_configured_to_never_lose_a_task():
 def test_production_has_no_demo_creditor_or_bank_account():
     result = _manage(
         "shell",
+        "--no-imports",
         "-c",
         "from django.conf import settings; "
         "print(repr(settings.CREDITOR_NAME), repr(settings.CREDITOR_BANK_ACCOUNT))",
