@@ -38,7 +38,7 @@ class LateFeeTerms(models.Model):
     )
     late_fee_grace_days = models.PositiveSmallIntegerField(_("late-fee grace days"), default=0)
     late_fee_cap_percent = models.DecimalField(
-        _("late-fee cap (% of overdue amount)"),
+        _("late-fee cap (percent of overdue amount)"),
         max_digits=6,
         decimal_places=2,
         null=True,

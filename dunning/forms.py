@@ -113,7 +113,7 @@ class AgreementProposalForm(forms.Form):
         label=_("Grace days"), min_value=0, max_value=365, initial=0
     )
     late_fee_cap_percent = forms.DecimalField(
-        label=_("Cap (% of the overdue amount)"),
+        label=_("Cap (percent of the overdue amount)"),
         required=False,
         max_digits=6,
         decimal_places=2,

@@ -116,7 +116,7 @@ class DunningPolicy(models.Model):
         _("default late-fee grace days"), default=0
     )
     late_fee_cap_percent = models.DecimalField(
-        _("default late-fee cap (% of overdue amount)"),
+        _("default late-fee cap (percent of overdue amount)"),
         max_digits=6,
         decimal_places=2,
         null=True,
