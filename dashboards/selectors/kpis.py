@@ -23,7 +23,7 @@ CEI, collection effectiveness index, per month
 """
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.contrib.auth import get_user_model
@@ -41,7 +41,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, TruncMonth
+from django.db.models.functions import TruncMonth
 from django.utils.translation import gettext, ngettext
 
 from contracts.models import SupplementaryAgreement
@@ -512,57 +512,6 @@ def overdue_by_customer(
         )
         for row in rows
     ]
-
-
-# --- Receivables position ------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Position:
-    """Open, overdue and due-soon receivables, and open promises, in one currency."""
-
-    currency: str
-    open: Decimal
-    overdue: Decimal
-    due_soon: Decimal
-    promised: Decimal
-    open_invoices: int
-    overdue_invoices: int
-
-
-def receivables_position(
-    *, user: User, filters: DashboardFilters, due_within_days: int = 7
-) -> Position:
-    """Today's book from the kept balances: open, overdue, due within the days, promised."""
-    as_of = filters.as_of
-    soon = as_of + timedelta(days=due_within_days)
-    invoices = invoices_in_scope(user=user, filters=filters).filter(status=Invoice.Status.OPEN)
-    overdue = Q(due_date__lt=as_of)
-    row = invoices.aggregate(
-        open=Coalesce(Sum("outstanding"), Value(Decimal(0)), output_field=MONEY_FIELD),
-        overdue=Sum("outstanding", filter=overdue, output_field=MONEY_FIELD),
-        due_soon=Sum(
-            "outstanding",
-            filter=Q(due_date__gte=as_of, due_date__lte=soon),
-            output_field=MONEY_FIELD,
-        ),
-        open_invoices=Count("pk", filter=Q(outstanding__gt=0)),
-        overdue_invoices=Count("pk", filter=overdue & Q(outstanding__gt=0)),
-    )
-    promised = scoped(
-        PromiseToPay.objects.filter(status=PromiseToPay.Status.OPEN, currency=filters.currency),
-        user=user,
-        rep_id=effective_rep_id(user=user, rep_id=filters.rep_id),
-    ).aggregate(total=Sum("amount", output_field=MONEY_FIELD))["total"]
-    return Position(
-        currency=filters.currency,
-        open=cents(row["open"]),
-        overdue=cents(row["overdue"]),
-        due_soon=cents(row["due_soon"]),
-        promised=cents(promised),
-        open_invoices=row["open_invoices"],
-        overdue_invoices=row["overdue_invoices"],
-    )
 
 
 # --- Approvals -------------------------------------------------------------------

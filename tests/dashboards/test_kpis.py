@@ -18,7 +18,6 @@ from dashboards.selectors.kpis import (
     overdue_by_rep,
     promise_stats,
     receivables_at,
-    receivables_position,
 )
 from dunning.models import LevelCode, PromiseToPay
 from receivables.models import Invoice, Payment
@@ -369,7 +368,6 @@ def test_every_number_of_a_rep_counts_only_their_own_customers(two_months):
         assert [row.key for row in overdue_by_customer(user=rep, filters=f)] == [own.pk]
         assert sum(row.customers for row in ladder_distribution(user=rep, filters=f)) == 1
         assert promise_stats(user=rep, filters=f).broken == 0
-        assert receivables_position(user=rep, filters=f).open == D("10.00")
 
 
 def test_a_manager_can_narrow_every_number_to_one_rep(two_months):
@@ -389,24 +387,6 @@ def test_a_manager_can_narrow_every_number_to_one_rep(two_months):
     narrowed = filters(as_of, rep_id=rep.pk)
     assert ageing_for_dashboard(user=manager, filters=narrowed).totals["total"] == D("10.00")
     assert kpi_trend(user=manager, filters=narrowed)[-1].receivables == D("10.00")
-
-
-def test_receivables_position_from_kept_balances():
-    as_of = date(2026, 6, 15)
-    customer = CustomerFactory()
-    InvoiceFactory(customer=customer, due_date=date(2026, 6, 1), amount=D("100"))
-    InvoiceFactory(customer=customer, due_date=date(2026, 6, 15), amount=D("20"))
-    InvoiceFactory(customer=customer, due_date=date(2026, 6, 22), amount=D("3"))
-    InvoiceFactory(customer=customer, due_date=date(2026, 6, 23), amount=D("4000"))
-    PromiseToPayFactory(customer=customer, amount=D("60.00"))
-
-    position = receivables_position(user=ManagerFactory(), filters=filters(as_of))
-
-    assert position.open == D("4123.00")
-    assert position.overdue == D("100.00")
-    assert position.due_soon == D("23.00")
-    assert position.promised == D("60.00")
-    assert position.overdue_invoices == 1
 
 
 def test_periods_end_at_the_business_date():

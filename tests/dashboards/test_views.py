@@ -477,3 +477,24 @@ def test_the_date_filter_keeps_an_iso_value_in_chinese(client):
 
     assert '<html lang="zh-hans">' in page
     assert f'name="as_of" value="{timezone.localdate().isoformat()}"' in page
+
+
+def test_customer_file_links_stored_letters_to_their_pdf(client):
+    from django.core.files.base import ContentFile
+
+    rep = SalesRepFactory()
+    customer = CustomerFactory(sales_rep=rep)
+    sent = CommunicationFactory(customer=customer, status="sent")
+    sent.letter_pdf.save("letter.pdf", ContentFile(b"%PDF-1.4 letter"), save=True)
+    waiting = CommunicationFactory(customer=customer)
+    client.force_login(rep)
+
+    page = client.get(customer.get_absolute_url()).content.decode()
+
+    assert reverse("dunning:communication_pdf", args=[sent.pk]) + "?inline=1" in page
+    assert reverse("dunning:communication_preview", args=[waiting.pk]) not in page
+    assert client.get(reverse("dunning:communication_pdf", args=[sent.pk])).status_code == 200
+
+    client.force_login(FinanceUserFactory())
+    page = client.get(customer.get_absolute_url()).content.decode()
+    assert reverse("dunning:communication_preview", args=[waiting.pk]) in page
