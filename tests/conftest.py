@@ -1,6 +1,7 @@
 import os
 
 import pytest
+from django.utils import translation
 
 from config.celery import app as celery_app
 
@@ -17,6 +18,13 @@ def _eager_celery():
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture(autouse=True)
+def _english_by_default():
+    """Start every test in English; a request in Chinese must not leak into the next test."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture(autouse=True)

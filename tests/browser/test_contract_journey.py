@@ -19,7 +19,7 @@ from tests.factories.contracts import PDF_BYTES
 from tests.factories.customers import CustomerFactory
 from tests.factories.users import FinanceUserFactory, SalesRepFactory
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 PASSWORD = "correct-horse-battery"
 
@@ -67,7 +67,7 @@ def test_finance_takes_a_contract_from_draft_to_an_invoiced_delivery(live_server
     page.get_by_label("Payee bank:", exact=True).fill("Bank of China, Ningbo Branch")
     page.get_by_label("Payee bank account").fill("6216 6100 0000 1234")
     page.get_by_label("Late-fee rate (%)").fill("0.05")
-    page.get_by_label("Late-fee cap (% of overdue amount)").fill("10")
+    page.get_by_label("Late-fee cap (percent of overdue amount)").fill("10")
     page.get_by_label("Dispute-resolution clause").fill("Ningbo Arbitration Commission.")
     _fill_milestone(page, 0, "Advance payment", "30", "signing", "10")
     _fill_milestone(page, 1, "On delivery", "50", "delivery", "30")

@@ -27,7 +27,7 @@ from dunning.models import CaseEvent, CollectionCase, Communication, PromiseToPa
 from dunning.services.run import run_dunning
 from receivables.models import Customer, Invoice, Payment
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 PASSWORD = "demo-pass-for-tests"
 SHOTS = os.environ.get("HUIKUAN_SCREENSHOTS") == "1"
