@@ -13,6 +13,7 @@ from dashboards.filters import InvoiceDrillFilter, WorklistFilter
 from dashboards.selectors.common import DashboardFilters, User
 from dashboards.selectors.kpis import (
     RANK_LEVELS,
+    OverdueRow,
     ageing_bucket_invoices,
     ageing_for_dashboard,
     agreements_pending,
@@ -153,37 +154,42 @@ def drilldown_table(request: TableRequest) -> Table:
 
 def overdue_rep_table(request: TableRequest) -> Table:
     rows = overdue_by_rep(user=request.user, filters=request.filters, limit=None)
-    return Table(
+    return _overdue_table(
+        request,
+        rows,
         name="overdue-by-rep",
         title=_("Overdue by rep"),
-        columns=[
-            Column(_("Sales rep")),
-            Column(_("Details")),
-            Column(_money_header(_("Overdue"), request.filters), "money"),
-            Column(_("Invoices"), "int"),
-            Column(_("Days overdue (oldest)"), "int"),
-        ],
-        rows=[
-            (
-                row.label,
-                row.detail,
-                row.overdue,
-                row.invoices,
-                row.days_overdue(request.filters.as_of),
-            )
-            for row in rows
-        ],
+        labels=(_("Sales rep"), _("Details")),
     )
 
 
 def overdue_customer_table(request: TableRequest) -> Table:
     rows = overdue_by_customer(user=request.user, filters=request.filters, limit=None)
-    return Table(
+    return _overdue_table(
+        request,
+        rows,
         name="overdue-by-customer",
         title=_("Overdue by customer"),
+        labels=(_("Customer"), _("Sales rep")),
+    )
+
+
+def _overdue_table(
+    request: TableRequest,
+    rows: list[OverdueRow],
+    *,
+    name: str,
+    title: str,
+    labels: tuple[str, str],
+) -> Table:
+    """Overdue rows (by rep or by customer): label, detail, amount, count, oldest age."""
+    label, detail = labels
+    return Table(
+        name=name,
+        title=title,
         columns=[
-            Column(_("Customer")),
-            Column(_("Sales rep")),
+            Column(label),
+            Column(detail),
             Column(_money_header(_("Overdue"), request.filters), "money"),
             Column(_("Invoices"), "int"),
             Column(_("Days overdue (oldest)"), "int"),

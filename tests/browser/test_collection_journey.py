@@ -30,7 +30,7 @@ from tests.factories.customers import ContactFactory, CustomerFactory
 from tests.factories.dunning import ensure_default_policy
 from tests.factories.users import FinanceUserFactory, ManagerFactory, SalesRepFactory
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "correct-horse-battery"
 

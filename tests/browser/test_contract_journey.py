@@ -19,7 +19,7 @@ from tests.factories.contracts import PDF_BYTES
 from tests.factories.customers import CustomerFactory
 from tests.factories.users import FinanceUserFactory, SalesRepFactory
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "correct-horse-battery"
 

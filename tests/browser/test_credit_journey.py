@@ -8,7 +8,7 @@ from playwright.sync_api import Page, expect
 from receivables.models import Customer
 from tests.factories.users import FinanceUserFactory, SalesRepFactory
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "correct-horse-battery"
 FACTORS = (

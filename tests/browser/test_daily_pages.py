@@ -11,11 +11,9 @@ import os
 import re
 from datetime import timedelta
 from decimal import Decimal
-from importlib import import_module
 from pathlib import Path
 
 import pytest
-from django.apps import apps as django_apps
 from django.conf import settings
 from django.core.management import call_command
 from django.utils import timezone
@@ -27,30 +25,14 @@ from dunning.models import CaseEvent, CollectionCase, Communication, PromiseToPa
 from dunning.services.run import run_dunning
 from receivables.models import Customer, Invoice, Payment
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+]
 
 PASSWORD = "demo-pass-for-tests"
 SHOTS = os.environ.get("HUIKUAN_SCREENSHOTS") == "1"
 SHOT_DIR = Path(settings.BASE_DIR) / "docs" / "screenshots"
-
-
-# Rows the data migrations write, which an earlier transactional test may have flushed:
-# (migration module, function, a model that is empty without them).
-MIGRATED_ROWS = (
-    ("core.migrations.0001_role_groups", "create_role_groups", "auth.Group"),
-    (
-        "receivables.migrations.0004_credit_policy_and_grade_defaults",
-        "create_defaults",
-        "receivables.CreditGrade",
-    ),
-    ("dunning.migrations.0002_default_policy", "create_default_policy", "dunning.DunningPolicy"),
-)
-
-
-def restore_migrated_rows() -> None:
-    for module, function, model in MIGRATED_ROWS:
-        if not django_apps.get_model(model).objects.exists():
-            getattr(import_module(module), function)(django_apps, None)
 
 
 @pytest.fixture
@@ -61,7 +43,6 @@ def demo(live_server, settings):
         # Screenshots taken before the translation catalogue is merged can use a catalogue
         # built aside; it takes precedence over locale/.
         settings.LOCALE_PATHS = [extra_locale, *settings.LOCALE_PATHS]
-    restore_migrated_rows()
     call_command("seed_demo", password=PASSWORD, stdout=io.StringIO())
     today = timezone.localdate()
     run_dunning(as_of=today)

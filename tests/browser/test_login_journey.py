@@ -3,7 +3,7 @@ from playwright.sync_api import Page, expect
 
 from tests.factories import CustomerFactory, SalesRepFactory
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_rep_logs_in_sees_own_customers_and_switches_to_chinese(live_server, page: Page):

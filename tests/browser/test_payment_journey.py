@@ -17,7 +17,7 @@ from tests.factories.customers import CustomerFactory
 from tests.factories.invoices import InvoiceFactory
 from tests.factories.users import FinanceUserFactory, SalesRepFactory
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "correct-horse-battery"
 

@@ -324,7 +324,7 @@ def test_sub_cent_sums_stay_exact(customer):
     assert invoice.status == Invoice.Status.PAID
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_concurrent_payments_never_over_allocate_an_invoice():
     # SQLite serialises writers by itself; PostgreSQL relies on the row locks.
     if connection.vendor != "postgresql":
