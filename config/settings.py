@@ -35,6 +35,7 @@ USE_I18N = True
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["config.formats"]
 
 BUSINESS_CALENDAR_COUNTRY = env.str("BUSINESS_CALENDAR_COUNTRY", default="CN")
 DEFAULT_CURRENCY = env.str("DEFAULT_CURRENCY", default="CNY")

@@ -30,3 +30,14 @@ def test_login_page_is_translated(client):
     response = client.get(reverse("login"), HTTP_ACCEPT_LANGUAGE="zh-CN")
 
     assert "登录" in response.content.decode()
+
+
+def test_amounts_are_grouped_by_thousands_in_both_languages():
+    from decimal import Decimal
+
+    from django.template.defaultfilters import floatformat
+    from django.utils import translation
+
+    for language in ("en", "zh-hans"):
+        with translation.override(language):
+            assert floatformat(Decimal("622250.5"), "2g") == "622,250.50"
