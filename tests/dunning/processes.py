@@ -14,19 +14,6 @@ from django.db import connection
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def require_postgres() -> None:
-    """Skip on SQLite with the reason, but fail in CI: there these tests must run."""
-    if connection.vendor == "postgresql":
-        return
-    message = (
-        "needs PostgreSQL (row locks, SKIP LOCKED, concurrent writers): run with "
-        "DATABASE_URL=postgres://..."
-    )
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
-
-
 def test_database_url() -> str:
     """DATABASE_URL of the test database pytest-django created, for child processes."""
     settings = connection.settings_dict

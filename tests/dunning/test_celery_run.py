@@ -5,7 +5,6 @@ The worker gets the test database through DATABASE_URL and a private queue
 to it); mail goes to files so the test can count what was sent.
 """
 
-import os
 import re
 import subprocess
 import sys
@@ -14,12 +13,12 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-import redis
 from celery import Celery
 
 from dunning.models import Communication, DunningRun, DunningStep, LevelCode
-from tests.dunning.processes import ROOT, child_env, require_postgres, wait_until
+from tests.dunning.processes import ROOT, child_env, wait_until
 from tests.factories.dunning import due_invoice, dunning_customer, ensure_default_policy
+from tests.services import require_postgres, require_redis
 
 pytestmark = [
     pytest.mark.integration,
@@ -31,14 +30,7 @@ MESSAGE_ID = re.compile(r"^Message-ID: (<[^>]+>)", re.MULTILINE)
 
 @pytest.fixture
 def redis_url():
-    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
-    except redis.exceptions.ConnectionError:
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis does not answer at {url}; CI must run against a real Redis")
-        pytest.skip(f"Redis does not answer at {url}")
-    return url
+    return require_redis()
 
 
 @pytest.fixture

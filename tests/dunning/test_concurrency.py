@@ -26,11 +26,11 @@ from tests.dunning.processes import (
     finish,
     manage,
     python,
-    require_postgres,
     test_database_url,
     wait_until,
 )
 from tests.factories.dunning import due_invoice, dunning_customer, ensure_default_policy
+from tests.services import require_postgres
 
 pytestmark = [
     pytest.mark.integration,

@@ -7,9 +7,10 @@ import uuid
 from pathlib import Path
 
 import pytest
-import redis
 from celery import Celery
 from django.db import connection
+
+from tests.services import require_postgres, require_redis
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -18,14 +19,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def redis_url():
-    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
-    except redis.exceptions.ConnectionError:
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis does not answer at {url}; CI must run against a real Redis")
-        pytest.skip(f"Redis does not answer at {url}")
-    return url
+    return require_redis()
 
 
 @pytest.fixture(scope="module")
@@ -98,10 +92,7 @@ def test_task_crosses_redis_to_a_worker_process(worker):
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_worker_runs_the_scheduled_dunning_task(worker):
     # The task reads and writes the database the worker shares with the test.
-    if connection.vendor != "postgresql":
-        if os.environ.get("CI"):
-            pytest.fail("CI runs the scheduled dunning task against PostgreSQL")
-        pytest.skip("the worker cannot share SQLite's in-memory test database")
+    require_postgres("the worker cannot share SQLite's in-memory test database")
     client, queue, _ = worker
 
     result = client.send_task(

@@ -19,6 +19,7 @@ from receivables.services.payments import payment_apply_credit, payment_record, 
 from tests.factories.customers import CustomerFactory
 from tests.factories.invoices import InvoiceFactory
 from tests.factories.users import FinanceUserFactory
+from tests.services import require_postgres
 
 pytestmark = pytest.mark.django_db
 
@@ -327,8 +328,7 @@ def test_sub_cent_sums_stay_exact(customer):
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_payments_never_over_allocate_an_invoice():
     # SQLite serialises writers by itself; PostgreSQL relies on the row locks.
-    if connection.vendor != "postgresql":
-        pytest.skip("row locks are exercised on PostgreSQL")
+    require_postgres("row locks are exercised on PostgreSQL")
     customer = CustomerFactory(currency="CNY")
     invoice = InvoiceFactory(customer=customer, amount=Decimal("500.00"))
     barrier = threading.Barrier(4)
