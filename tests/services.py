@@ -2,10 +2,18 @@
 without them, failed in CI (`CI` set), where they must run."""
 
 import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 import redis
+from celery import Celery
 from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _missing(message: str) -> None:
@@ -30,3 +38,50 @@ def require_redis() -> str:
     except redis.exceptions.ConnectionError:
         _missing(f"Redis does not answer at {url}")
     return url
+
+
+@contextmanager
+def celery_worker(
+    *, redis_url: str, queue: str, env: dict[str, str], pool: tuple[str, ...] = ("--pool=solo",)
+) -> Iterator[tuple[Celery, subprocess.Popen]]:
+    """Run `celery worker` on a private queue (also its default queue, so the tasks it
+    fans out come back to it); yield a client and the process, stop it afterwards."""
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            *pool,
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel=INFO",
+            f"--queues={queue}",
+            f"--hostname={queue}@%h",
+        ],
+        cwd=ROOT,
+        env={
+            **env,
+            "CELERY_BROKER_URL": redis_url,
+            "CELERY_RESULT_BACKEND": redis_url,
+            "CELERY_TASK_ALWAYS_EAGER": "false",
+            "CELERY_TASK_DEFAULT_QUEUE": queue,
+        },
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    client = Celery(broker=redis_url, backend=redis_url)
+    client.conf.task_serializer = "json"
+    try:
+        yield client, process
+    finally:
+        process.terminate()
+        try:
+            output, _ = process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            output, _ = process.communicate()
+        print(output)  # noqa: T201 - shown by pytest only when a test fails

@@ -6,19 +6,16 @@ to it); mail goes to files so the test can count what was sent.
 """
 
 import re
-import subprocess
-import sys
 import uuid
 from datetime import date
 from pathlib import Path
 
 import pytest
-from celery import Celery
 
 from dunning.models import Communication, DunningRun, DunningStep, LevelCode
-from tests.dunning.processes import ROOT, child_env, wait_until
+from tests.dunning.processes import child_env, wait_until
 from tests.factories.dunning import due_invoice, dunning_customer, ensure_default_policy
-from tests.services import require_postgres, require_redis
+from tests.services import celery_worker, require_postgres, require_redis
 
 pytestmark = [
     pytest.mark.integration,
@@ -40,47 +37,10 @@ def worker(redis_url, tmp_path):
     ensure_default_policy()
     queue = f"test-dunning-{uuid.uuid4().hex}"
     outbox = tmp_path / "outbox"
-    env = child_env(
-        CELERY_BROKER_URL=redis_url,
-        CELERY_RESULT_BACKEND=redis_url,
-        CELERY_TASK_DEFAULT_QUEUE=queue,
-        EMAIL_URL=f"filemail:///{outbox}",
-        DJANGO_CONN_MAX_AGE="0",
-    )
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--pool=prefork",
-            "--concurrency=2",
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel=INFO",
-            f"--queues={queue}",
-            f"--hostname={queue}@%h",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    client = Celery(broker=redis_url, backend=redis_url)
-    client.conf.task_serializer = "json"
-    try:
+    env = child_env(EMAIL_URL=f"filemail:///{outbox}", DJANGO_CONN_MAX_AGE="0")
+    pool = ("--pool=prefork", "--concurrency=2")
+    with celery_worker(redis_url=redis_url, queue=queue, env=env, pool=pool) as (client, _):
         yield client, queue, outbox
-    finally:
-        process.terminate()
-        try:
-            output, _ = process.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            output, _ = process.communicate()
-        print(output)  # noqa: T201 - shown by pytest only when a test fails
 
 
 def message_ids(folder: Path) -> list[str]:

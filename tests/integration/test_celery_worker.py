@@ -1,18 +1,12 @@
 """A real task crosses Redis to a real Celery worker process that the test starts."""
 
 import os
-import subprocess
-import sys
 import uuid
-from pathlib import Path
 
 import pytest
-from celery import Celery
 from django.db import connection
 
-from tests.services import require_postgres, require_redis
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.services import celery_worker, require_postgres, require_redis
 
 pytestmark = pytest.mark.integration
 
@@ -31,50 +25,13 @@ def worker(redis_url, django_db_setup):
     out come back to it.
     """
     queue = f"test-{uuid.uuid4().hex}"
-    env = {
-        **os.environ,
-        "CELERY_BROKER_URL": redis_url,
-        "CELERY_RESULT_BACKEND": redis_url,
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-        "CELERY_TASK_DEFAULT_QUEUE": queue,
-    }
+    env = dict(os.environ)
     if connection.vendor == "postgresql":
         from tests.dunning.processes import test_database_url
 
         env["DATABASE_URL"] = test_database_url()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--pool=solo",
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel=INFO",
-            f"--queues={queue}",
-            f"--hostname={queue}@%h",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    client = Celery(broker=redis_url, backend=redis_url)
-    client.conf.task_serializer = "json"
-    try:
+    with celery_worker(redis_url=redis_url, queue=queue, env=env) as (client, process):
         yield client, queue, process
-    finally:
-        process.terminate()
-        try:
-            output, _ = process.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            output, _ = process.communicate()
-        print(output)  # noqa: T201 - shown by pytest only when a test fails
 
 
 def test_task_crosses_redis_to_a_worker_process(worker):
