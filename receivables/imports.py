@@ -5,8 +5,10 @@ invoices: customer_code,customer_name,invoice_number,issue_date,due_date,amount,
 payments: customer_code,payment_date,amount,currency,reference[,invoice_number]
 
 Columns may come in any order; dates are ISO `YYYY-MM-DD`, amounts plain
-decimals with `.`. Files are UTF-8 (a byte-order mark is tolerated) and at most
-`RECEIVABLES_IMPORT_MAX_BYTES`; blank lines are skipped. Unknown customers are
+decimals with `.`. Files are at most `RECEIVABLES_IMPORT_MAX_BYTES`, in any
+encoding `core.textfiles` reads (UTF-8 with or without a byte-order mark,
+GB18030/GBK, UTF-16 with a byte-order mark), comma-separated, or tab-separated
+as Excel's "Unicode text"; blank lines are skipped. Unknown customers are
 created from the invoices file. A payment without an invoice number is
 allocated oldest due first; the rest stays as customer credit.
 
@@ -38,6 +40,7 @@ from django.utils.translation import ngettext
 from core.exceptions import BusinessRuleError
 from core.money import money_quantize
 from core.roles import Role, has_role
+from core.textfiles import TextFileError, csv_delimiter, text_file_decode
 from receivables.currencies import is_iso_4217
 from receivables.models import Customer, Invoice, Payment
 from receivables.services.invoices import invoice_issue, money_positive
@@ -232,16 +235,9 @@ def _read_limited(file: BinaryIO, *, name: str, errors: list[LineError]) -> byte
 
 def _decode(data: bytes, *, name: str, errors: list[LineError]) -> str | None:
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        errors.append(
-            LineError(
-                name,
-                line,
-                _('the file is not UTF-8 text; save it as "CSV UTF-8" and import it again.'),
-            )
-        )
+        return text_file_decode(data=data).text
+    except TextFileError as error:
+        errors.append(LineError(name, error.line, error.message))
         return None
 
 
@@ -254,7 +250,9 @@ def _rows(
     errors: list[LineError],
 ) -> list[tuple[int, dict[str, str]]] | None:
     """Parse the CSV into (line, {column: value}) rows, skipping blank lines."""
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    reader = csv.reader(
+        io.StringIO(text, newline=""), delimiter=csv_delimiter(text=text), strict=True
+    )
     header: list[str] | None = None
     rows: list[tuple[int, dict[str, str]]] = []
     last_line = 0

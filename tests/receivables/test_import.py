@@ -283,13 +283,15 @@ def test_a_header_only_file_imports_nothing():
     assert result.nothing_new
 
 
-def test_a_file_that_is_not_utf8_is_refused_with_the_line():
-    data = f"{INVOICE_HEADER}\nC-1,上海,X-1,2026-01-01,2026-01-31,10.00,CNY\n".encode("gb18030")
+def test_a_file_in_an_encoding_not_read_is_refused_with_the_line():
+    data = f"{INVOICE_HEADER}\nC-1,Café,X-1,2026-01-01,2026-01-31,10.00,CNY\n".encode("latin-1")
 
     result = receivables_import(invoices_file=io.BytesIO(data), dry_run=False)
 
     assert _errors(result) == [
-        'line 2: the file is not UTF-8 text; save it as "CSV UTF-8" and import it again.'
+        "line 2: the file looks like Windows-1252 (Western European) text, which is not read "
+        "here (UTF-8, GB18030/GBK or UTF-16 with a byte-order mark are); save it as "
+        '"CSV UTF-8" and import it again.'
     ]
 
 
