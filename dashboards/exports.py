@@ -1,27 +1,25 @@
 """Any table of the dashboards as CSV or XLSX: the same columns and rows the page shows.
 
 CSV is UTF-8 with a byte-order mark, so that spreadsheet programs open
-Chinese names correctly. Text that a spreadsheet would run as a formula
-(starting with =, +, - or @) is written as text: a customer named
-"=HYPERLINK(...)" must not become a link in finance's spreadsheet.
+Chinese names correctly. Every cell goes through `core.spreadsheets`: text that
+a spreadsheet would run as a formula is written as text, numbers stay numbers.
 """
 
-import csv
 import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
 from decimal import Decimal
 
 from django.http import HttpResponse
 from django.utils.text import slugify
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
+
+from core.money import money_quantize
+from core.spreadsheets import SpreadsheetCsvWriter, spreadsheet_xlsx_cell
 
 FORMATS = ("csv", "xlsx")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -42,36 +40,20 @@ class Table:
     rows: Iterable[Sequence[object]]
 
 
-def _text(value: object) -> str:
-    text = "" if value is None else str(value)
-    if text.startswith(FORMULA_PREFIXES):
-        return "'" + text
-    return text
-
-
-def _csv_value(value: object, kind: str) -> str:
-    if value is None:
-        return ""
+def _csv_value(value: object, kind: str) -> object:
     if kind == "money" and isinstance(value, Decimal):
-        return f"{value:.2f}"
-    if kind in ("int", "percent") and isinstance(value, (int, Decimal)):
-        return str(value)
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    return _text(value)
+        return money_quantize(value)
+    return value
 
 
 def table_csv(table: Table) -> bytes:
     """The table as CSV bytes (UTF-8 with BOM), header first."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow([_text(column.label) for column in table.columns])
+    writer = SpreadsheetCsvWriter(buffer)
+    writer.writerow(str(column.label) for column in table.columns)
     for row in table.rows:
         writer.writerow(
-            [
-                _csv_value(value, column.kind)
-                for value, column in zip(row, table.columns, strict=True)
-            ]
+            _csv_value(value, column.kind) for value, column in zip(row, table.columns, strict=True)
         )
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
@@ -91,27 +73,19 @@ def table_xlsx(table: Table) -> bytes:
     bold = Font(bold=True)
     header = []
     for column in table.columns:
-        cell = WriteOnlyCell(sheet, value=str(column.label))
+        cell = spreadsheet_xlsx_cell(sheet=sheet, value=str(column.label))
         cell.font = bold
         header.append(cell)
     sheet.append(header)
     for row in table.rows:
-        cells = []
-        for value, column in zip(row, table.columns, strict=True):
-            if value is None:
-                cells.append(None)
-                continue
-            if isinstance(value, (int, Decimal, date)) and not isinstance(value, bool):
-                cell = WriteOnlyCell(sheet, value=value)
-                if column.kind in NUMBER_FORMATS:
-                    cell.number_format = NUMBER_FORMATS[column.kind]
-            else:
-                # Set as a plain string: openpyxl would run text starting with "=" as a formula.
-                cell = WriteOnlyCell(sheet, value=None)
-                cell.value = str(value)
-                cell.data_type = "s"
-            cells.append(cell)
-        sheet.append(cells)
+        sheet.append(
+            [
+                spreadsheet_xlsx_cell(
+                    sheet=sheet, value=value, number_format=NUMBER_FORMATS.get(column.kind)
+                )
+                for value, column in zip(row, table.columns, strict=True)
+            ]
+        )
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

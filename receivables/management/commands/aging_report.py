@@ -1,4 +1,3 @@
-import csv
 import json
 import re
 from datetime import date
@@ -7,6 +6,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from core.money import money_quantize
+from core.spreadsheets import SpreadsheetCsvWriter
 from receivables.currencies import is_iso_4217
 from receivables.selectors.ageing import KEYS, ageing_report
 
@@ -47,12 +48,18 @@ class Command(BaseCommand):
             if rep_user is None:
                 raise CommandError(f"--rep: no user {rep!r}")
         report = ageing_report(as_of=as_of_date, currency=currency, rep=rep_user)
-        data = report.as_dict()
         if format == "json":
-            self.stdout.write(json.dumps(data, ensure_ascii=False, indent=2))
+            self.stdout.write(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
             return
-        writer = csv.writer(self.stdout, lineterminator="\n")
-        writer.writerow(["code", "name", *KEYS])
-        for row in data["customers"]:
-            writer.writerow([row["code"], row["name"], *(row[key] for key in KEYS)])
-        writer.writerow(["TOTAL", "", *(data["totals"][key] for key in KEYS)])
+        # Amounts are written as numbers (two decimals), every text as safe text.
+        writer = SpreadsheetCsvWriter(self.stdout)
+        rows = [
+            ["code", "name", *KEYS],
+            *(
+                [row.code, row.name, *(money_quantize(row.amounts[key]) for key in KEYS)]
+                for row in report.customers
+            ),
+            ["TOTAL", "", *(money_quantize(report.totals[key]) for key in KEYS)],
+        ]
+        for row in rows:
+            writer.writerow(row)
