@@ -5,11 +5,13 @@ BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format setup messages migrate seed bench clean
+.PHONY: help run test lint format setup messages migrate seed bench backup restore clean
 
 help:
 	@echo "make run   - set up, migrate, seed demo data, serve http://127.0.0.1:8000 with a Celery worker"
 	@echo "make test  - set up and run lint, migration check and the whole test suite"
+	@echo "make backup [BACKUP_DIR=var/backups]  - back up the database of DATABASE_URL, live"
+	@echo "make restore BACKUP=FILE [REPLACE=1]  - restore a backup (stop web and workers first)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +56,16 @@ test:
 
 bench: setup
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# The database of DATABASE_URL (default: the embedded SQLite file): pg_dump/pg_restore
+# in custom format for PostgreSQL, the online backup API for SQLite (never a file copy).
+BACKUP_DIR ?= var/backups
+backup: setup
+	$(MANAGE) backup_database --output-dir $(BACKUP_DIR)
+
+restore: setup
+	@test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=FILE [REPLACE=1]"; exit 2; }
+	$(MANAGE) restore_database --input $(BACKUP) $(if $(REPLACE),--replace)
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache
