@@ -3,6 +3,9 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+# Excel saves "Unicode text" (UTF-16, tab-separated) as .txt.
+ACCEPT = ".csv,.txt,text/csv,text/plain"
+
 
 class ImportForm(forms.Form):
     invoices_file = forms.FileField(
@@ -11,7 +14,7 @@ class ImportForm(forms.Form):
             "customer_code, customer_name, invoice_number, issue_date, due_date, amount, "
             "currency; optionally sales_rep, contract_number."
         ),
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+        widget=forms.ClearableFileInput(attrs={"accept": ACCEPT}),
     )
     payments_file = forms.FileField(
         label=_("Payments CSV"),
@@ -20,7 +23,7 @@ class ImportForm(forms.Form):
             "customer_code, payment_date, amount, currency, reference; optionally "
             "invoice_number (without it, oldest due first)."
         ),
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+        widget=forms.ClearableFileInput(attrs={"accept": ACCEPT}),
     )
     dry_run = forms.BooleanField(
         label=_("Dry run: check everything, write nothing"), required=False, initial=True

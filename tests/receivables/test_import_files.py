@@ -285,3 +285,12 @@ def test_the_reasons_are_translated():
     (error,) = [str(found) for found in result.errors]
     assert error.startswith("line 3: 该行含有 NUL 字节")
     assert error.endswith("请另存为“CSV UTF-8”后重新导入。")
+
+
+def test_import_page_lets_the_browser_pick_excel_unicode_text_files(client):
+    client.force_login(FinanceUserFactory())
+
+    page = client.get(reverse("receivables:receivables_import")).content.decode()
+
+    assert page.count('accept=".csv,.txt,text/csv,text/plain"') == 2
+    assert "plain CSV in GBK/GB18030, or Unicode text" in page
