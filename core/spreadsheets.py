@@ -7,12 +7,13 @@ marked "quote prefix", so it shows exactly as written and stays text even when
 someone edits the cell. A customer named
 `=HYPERLINK(...)` never becomes a link in finance's spreadsheet.
 
-The type decides, not the content: numbers passed as `int` or `Decimal` stay
+The type decides, not the content: finite numbers (`int`, `float`, `Decimal`) stay
 numbers (a negative amount is written `-12.50`, a number cell in XLSX), while a
 string is always text, even one that looks like `-12.50`.
 """
 
 import csv
+import math
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
@@ -26,7 +27,12 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _is_number(value: object) -> bool:
-    return isinstance(value, (int, Decimal)) and not isinstance(value, bool)
+    """A finite int, float or Decimal: "-inf" would be read as a formula, so it is text."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        return False
+    if isinstance(value, Decimal):
+        return value.is_finite()
+    return isinstance(value, int) or math.isfinite(value)
 
 
 def spreadsheet_text(*, value: object) -> str:

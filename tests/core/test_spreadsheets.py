@@ -57,6 +57,11 @@ def test_numbers_stay_numbers_and_text_that_looks_like_one_stays_text():
     assert spreadsheet_csv_cell(value=-3) == "-3"
     assert spreadsheet_csv_cell(value=date(2026, 1, 31)) == "2026-01-31"
     assert spreadsheet_csv_cell(value=None) == ""
+    assert spreadsheet_csv_cell(value=-0.5) == "-0.5"
+    # Not a finite number: Excel reads "-inf" as a formula.
+    assert spreadsheet_csv_cell(value=float("-inf")) == "'-inf"
+    assert spreadsheet_csv_cell(value=Decimal("-Infinity")) == "'-Infinity"
+    assert spreadsheet_csv_cell(value=True) == "True"
     # A string is text whatever it looks like: "-12.50" typed as a customer code.
     assert spreadsheet_csv_cell(value="-12.50") == "'-12.50"
 
