@@ -294,3 +294,10 @@ def test_import_page_lets_the_browser_pick_excel_unicode_text_files(client):
 
     assert page.count('accept=".csv,.txt,text/csv,text/plain"') == 2
     assert "plain CSV in GBK/GB18030, or Unicode text" in page
+
+
+def test_command_refuses_a_file_it_cannot_read_without_a_traceback():
+    # A regular file whose first read fails (EIO), even for root.
+    with pytest.raises(CommandError, match="cannot read the file: Input/output error"):
+        call_command("import_receivables", "--invoices", "/proc/self/mem")
+    assert not Invoice.objects.exists()

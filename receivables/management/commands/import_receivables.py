@@ -35,19 +35,24 @@ class Command(BaseCommand):
         for label, path in (("--invoices", invoices), ("--payments", payments)):
             if path is not None and not path.is_file():
                 raise CommandError(f"{label}: no such file: {path}")
-        with invoices.open("rb") as invoices_file:
-            if payments is None:
-                result = receivables_import(
-                    invoices_file=invoices_file, dry_run=dry_run, progress=self._progress
-                )
-            else:
-                with payments.open("rb") as payments_file:
+        try:
+            with invoices.open("rb") as invoices_file:
+                if payments is None:
                     result = receivables_import(
-                        invoices_file=invoices_file,
-                        payments_file=payments_file,
-                        dry_run=dry_run,
-                        progress=self._progress,
+                        invoices_file=invoices_file, dry_run=dry_run, progress=self._progress
                     )
+                else:
+                    with payments.open("rb") as payments_file:
+                        result = receivables_import(
+                            invoices_file=invoices_file,
+                            payments_file=payments_file,
+                            dry_run=dry_run,
+                            progress=self._progress,
+                        )
+        except OSError as error:
+            raise CommandError(
+                f"cannot read {error.filename or 'the file'}: {error.strerror or error}"
+            ) from None
         for error in result.errors:
             self.stderr.write(str(error))
         if not result.ok:
