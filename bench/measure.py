@@ -307,7 +307,8 @@ def run_in_child(as_of: date, *, cap: float) -> dict:
         child = subprocess.Popen(
             [sys.executable, "-m", "bench", "_run", "--as-of", as_of.isoformat(), str(output)],
             cwd=ROOT,
-            env=os.environ.copy(),
+            # The run's own cap, not the pages' statement timeout, bounds its statements.
+            env={**os.environ, "PGOPTIONS": f"-c statement_timeout={int(cap * 1000) + 5000}"},
             stdout=subprocess.DEVNULL,
             start_new_session=True,
         )
@@ -494,8 +495,13 @@ def measure_load(
         threads = [threading.Thread(target=user, args=plan, daemon=True) for plan in plans]
         for thread in threads:
             thread.start()
-        # The run only provides the load; it is stopped when the window closes.
-        run = run_in_child(run_date, cap=min(run_cap, seconds))
+        # Daily runs of the following working days back to back, so a run executes
+        # for the whole window; the one still going when it closes is stopped.
+        runs = []
+        day = run_date
+        while (left := seconds - (time.monotonic() - started)) > 1:
+            runs.append(run_in_child(day, cap=min(run_cap, left)))
+            day = working_day_after(day, country=ctx.country)
         for thread in threads:
             thread.join(timeout=seconds + timeout + 5)
         stop.set()
@@ -510,11 +516,15 @@ def measure_load(
     result.samples = samples
     result.errors = len(errors)
     result.requests = len(samples)
-    run_note = (
-        f"run still going when the {min(run_cap, seconds):.0f} s window closed"
-        if run["capped"]
-        else ("run failed" if run["failed"] else f"run {run['seconds']:.1f} s")
+    finished = [run for run in runs if not run["capped"] and not run["failed"]]
+    times = ", ".join(seconds_text(run["seconds"]) for run in finished)
+    run_note = f"{len(finished)} daily run(s) finished in the window" + (
+        f" ({times})" if finished else ""
     )
+    if any(run["capped"] for run in runs):
+        run_note += ", one stopped when it closed"
+    if any(run["failed"] for run in runs):
+        run_note += ", a run failed"
     result.note = (
         f"{result.requests:,} requests in {elapsed:.0f} s, {len(errors)} errors; {run_note}"
     )
@@ -522,6 +532,10 @@ def measure_load(
         kinds = sorted({error.split(": ", 1)[1] for error in errors})
         result.note += f" ({', '.join(kinds)[:80]})"
     return result
+
+
+def seconds_text(value: float) -> str:
+    return f"{value:.1f} s"
 
 
 def _wait_for(port: int, *, deadline: float) -> None:
