@@ -21,7 +21,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -71,15 +71,21 @@ class CapExceededError(Exception):
 
 @contextmanager
 def wall_clock_cap(seconds: float):
-    """Interrupt the block after `seconds` (the statement timeout backs it up inside queries)."""
+    """Interrupt the block after `seconds` (the statement timeout backs it up inside queries).
+
+    Yields a dict whose `fired` says whether it did: Django turns the exception
+    raised inside a view into a 500 response, so the caller checks the flag.
+    """
+    state = {"fired": False}
 
     def expire(signum, frame):
+        state["fired"] = True
         raise CapExceededError
 
     previous = signal.signal(signal.SIGALRM, expire)
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
-        yield
+        yield state
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
@@ -101,9 +107,21 @@ def counted_queries():
 
 
 def _reset_connection() -> None:
+    """Drop a connection interrupted mid-statement: cancel the statement on the server, close."""
     from django.db import connection
 
-    connection.close()
+    raw = connection.connection
+    if raw is not None:
+        with suppress(Exception):
+            raw.cancel_safe(timeout=5)
+        with suppress(Exception):
+            raw.close()
+    connection.connection = None
+    connection.in_atomic_block = False
+    connection.savepoint_ids = []
+    connection.atomic_blocks = []
+    connection.needs_rollback = False
+    connection.closed_in_transaction = False
 
 
 def log(message: str) -> None:
@@ -220,6 +238,9 @@ def timed_bare_rows(
         except CapExceededError:
             _reset_connection()
             return None, []
+        except Exception:  # the statement timeout ended it: as capped
+            _reset_connection()
+            return None, []
         samples.append(time.perf_counter() - started)
     return statistics.median(samples), rows
 
@@ -239,12 +260,14 @@ def measure_page(
     for attempt in range(repeat + 1):
         started = time.perf_counter()
         try:
-            with wall_clock_cap(cap), counted_queries() as counter:
+            with wall_clock_cap(cap) as alarm, counted_queries() as counter:
                 response = client.get(url)
         except CapExceededError:
+            alarm = {"fired": True}
+        if alarm["fired"]:
             _reset_connection()
             result.capped = True
-            result.note = f"> {cap:.0f} s cap"
+            result.note = f"> {cap:g} s cap"
             break
         elapsed = time.perf_counter() - started
         spent += elapsed
@@ -301,6 +324,7 @@ def run_child_main(as_of: str, output: str) -> None:
 
 def run_in_child(as_of: date, *, cap: float) -> dict:
     """Run the day in a child process; its time, statements, peak memory, or that it was capped."""
+    application_name = f"huikuan-bench-run-{os.getpid()}-{as_of.isoformat()}"
     with tempfile.TemporaryDirectory() as folder:
         output = Path(folder) / "run.json"
         started = time.perf_counter()
@@ -308,7 +332,11 @@ def run_in_child(as_of: date, *, cap: float) -> dict:
             [sys.executable, "-m", "bench", "_run", "--as-of", as_of.isoformat(), str(output)],
             cwd=ROOT,
             # The run's own cap, not the pages' statement timeout, bounds its statements.
-            env={**os.environ, "PGOPTIONS": f"-c statement_timeout={int(cap * 1000) + 5000}"},
+            env={
+                **os.environ,
+                "PGOPTIONS": f"-c statement_timeout={int(cap * 1000) + 5000}",
+                "PGAPPNAME": application_name,
+            },
             stdout=subprocess.DEVNULL,
             start_new_session=True,
         )
@@ -320,6 +348,7 @@ def run_in_child(as_of: date, *, cap: float) -> dict:
             if time.perf_counter() - started > cap:
                 os.killpg(child.pid, signal.SIGKILL)
                 pid, status, usage = os.wait4(child.pid, 0)
+                _terminate_backends(application_name)
                 capped = True
                 break
             time.sleep(0.05)
@@ -335,6 +364,17 @@ def run_in_child(as_of: date, *, cap: float) -> dict:
         }
 
 
+def _terminate_backends(application_name: str) -> None:
+    """A killed child's statement would run on in the server; end it there too."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+            [application_name],
+        )
+
+
 def run_result(
     key: str, as_of: date, *, cap: float, bare_seconds: float | None, bare_steps: int | None
 ) -> Result:
@@ -343,7 +383,7 @@ def run_result(
     result = Result(key=key, label=PAGE_LABELS[key], bare=bare_seconds, peak_mb=found["peak_mb"])
     if found["capped"]:
         result.capped = True
-        result.note = f"> {cap:.0f} s cap (killed)"
+        result.note = f"> {cap:g} s cap (killed)"
     elif found["failed"]:
         result.errors = 1
         result.note = "failed, see the output above"
@@ -652,7 +692,7 @@ def measure_ageing(ctx: Context, options: Options) -> Result:
         except CapExceededError:
             _reset_connection()
             result.capped = True
-            result.note = f"> {options.page_cap:.0f} s cap"
+            result.note = f"> {options.page_cap:g} s cap"
             break
         result.samples.append(time.perf_counter() - started)
         result.queries = counter["n"]
