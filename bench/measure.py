@@ -505,10 +505,14 @@ def measure_load(
     )
     try:
         _wait_for(port, deadline=time.monotonic() + 30)
-        # Warm every worker's caches once per page before the clock starts.
-        for cookie, paths in plans[:6]:
+        # Open each page once before the clock starts (templates, caches), within one timeout.
+        warmed: set[str] = set()
+        deadline = time.monotonic() + timeout
+        for cookie, paths in plans:
             for path in paths:
-                _get(port, path, cookie, timeout=timeout)
+                if path not in warmed and time.monotonic() < deadline:
+                    warmed.add(path)
+                    _get(port, path, cookie, timeout=max(1.0, deadline - time.monotonic()))
         samples: list[float] = []
         errors: list[str] = []
         lock = threading.Lock()
