@@ -1,204 +1,194 @@
-"""Benchmarks on realistic volumes, reported as ratios against bare SQL.
+"""Benchmarks on generated books, each figure beside its bare-SQL reference.
 
-    python -m bench ageing --invoices 1000000 [--repeat 5]
+    python -m bench [--sizes 10k,100k,1m] [--only page,...] [--rebuild] [--repeat N]
 
-Runs against PostgreSQL (`BENCH_DATABASE_URL`, default a `huikuan_bench`
-database on 127.0.0.1, created if missing). The book is kept between runs and
-rebuilt only when its size changes.
+For each size: build the book on PostgreSQL once (set-based SQL, reused while
+its fingerprint holds; `--rebuild` forces it), copy it, then measure on the
+copy the daily run (first run over all open items, same-day rerun, an
+ordinary day), the pages (one logged-in user, p50/p95 and the statement
+count), the ageing report, and p95 with concurrent users on a gunicorn this
+bench starts while the daily run executes. Every measurement is capped and
+reports "> cap" instead of hanging. The server is `BENCH_DATABASE_URL`
+(default postgres://postgres@127.0.0.1:5432/huikuan_bench; each size gets its
+own `huikuan_bench_<size>` database beside it).
 """
 
 import argparse
+import json
 import os
-import statistics
+import secrets
+import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from dataclasses import asdict, fields
 from datetime import date
-from decimal import Decimal
+from pathlib import Path
 
-import psycopg
+from bench import book, measure, report
 
-BATCH = 10_000
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/huikuan_bench"
 
 
-def _prepare_database(url: str) -> None:
-    name = url.rsplit("/", 1)[1]
-    admin_url = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        exists = connection.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", [name]
-        ).fetchone()
-        if not exists:
-            connection.execute(f'CREATE DATABASE "{name}"')
+def _child_env(url: str, *, page_cap: float) -> dict[str, str]:
+    """A production-like Django: DEBUG off, plain HTTP on loopback, statements capped."""
+    timeout_ms = int(page_cap * 1000) + 5000
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DJANGO_DEBUG": "False",
+        "DJANGO_SECRET_KEY": os.environ.get("BENCH_SECRET_KEY") or secrets.token_urlsafe(50),
+        "DJANGO_SECURE_SSL_REDIRECT": "False",
+        "DJANGO_LOG_LEVEL": "WARNING",
+        "PGOPTIONS": f"-c statement_timeout={timeout_ms}",
+        "PYTHONUNBUFFERED": "1",
+    }
 
 
-def _setup_django(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+def _django(migrate: bool = False) -> None:
     import django
 
     django.setup()
-    from django.core.management import call_command
+    if migrate:
+        from django.core.management import call_command
 
-    call_command("migrate", verbosity=0)
-
-
-def _timed(function: Callable[[], object], repeat: int) -> tuple[float, object]:
-    samples = []
-    result = None
-    for _ in range(repeat):
-        started = time.perf_counter()
-        result = function()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples), result
+        call_command("migrate", verbosity=0)
 
 
-BARE_AGEING_SQL = """
-WITH paid AS (
-    SELECT a.invoice_id, sum(a.amount) AS amount
-    FROM receivables_paymentallocation a
-    JOIN receivables_payment p ON p.id = a.payment_id
-    WHERE p.status = 'posted' AND p.payment_date <= %(as_of)s
-    GROUP BY a.invoice_id
-), credited AS (
-    SELECT invoice_id, sum(amount) AS amount FROM receivables_creditnote
-    WHERE issue_date <= %(as_of)s GROUP BY invoice_id
-), open AS (
-    SELECT i.customer_id, i.due_date,
-           i.amount - COALESCE(paid.amount, 0) - COALESCE(credited.amount, 0) AS amount
-    FROM receivables_invoice i
-    LEFT JOIN paid ON paid.invoice_id = i.id
-    LEFT JOIN credited ON credited.invoice_id = i.id
-    WHERE i.issue_date <= %(as_of)s AND i.currency = 'CNY' AND i.status <> 'cancelled'
-)
-SELECT c.code, c.name,
-       sum(amount) FILTER (WHERE due_date >= %(as_of)s),
-       sum(amount) FILTER (WHERE due_date < %(as_of)s AND due_date >= %(as_of)s - 30),
-       sum(amount) FILTER (WHERE due_date < %(as_of)s - 30 AND due_date >= %(as_of)s - 60),
-       sum(amount) FILTER (WHERE due_date < %(as_of)s - 60 AND due_date >= %(as_of)s - 90),
-       sum(amount) FILTER (WHERE due_date < %(as_of)s - 90),
-       sum(amount)
-FROM open JOIN receivables_customer c ON c.id = open.customer_id
-GROUP BY c.id HAVING sum(amount) >= 0.005 ORDER BY c.code
-"""
-
-
-def _load_book(*, invoices: int, customers: int) -> None:
-    """A book of `invoices` invoices over 400 days of issue dates; every other one half paid.
-
-    Built with the ORM's bulk_create, so the book follows the models as they change.
-    """
-    from django.contrib.auth import get_user_model
-    from django.db import connection, transaction
-
-    from receivables.models import (
-        CreditNote,
-        Customer,
-        Invoice,
-        Payment,
-        PaymentAllocation,
-    )
-
-    print(f"loading {invoices:,} invoices for {customers:,} customers ...", flush=True)
-    started = time.perf_counter()
-    with transaction.atomic():
-        for model in (PaymentAllocation, Payment, CreditNote, Invoice, Customer):
-            model.objects.all()._raw_delete(model.objects.db)
-        rep, _ = get_user_model().objects.get_or_create(username="bench-rep")
-        Customer.objects.bulk_create(
-            Customer(code=f"B-{n:07d}", name=f"Bench customer {n}", sales_rep=rep, is_new=False)
-            for n in range(customers)
+def _ensure_static() -> None:
+    """DEBUG off serves pages through the static manifest; collect it once if missing."""
+    if not (book.ROOT / "staticfiles" / "staticfiles.json").exists():
+        subprocess.run(
+            [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+            cwd=book.ROOT,
+            check=True,
+            env={**os.environ, "DJANGO_DEBUG": "False", "DJANGO_SECRET_KEY": "collect"},
         )
-    customer_ids = list(Customer.objects.order_by("pk").values_list("pk", flat=True))
-    end = date(2026, 6, 30).toordinal()
-    for batch_start in range(0, invoices, BATCH):
-        with transaction.atomic():
-            batch = []
-            for n in range(batch_start, min(invoices, batch_start + BATCH)):
-                issued = date.fromordinal(end - n % 400)
-                amount = Decimal(1000 + n % 9000) + Decimal("0.37")
-                batch.append(
-                    Invoice(
-                        number=f"BI-{n:08d}",
-                        customer_id=customer_ids[n % customers],
-                        issue_date=issued,
-                        due_date=date.fromordinal(issued.toordinal() + 30),
-                        amount=amount,
-                        outstanding=amount,
-                        currency="CNY",
-                    )
-                )
-            created = Invoice.objects.bulk_create(batch)
-            paid = [invoice for invoice in created if invoice.pk % 2 == 0]
-            payments = Payment.objects.bulk_create(
-                Payment(
-                    customer_id=invoice.customer_id,
-                    payment_date=date.fromordinal(invoice.issue_date.toordinal() + 20),
-                    amount=invoice.amount / 2,
-                    currency="CNY",
-                    reference=f"BP-{invoice.pk}",
-                )
-                for invoice in paid
-            )
-            PaymentAllocation.objects.bulk_create(
-                PaymentAllocation(payment=payment, invoice=invoice, amount=payment.amount)
-                for payment, invoice in zip(payments, paid, strict=True)
-            )
-            for invoice in paid:
-                invoice.outstanding = invoice.amount - invoice.amount / 2
-            Invoice.objects.bulk_update(paid, ["outstanding"])
-        done = min(invoices, batch_start + BATCH)
-        print(f"  {done:>10,} / {invoices:,} invoices", end="\r", flush=True)
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
-    print(f"\n  loaded in {time.perf_counter() - started:.1f} s", flush=True)
 
 
-def bench_ageing(*, invoices: int, repeat: int, url: str) -> None:
-    from django.db import connection
+def build_if_needed(url: str, size: book.Size, *, rebuild: bool, page_cap: float) -> date:
+    if not rebuild and book.book_is_current(url, size):
+        anchor = book.book_anchor(url, size)
+        measure.log(f"{size.label}: reusing the book built for {anchor} ({size.book_name})")
+        return anchor
+    measure.log(
+        f"{size.label}: building {size.invoices:,} invoices for {size.customers:,} customers "
+        f"into {size.book_name} ..."
+    )
+    book.create_database(url, size.book_name)
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "bench", "_build", size.label],
+        cwd=book.ROOT,
+        env=_child_env(book.server_url(url, size.book_name), page_cap=3600),
+        check=True,
+    )
+    measure.log(f"{size.label}: built in {time.perf_counter() - started:.0f} s")
+    return book.book_anchor(url, size)
 
-    from receivables.models import Invoice
-    from receivables.selectors.ageing import ageing_report
 
-    customers = max(1, invoices // 50)
-    if Invoice.objects.count() != invoices:
-        _load_book(invoices=invoices, customers=customers)
-
-    as_of = date(2026, 6, 30)
-
-    def orm() -> int:
-        return len(ageing_report(as_of=as_of, currency="CNY").customers)
-
-    def bare() -> int:
-        with connection.cursor() as cursor:
-            cursor.execute(BARE_AGEING_SQL, {"as_of": as_of})
-            return len(cursor.fetchall())
-
-    print(f"ageing as of {as_of}, {invoices:,} invoices, median of {repeat} runs", flush=True)
-    bare_seconds, bare_rows = _timed(bare, repeat)
-    orm_seconds, orm_rows = _timed(orm, repeat)
-    if bare_rows != orm_rows:
-        sys.exit(f"row counts differ: selector {orm_rows}, bare SQL {bare_rows}")
-    print(f"  bare SQL        {bare_seconds * 1000:9.1f} ms  ({bare_rows:,} customers)")
-    print(f"  ageing_report   {orm_seconds * 1000:9.1f} ms")
-    print(f"  ratio           {orm_seconds / bare_seconds:9.2f} x bare SQL")
+def measure_size(url: str, size: book.Size, options: measure.Options) -> list[dict]:
+    measure.log(f"{size.label}: copying the book to {size.work_name} ...")
+    book.create_database(url, size.work_name, template=size.book_name)
+    with tempfile.TemporaryDirectory() as folder:
+        output = Path(folder) / "results.json"
+        child = subprocess.run(
+            [sys.executable, "-m", "bench", "_measure", json.dumps(asdict(options)), str(output)],
+            cwd=book.ROOT,
+            env=_child_env(book.server_url(url, size.work_name), page_cap=options.page_cap),
+            check=False,
+        )
+        if child.returncode:
+            measure.log(f"{size.label}: the measuring process failed; its results so far follow")
+        results = json.loads(output.read_text()) if output.exists() else []
+    for result in results:
+        result["size"] = size.label
+    return results
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
-    commands = parser.add_subparsers(dest="command", required=True)
-    ageing = commands.add_parser("ageing", help="ageing report against the same bare SQL")
-    ageing.add_argument("--invoices", type=int, default=100_000)
-    ageing.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--sizes", default="10k,100k", help="comma-separated: 10k,100k,1m")
+    parser.add_argument(
+        "--only",
+        default=",".join(measure.MEASUREMENTS),
+        help="comma-separated, from: " + ",".join(measure.MEASUREMENTS),
+    )
+    parser.add_argument("--rebuild", action="store_true", help="build the books again")
+    parser.add_argument("--repeat", type=int, default=10, help="requests per page (after warm-up)")
+    parser.add_argument("--page-cap", type=float, default=60, help="seconds per request at most")
+    parser.add_argument(
+        "--page-budget", type=float, default=30, help="stop repeating a page after this (>= 3 runs)"
+    )
+    parser.add_argument("--run-cap", type=float, default=600, help="seconds per daily run at most")
+    parser.add_argument("--users", type=int, default=20, help="concurrent users")
+    parser.add_argument("--load-seconds", type=float, default=60, help="duration of the load")
+    parser.add_argument("--load-requests", type=int, default=2000, help="requests at most")
+    parser.add_argument("--load-timeout", type=float, default=30, help="seconds per request")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument("--json", type=Path, help="also write the results to this file")
     arguments = parser.parse_args()
 
+    only = tuple(name.strip() for name in arguments.only.split(",") if name.strip())
+    unknown = set(only) - set(measure.MEASUREMENTS)
+    if unknown:
+        parser.error(f"unknown measurement(s): {', '.join(sorted(unknown))}")
+    options = measure.Options(
+        only=only,
+        repeat=arguments.repeat,
+        page_cap=arguments.page_cap,
+        page_budget=arguments.page_budget,
+        run_cap=arguments.run_cap,
+        users=arguments.users,
+        load_seconds=arguments.load_seconds,
+        load_requests=arguments.load_requests,
+        load_timeout=arguments.load_timeout,
+        workers=arguments.workers,
+    )
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
-    _prepare_database(url)
-    _setup_django(url)
-    if arguments.command == "ageing":
-        bench_ageing(invoices=arguments.invoices, repeat=arguments.repeat, url=url)
+    sizes = [book.parse_size(text) for text in arguments.sizes.split(",") if text.strip()]
+    _ensure_static()
+    results: list[dict] = []
+    for size in sizes:
+        build_if_needed(url, size, rebuild=arguments.rebuild, page_cap=options.page_cap)
+        results.extend(measure_size(url, size, options))
+        if arguments.json:
+            arguments.json.write_text(json.dumps(results, indent=1, default=str))
+        report.print_size(results, size.label)
+    report.print_summary(results, [size.label for size in sizes])
+
+
+def _internal(command: str, args: list[str]) -> None:
+    if command == "_build":
+        _django(migrate=True)
+        from django.utils import timezone
+
+        # The book is spread around the business date of its build, as the pages see it.
+        size, anchor = book.parse_size(args[0]), timezone.localdate()
+        book.build(size, anchor=anchor, progress=measure.log)
+        book.mark_built(os.environ["DATABASE_URL"], size, anchor=anchor)
+    elif command == "_measure":
+        raw = json.loads(args[0])
+        raw["only"] = tuple(raw["only"])
+        options = measure.Options(**{f.name: raw[f.name] for f in fields(measure.Options)})
+        _django()
+        results: list[dict] = []
+
+        def emit(result: measure.Result) -> None:
+            results.append(result.as_json())
+            measure.log("    " + report.line(result.as_json()))
+            Path(args[1]).write_text(json.dumps(results, default=str))
+
+        measure.measure_size(options, emit=emit)
+        Path(args[1]).write_text(json.dumps(results, default=str))
+    elif command == "_run":
+        _django()
+        measure.run_child_main(as_of=args[args.index("--as-of") + 1], output=args[-1])
 
 
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) > 1 and sys.argv[1].startswith("_"):
+        _internal(sys.argv[1], sys.argv[2:])
+    else:
+        main()

@@ -1,0 +1,202 @@
+"""Bare-SQL references: the fewest statements that compute what each page or job shows.
+
+They read today's figures from the stored `outstanding` of open invoices (what
+the issue asks the pages to do), so the ratio says how far the code is from
+the cost of the open book. Parameters: today, rep, customer, as_of, policy.
+"""
+
+PAGES = {
+    # Today's ageing per currency, overdue per rep, the ten most overdue customers.
+    "dashboard": [
+        """
+        SELECT currency,
+               sum(outstanding) FILTER (WHERE due_date >= %(today)s),
+               sum(outstanding) FILTER (WHERE due_date < %(today)s AND due_date >= %(today)s - 30),
+               sum(outstanding) FILTER (WHERE due_date < %(today)s - 30
+                                          AND due_date >= %(today)s - 60),
+               sum(outstanding) FILTER (WHERE due_date < %(today)s - 60
+                                          AND due_date >= %(today)s - 90),
+               sum(outstanding) FILTER (WHERE due_date < %(today)s - 90),
+               sum(outstanding)
+        FROM receivables_invoice WHERE status = 'open' GROUP BY currency
+        """,
+        """
+        SELECT c.sales_rep_id, i.currency, sum(i.outstanding), count(DISTINCT c.id)
+        FROM receivables_invoice i JOIN receivables_customer c ON c.id = i.customer_id
+        WHERE i.status = 'open' AND i.due_date < %(today)s
+        GROUP BY c.sales_rep_id, i.currency
+        """,
+        """
+        SELECT i.customer_id, sum(i.outstanding) AS overdue
+        FROM receivables_invoice i
+        WHERE i.status = 'open' AND i.due_date < %(today)s
+        GROUP BY i.customer_id ORDER BY overdue DESC LIMIT 10
+        """,
+    ],
+    # The 90+ bucket: its count and total, and its first page by due date.
+    "drilldown_90": [
+        """
+        SELECT count(*), sum(outstanding) FROM receivables_invoice
+        WHERE status = 'open' AND due_date < %(today)s - 90
+        """,
+        """
+        SELECT i.id, i.number, c.code, c.name, i.due_date, i.amount, i.outstanding
+        FROM receivables_invoice i JOIN receivables_customer c ON c.id = i.customer_id
+        WHERE i.status = 'open' AND i.due_date < %(today)s - 90
+        ORDER BY i.due_date, i.id LIMIT 50
+        """,
+    ],
+    # Each queue's count (and the unallocated money per currency).
+    "finance_desk": [
+        """
+        SELECT p.currency, count(*), sum(p.amount - coalesce(a.allocated, 0))
+        FROM receivables_payment p
+        LEFT JOIN (SELECT payment_id, sum(amount) AS allocated
+                   FROM receivables_paymentallocation GROUP BY payment_id) a
+               ON a.payment_id = p.id
+        WHERE p.status = 'posted' AND p.amount > coalesce(a.allocated, 0)
+        GROUP BY p.currency
+        """,
+        """
+        SELECT count(*) FROM receivables_payment WHERE payment_date > %(today)s - 7
+        """,
+        """
+        SELECT count(*) FILTER (WHERE delivered_at IS NOT NULL AND receipt_confirmed_at IS NULL),
+               count(*) FILTER (WHERE delivered_at IS NULL)
+        FROM receivables_invoice WHERE status = 'open'
+        """,
+        "SELECT count(*) FROM dunning_dispute WHERE status = 'open'",
+        "SELECT count(*) FROM receivables_customer WHERE credit_status = 'on_hold'",
+        "SELECT count(*) FROM dunning_communication WHERE status = 'failed'",
+    ],
+    # The rep's customers with open and overdue totals (first page), and today's tasks.
+    "rep_home": [
+        """
+        SELECT c.id, c.name, sum(i.outstanding),
+               sum(i.outstanding) FILTER (WHERE i.due_date < %(today)s) AS overdue
+        FROM receivables_customer c
+        LEFT JOIN receivables_invoice i ON i.customer_id = c.id AND i.status = 'open'
+        WHERE c.sales_rep_id = %(rep)s
+        GROUP BY c.id ORDER BY overdue DESC NULLS LAST, c.id LIMIT 25
+        """,
+        "SELECT count(*) FROM receivables_customer WHERE sales_rep_id = %(rep)s",
+        """
+        SELECT id, kind, title, due_date FROM dunning_collectiontask
+        WHERE assignee_id = %(rep)s AND status = 'open' AND due_date <= %(today)s
+        ORDER BY due_date, id LIMIT 50
+        """,
+    ],
+    # Every customer with its rep and whether it has a finance contact (the page is not paginated).
+    "customer_list": [
+        """
+        SELECT c.id, c.code, c.name, u.username,
+               EXISTS (SELECT 1 FROM receivables_contact k
+                       WHERE k.customer_id = c.id AND k.role = 'finance')
+        FROM receivables_customer c JOIN auth_user u ON u.id = c.sales_rep_id
+        ORDER BY c.name
+        """,
+    ],
+    # The customer's open invoices, its ageing and its last payments.
+    "customer_page": [
+        """
+        SELECT id, number, issue_date, due_date, amount, outstanding FROM receivables_invoice
+        WHERE customer_id = %(customer)s AND status = 'open' ORDER BY due_date, id
+        """,
+        """
+        SELECT sum(outstanding) FILTER (WHERE due_date >= %(today)s),
+               sum(outstanding) FILTER (WHERE due_date < %(today)s - 90), sum(outstanding)
+        FROM receivables_invoice WHERE customer_id = %(customer)s AND status = 'open'
+        """,
+        """
+        SELECT id, payment_date, amount, reference FROM receivables_payment
+        WHERE customer_id = %(customer)s ORDER BY payment_date DESC, id DESC LIMIT 10
+        """,
+    ],
+}
+
+# The steps the run would write on as_of, for all items at once: the pre-due
+# reminder, and the next rung of each item (its offset reached, the rung
+# before it fired at least min_gap_days ago), leaving out paid, disputed,
+# promised, agreed and paused items. Invoices only; instalments are a few
+# percent of the items. Written into a temporary table and rolled back.
+RUN_STEPS = """
+CREATE TEMPORARY TABLE bench_steps ON COMMIT DROP AS
+WITH policy AS (
+    SELECT id, tolerance, min_gap_days, promise_grace_days FROM dunning_dunningpolicy
+    WHERE id = %(policy)s
+), rungs AS (
+    SELECT code, days_offset, lag(code) OVER (ORDER BY sequence) AS previous
+    FROM dunning_dunninglevel WHERE policy_id = %(policy)s AND code <> 'pre_due'
+), items AS (
+    SELECT i.id, i.customer_id, i.due_date, i.currency, i.outstanding
+    FROM receivables_invoice i
+    JOIN receivables_customer c ON c.id = i.customer_id
+    WHERE i.status = 'open' AND i.issue_date <= %(as_of)s
+      AND i.outstanding >= (SELECT tolerance FROM policy)
+      AND (c.dunning_paused_until IS NULL OR c.dunning_paused_until < %(as_of)s)
+      AND NOT EXISTS (
+          SELECT 1 FROM dunning_dispute_invoices di
+          JOIN dunning_dispute d ON d.id = di.dispute_id
+          WHERE di.invoice_id = i.id AND d.status = 'open')
+      AND NOT EXISTS (
+          SELECT 1 FROM dunning_promisetopay_invoices pi
+          JOIN dunning_promisetopay p ON p.id = pi.promisetopay_id
+          WHERE pi.invoice_id = i.id AND p.status = 'open'
+            AND p.promised_date + (SELECT promise_grace_days FROM policy) >= %(as_of)s)
+      AND NOT EXISTS (
+          SELECT 1 FROM contracts_supplementaryagreement_invoices ai
+          JOIN contracts_supplementaryagreement a ON a.id = ai.supplementaryagreement_id
+          WHERE ai.invoice_id = i.id AND a.status = 'approved')
+)
+SELECT items.id AS invoice_id, items.customer_id, rungs.code AS level, items.due_date,
+       items.currency, items.outstanding
+FROM items JOIN rungs ON items.due_date <= %(as_of)s - rungs.days_offset
+WHERE NOT EXISTS (SELECT 1 FROM dunning_dunningstep s
+                  WHERE s.invoice_id = items.id AND s.level = rungs.code)
+  AND (rungs.previous IS NULL OR EXISTS (
+          SELECT 1 FROM dunning_dunningstep s
+          WHERE s.invoice_id = items.id AND s.level = rungs.previous
+            AND s.fired_on <= %(as_of)s - (SELECT min_gap_days FROM policy)))
+UNION ALL
+SELECT items.id, items.customer_id, 'pre_due', items.due_date, items.currency, items.outstanding
+FROM items
+WHERE items.due_date > %(as_of)s AND items.due_date <= %(pre_due_last)s
+  AND NOT EXISTS (SELECT 1 FROM dunning_dunningstep s
+                  WHERE s.invoice_id = items.id AND s.level = 'pre_due')
+"""
+
+# The messages the run would build from those steps: one per customer, level and currency.
+RUN_MESSAGES = """
+SELECT customer_id, level, currency, count(*), sum(outstanding)
+FROM bench_steps GROUP BY customer_id, level, currency
+"""
+
+# The same ageing as ageing_report as of a date, from full history, in one statement.
+AGEING = """
+WITH paid AS (
+    SELECT a.invoice_id, sum(a.amount) AS amount
+    FROM receivables_paymentallocation a
+    JOIN receivables_payment p ON p.id = a.payment_id
+    WHERE p.status = 'posted' AND p.payment_date <= %(today)s
+    GROUP BY a.invoice_id
+), credited AS (
+    SELECT invoice_id, sum(amount) AS amount FROM receivables_creditnote
+    WHERE issue_date <= %(today)s GROUP BY invoice_id
+), open AS (
+    SELECT i.customer_id, i.due_date,
+           i.amount - COALESCE(paid.amount, 0) - COALESCE(credited.amount, 0) AS amount
+    FROM receivables_invoice i
+    LEFT JOIN paid ON paid.invoice_id = i.id
+    LEFT JOIN credited ON credited.invoice_id = i.id
+    WHERE i.issue_date <= %(today)s AND i.currency = 'CNY' AND i.status <> 'cancelled'
+)
+SELECT c.code, c.name,
+       sum(amount) FILTER (WHERE due_date >= %(today)s),
+       sum(amount) FILTER (WHERE due_date < %(today)s AND due_date >= %(today)s - 30),
+       sum(amount) FILTER (WHERE due_date < %(today)s - 30 AND due_date >= %(today)s - 60),
+       sum(amount) FILTER (WHERE due_date < %(today)s - 60 AND due_date >= %(today)s - 90),
+       sum(amount) FILTER (WHERE due_date < %(today)s - 90),
+       sum(amount)
+FROM open JOIN receivables_customer c ON c.id = open.customer_id
+GROUP BY c.id HAVING sum(amount) >= 0.005 ORDER BY c.code
+"""

@@ -1,0 +1,716 @@
+"""The measurements of one size, run in a Django process on a fresh copy of the book.
+
+Pages go through Django's test client as one logged-in user; the daily run
+runs in a child process (`manage.py run_dunning`, its peak memory read with
+wait4); the concurrent load goes to a gunicorn on loopback that this module
+starts and stops. Every measurement has a cap and reports `capped` instead
+of hanging.
+"""
+
+import http.client
+import json
+import math
+import os
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from contextlib import contextmanager, suppress
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+
+from bench import bare
+from bench.book import ROOT, working_day_after, working_day_before
+
+PAGES = ("dashboard", "drilldown_90", "finance_desk", "rep_home", "customer_list", "customer_page")
+RUNS = ("run_first", "run_rerun", "run_day")
+MEASUREMENTS = (*PAGES, "ageing", *RUNS, "load")
+
+
+@dataclass
+class Result:
+    key: str
+    label: str
+    samples: list[float] = field(default_factory=list)
+    queries: int | None = None
+    bare: float | None = None
+    capped: bool = False
+    errors: int = 0
+    requests: int = 0
+    peak_mb: float | None = None
+    note: str = ""
+
+    @property
+    def p50(self) -> float | None:
+        return statistics.median(self.samples) if self.samples else None
+
+    @property
+    def p95(self) -> float | None:
+        return percentile(self.samples, 95) if self.samples else None
+
+    def as_json(self) -> dict:
+        return {**asdict(self), "p50": self.p50, "p95": self.p95}
+
+
+def percentile(samples: list[float], rank: int) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(samples)
+    return ordered[max(0, math.ceil(rank / 100 * len(ordered)) - 1)]
+
+
+class CapExceededError(Exception):
+    pass
+
+
+@contextmanager
+def wall_clock_cap(seconds: float):
+    """Interrupt the block after `seconds` (the statement timeout backs it up inside queries).
+
+    Yields a dict whose `fired` says whether it did: Django turns the exception
+    raised inside a view into a 500 response, so the caller checks the flag.
+    """
+    state = {"fired": False}
+
+    def expire(signum, frame):
+        state["fired"] = True
+        raise CapExceededError
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield state
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@contextmanager
+def counted_queries():
+    """Count the statements the default connection executes, without keeping them."""
+    from django.db import connection
+
+    counter = {"n": 0}
+
+    def count(execute, sql, params, many, context):
+        counter["n"] += 1
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count):
+        yield counter
+
+
+def _reset_connection() -> None:
+    """Drop a connection interrupted mid-statement: cancel the statement on the server, close."""
+    from django.db import connection
+
+    raw = connection.connection
+    if raw is not None:
+        with suppress(Exception):
+            raw.cancel_safe(timeout=5)
+        with suppress(Exception):
+            raw.close()
+    connection.connection = None
+    connection.in_atomic_block = False
+    connection.savepoint_ids = []
+    connection.atomic_blocks = []
+    connection.needs_rollback = False
+    connection.closed_in_transaction = False
+
+
+def log(message: str) -> None:
+    print(message, flush=True)
+
+
+# --- Context: the users and objects the pages are measured with ----------------
+
+
+@dataclass
+class Context:
+    today: date
+    manager_id: int
+    finance_id: int
+    rep_id: int
+    customer_id: int
+    policy_id: int
+    pre_due_days: int
+    country: str
+
+
+def context() -> Context:
+    from django.conf import settings
+    from django.db import connection
+    from django.utils import timezone
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM auth_user WHERE username = 'bench-manager1'")
+        manager_id = cursor.fetchone()[0]
+        cursor.execute("SELECT id FROM auth_user WHERE username = 'bench-finance1'")
+        finance_id = cursor.fetchone()[0]
+        # The largest customer: the most invoices ever issued.
+        cursor.execute(
+            "SELECT customer_id FROM receivables_invoice GROUP BY customer_id "
+            "ORDER BY count(*) DESC, customer_id LIMIT 1"
+        )
+        customer_id = cursor.fetchone()[0]
+        cursor.execute("SELECT sales_rep_id FROM receivables_customer WHERE id = %s", [customer_id])
+        rep_id = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT id, pre_due_working_days FROM dunning_dunningpolicy WHERE is_active "
+            "ORDER BY id LIMIT 1"
+        )
+        policy_id, pre_due_days = cursor.fetchone()
+    return Context(
+        today=timezone.localdate(),
+        manager_id=manager_id,
+        finance_id=finance_id,
+        rep_id=rep_id,
+        customer_id=customer_id,
+        policy_id=policy_id,
+        pre_due_days=pre_due_days,
+        country=settings.BUSINESS_CALENDAR_COUNTRY,
+    )
+
+
+def page_requests(ctx: Context) -> dict[str, tuple[str, int]]:
+    """Each page's URL and the user who opens it."""
+    from django.urls import reverse
+
+    return {
+        "dashboard": (reverse("dashboards:dashboard"), ctx.manager_id),
+        "drilldown_90": (reverse("dashboards:ageing_invoices") + "?bucket=90%2B", ctx.manager_id),
+        "finance_desk": (reverse("dashboards:finance_desk"), ctx.finance_id),
+        "rep_home": (reverse("dashboards:rep_home"), ctx.rep_id),
+        "customer_list": (reverse("receivables:customer_list"), ctx.manager_id),
+        "customer_page": (
+            reverse("receivables:customer_detail", args=[ctx.customer_id]),
+            ctx.manager_id,
+        ),
+    }
+
+
+PAGE_LABELS = {
+    "dashboard": "manager dashboard",
+    "drilldown_90": "ageing drill-down 90+",
+    "finance_desk": "finance desk",
+    "rep_home": "rep home (rep of the largest customer)",
+    "customer_list": "manager customer list",
+    "customer_page": "customer page, largest customer",
+    "ageing": "ageing_report, all customers",
+    "run_first": "daily run, first over all open items",
+    "run_rerun": "daily run, same-day rerun",
+    "run_day": "daily run, an ordinary day",
+    "load": "20 users + daily run, p95",
+}
+
+
+# --- Timing helpers -------------------------------------------------------------
+
+
+def timed_bare(statements: list[str], params: dict, *, repeat: int, cap: float) -> float | None:
+    """Median seconds of the statements run back to back, rolled back; None when capped."""
+    return timed_bare_rows(statements, params, repeat=repeat, cap=cap)[0]
+
+
+def timed_bare_rows(
+    statements: list[str], params: dict, *, repeat: int, cap: float
+) -> tuple[float | None, list]:
+    """The median seconds and the last statement's rows."""
+    from django.db import connection, transaction
+
+    samples = []
+    rows: list = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        try:
+            with wall_clock_cap(cap), transaction.atomic(), connection.cursor() as cursor:
+                for sql in statements:
+                    cursor.execute(sql, params)
+                    if cursor.description:
+                        rows = cursor.fetchall()
+                transaction.set_rollback(True)
+        except CapExceededError:
+            _reset_connection()
+            return None, []
+        except Exception:  # the statement timeout ended it: as capped
+            _reset_connection()
+            return None, []
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples), rows
+
+
+def measure_page(
+    key: str, url: str, user_id: int, *, repeat: int, cap: float, budget: float
+) -> Result:
+    """p50/p95 over repeated requests after one warm-up; stop early past the budget."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    result = Result(key=key, label=PAGE_LABELS[key])
+    client = Client(raise_request_exception=False, HTTP_HOST="127.0.0.1")
+    client.force_login(get_user_model().objects.get(pk=user_id))
+    spent = 0.0
+    size = 0
+    for attempt in range(repeat + 1):
+        started = time.perf_counter()
+        try:
+            with wall_clock_cap(cap) as alarm, counted_queries() as counter:
+                response = client.get(url)
+        except CapExceededError:
+            alarm = {"fired": True}
+        if alarm["fired"]:
+            _reset_connection()
+            result.capped = True
+            result.note = f"> {cap:g} s cap"
+            break
+        elapsed = time.perf_counter() - started
+        spent += elapsed
+        result.requests += 1
+        if response.status_code != 200:
+            result.errors += 1
+            result.note = f"HTTP {response.status_code}"
+            break
+        size = len(response.content)
+        if attempt == 0:
+            continue  # warm-up: caches, connection, template compilation
+        result.queries = counter["n"] if result.queries is None else result.queries
+        result.samples.append(elapsed)
+        if len(result.samples) >= 3 and spent > budget:
+            break
+    if size:
+        result.note = (result.note + f" {size / 1024:,.0f} KiB").strip()
+    return result
+
+
+# --- The daily run, in a child process ------------------------------------------
+
+
+def run_child_main(as_of: str, output: str) -> None:
+    """Inside the child: run the command the beat task runs, count its statements."""
+    from django.core.management import call_command
+    from django.db import connection
+
+    def steps() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM dunning_dunningstep")
+            return cursor.fetchone()[0]
+
+    before = steps()
+    started = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as buffer:
+        with counted_queries() as counter:
+            call_command("run_dunning", as_of=as_of, output_format="json", stdout=buffer)
+        seconds = time.perf_counter() - started
+        queries = counter["n"]
+        buffer.seek(0)
+        communications = len(json.load(buffer)["communications"])
+    Path(output).write_text(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "queries": queries,
+                "steps": steps() - before,
+                "communications": communications,
+            }
+        )
+    )
+
+
+def run_in_child(as_of: date, *, cap: float) -> dict:
+    """Run the day in a child process; its time, statements, peak memory, or that it was capped."""
+    application_name = f"huikuan-bench-run-{os.getpid()}-{as_of.isoformat()}"
+    with tempfile.TemporaryDirectory() as folder:
+        output = Path(folder) / "run.json"
+        started = time.perf_counter()
+        child = subprocess.Popen(
+            [sys.executable, "-m", "bench", "_run", "--as-of", as_of.isoformat(), str(output)],
+            cwd=ROOT,
+            # The run's own cap, not the pages' statement timeout, bounds its statements.
+            env={
+                **os.environ,
+                "PGOPTIONS": f"-c statement_timeout={int(cap * 1000) + 5000}",
+                "PGAPPNAME": application_name,
+            },
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        capped = False
+        while True:
+            pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() - started > cap:
+                os.killpg(child.pid, signal.SIGKILL)
+                pid, status, usage = os.wait4(child.pid, 0)
+                _terminate_backends(application_name)
+                capped = True
+                break
+            time.sleep(0.05)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - started
+        found = json.loads(output.read_text()) if output.exists() else {}
+        return {
+            **found,
+            "wall": wall,
+            "capped": capped,
+            "failed": not capped and (child.returncode != 0 or not found),
+            "peak_mb": usage.ru_maxrss / 1024,
+        }
+
+
+def _terminate_backends(application_name: str) -> None:
+    """A killed child's statement would run on in the server; end it there too."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+            [application_name],
+        )
+
+
+def run_result(
+    key: str, as_of: date, *, cap: float, bare_seconds: float | None, bare_steps: int | None
+) -> Result:
+    log(f"  {PAGE_LABELS[key]} as of {as_of} ...")
+    found = run_in_child(as_of, cap=cap)
+    result = Result(key=key, label=PAGE_LABELS[key], bare=bare_seconds, peak_mb=found["peak_mb"])
+    if found["capped"]:
+        result.capped = True
+        result.note = f"> {cap:g} s cap (killed)"
+    elif found["failed"]:
+        result.errors = 1
+        result.note = "failed, see the output above"
+    else:
+        result.samples = [found["seconds"]]
+        result.queries = found["queries"]
+        result.note = f"{found['steps']:,} steps, {found['communications']:,} messages"
+    if bare_steps is not None:
+        result.note += f" (bare SQL: {bare_steps:,} invoice steps)"
+    return result
+
+
+def run_bare(ctx: Context, as_of: date, *, cap: float) -> tuple[float | None, int | None]:
+    from dunning.calendar import pre_due_last_due_date
+
+    params = {
+        "as_of": as_of,
+        "policy": ctx.policy_id,
+        "pre_due_last": pre_due_last_due_date(as_of=as_of, working_days=ctx.pre_due_days),
+    }
+    seconds, rows = timed_bare_rows(
+        [bare.RUN_STEPS, bare.RUN_MESSAGES, "SELECT count(*) FROM bench_steps"],
+        params,
+        repeat=3,
+        cap=cap,
+    )
+    return seconds, (rows[0][0] if rows else None)
+
+
+# --- Concurrent users against gunicorn ------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _session_cookie(user_id: int) -> str:
+    from django.conf import settings
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    client = Client()
+    client.force_login(get_user_model().objects.get(pk=user_id))
+    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+
+
+def measure_load(
+    ctx: Context,
+    *,
+    users: int,
+    seconds: float,
+    max_requests: int,
+    timeout: float,
+    run_date: date,
+    run_cap: float,
+    workers: int,
+) -> Result:
+    """`users` threads, each a logged-in user cycling through its pages, while the run executes."""
+    from django.db import connection
+
+    result = Result(key="load", label=PAGE_LABELS["load"].replace("20", str(users)))
+    requests = page_requests(ctx)
+    # A third managers, a sixth finance, the rest reps with their own largest customer.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT u.id, g.name FROM auth_user u JOIN auth_user_groups ug ON ug.user_id = u.id "
+            "JOIN auth_group g ON g.id = ug.group_id WHERE u.username LIKE 'bench-%%' ORDER BY u.id"
+        )
+        by_role: dict[str, list[int]] = {}
+        for user_id, role in cursor.fetchall():
+            by_role.setdefault(role, []).append(user_id)
+        cursor.execute(
+            "SELECT DISTINCT ON (c.sales_rep_id) c.sales_rep_id, c.id FROM receivables_customer c "
+            "JOIN receivables_invoice i ON i.customer_id = c.id "
+            "GROUP BY c.sales_rep_id, c.id ORDER BY c.sales_rep_id, count(*) DESC"
+        )
+        rep_customer = dict(cursor.fetchall())
+    from django.urls import reverse
+
+    plans = []
+    for number in range(users):
+        if number % 6 in (0, 3):
+            user_id = by_role["manager"][number % len(by_role["manager"])]
+            paths = [requests[key][0] for key in ("dashboard", "drilldown_90", "customer_list")]
+            paths.append(requests["customer_page"][0])
+        elif number % 6 == 1:
+            user_id = by_role["finance"][number % len(by_role["finance"])]
+            paths = [requests["finance_desk"][0]]
+        else:
+            user_id = by_role["sales_rep"][number % len(by_role["sales_rep"])]
+            customer = reverse("receivables:customer_detail", args=[rep_customer[user_id]])
+            paths = [requests["rep_home"][0], customer]
+        plans.append((_session_cookie(user_id), paths))
+    connection.close()
+
+    port = _free_port()
+    folder = tempfile.mkdtemp(prefix="huikuan-bench-")
+    env = {
+        **os.environ,
+        "DJANGO_LOG_LEVEL": "WARNING",
+    }
+    log(f"  starting gunicorn ({workers} workers) on 127.0.0.1:{port} ...")
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "config.wsgi:application",
+            f"--bind=127.0.0.1:{port}",
+            f"--workers={workers}",
+            f"--timeout={int(timeout) + 5}",
+            "--graceful-timeout=5",
+            f"--pid={folder}/gunicorn.pid",
+            f"--error-logfile={folder}/gunicorn.log",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        _wait_for(port, deadline=time.monotonic() + 30)
+        # Open each page once before the clock starts (templates, caches), within one timeout.
+        warmed: set[str] = set()
+        deadline = time.monotonic() + timeout
+        for cookie, paths in plans:
+            for path in paths:
+                if path not in warmed and time.monotonic() < deadline:
+                    warmed.add(path)
+                    _get(port, path, cookie, timeout=max(1.0, deadline - time.monotonic()))
+        samples: list[float] = []
+        errors: list[str] = []
+        lock = threading.Lock()
+        stop = threading.Event()
+        started = time.monotonic()
+
+        def user(cookie: str, paths: list[str]) -> None:
+            position = 0
+            while not stop.is_set() and time.monotonic() - started < seconds:
+                with lock:
+                    if len(samples) >= max_requests:
+                        return
+                path = paths[position % len(paths)]
+                position += 1
+                begun = time.perf_counter()
+                outcome = _get(port, path, cookie, timeout=timeout)
+                elapsed = time.perf_counter() - begun
+                with lock:
+                    # A failed request counts in the percentiles too (a timeout at its limit).
+                    samples.append(elapsed)
+                    if outcome != 200:
+                        errors.append(f"{path}: {outcome}")
+
+        threads = [threading.Thread(target=user, args=plan, daemon=True) for plan in plans]
+        for thread in threads:
+            thread.start()
+        # Daily runs of the following working days back to back, so a run executes
+        # for the whole window; the one still going when it closes is stopped.
+        runs = []
+        day = run_date
+        while (left := seconds - (time.monotonic() - started)) > 1:
+            runs.append(run_in_child(day, cap=min(run_cap, left)))
+            day = working_day_after(day, country=ctx.country)
+        for thread in threads:
+            thread.join(timeout=seconds + timeout + 5)
+        stop.set()
+        elapsed = time.monotonic() - started
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+    result.samples = samples
+    result.errors = len(errors)
+    result.requests = len(samples)
+    finished = [run for run in runs if not run["capped"] and not run["failed"]]
+    times = ", ".join(seconds_text(run["seconds"]) for run in finished)
+    run_note = f"{len(finished)} daily run(s) finished in the window" + (
+        f" ({times})" if finished else ""
+    )
+    if any(run["capped"] for run in runs):
+        run_note += ", one stopped when it closed"
+    if any(run["failed"] for run in runs):
+        run_note += ", a run failed"
+    result.note = (
+        f"{result.requests:,} requests in {elapsed:.0f} s, {len(errors)} errors; {run_note}"
+    )
+    if errors:
+        kinds = sorted({error.split(": ", 1)[1] for error in errors})
+        result.note += f" ({', '.join(kinds)[:80]})"
+    return result
+
+
+def seconds_text(value: float) -> str:
+    return f"{value:.1f} s"
+
+
+def _wait_for(port: int, *, deadline: float) -> None:
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("gunicorn did not start")
+
+
+def _get(port: int, path: str, cookie: str, *, timeout: float) -> int | str:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request("GET", path, headers={"Cookie": cookie, "Host": "127.0.0.1"})
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    except TimeoutError:
+        return "timeout"
+    except OSError as error:
+        return type(error).__name__
+    finally:
+        connection.close()
+
+
+# --- One size -------------------------------------------------------------------
+
+
+@dataclass
+class Options:
+    only: tuple[str, ...]
+    repeat: int
+    page_cap: float
+    page_budget: float
+    run_cap: float
+    users: int
+    load_seconds: float
+    load_requests: int
+    load_timeout: float
+    workers: int
+
+
+def measure_size(options: Options, *, emit: Callable[[Result], None]) -> None:
+    ctx = context()
+    wanted = set(options.only)
+    run_day = (
+        ctx.today
+        if _working(ctx.today, ctx.country)
+        else working_day_after(ctx.today, country=ctx.country)
+    )
+    first_day = working_day_before(run_day, country=ctx.country)
+    load_day = working_day_after(run_day, country=ctx.country)
+    bare_cap = max(options.page_cap, 60)
+
+    # The runs first, so the pages see cases, tasks and messages as on a real morning.
+    if "run_first" in wanted or "run_rerun" in wanted or "run_day" in wanted:
+        for key, day in (("run_first", first_day), ("run_rerun", first_day), ("run_day", run_day)):
+            # The first run always executes: the others start from the state it leaves.
+            if key != "run_first" and key not in wanted:
+                continue
+            seconds, steps = run_bare(ctx, day, cap=bare_cap)
+            result = run_result(
+                key, day, cap=options.run_cap, bare_seconds=seconds, bare_steps=steps
+            )
+            if key in wanted:
+                emit(result)
+
+    params = {"today": ctx.today, "rep": ctx.rep_id, "customer": ctx.customer_id}
+    for key, (url, user_id) in page_requests(ctx).items():
+        if key not in wanted:
+            continue
+        log(f"  {PAGE_LABELS[key]}: GET {url} ...")
+        result = measure_page(
+            key,
+            url,
+            user_id,
+            repeat=options.repeat,
+            cap=options.page_cap,
+            budget=options.page_budget,
+        )
+        result.bare = timed_bare(bare.PAGES[key], params, repeat=5, cap=bare_cap)
+        emit(result)
+
+    if "ageing" in wanted:
+        emit(measure_ageing(ctx, options))
+
+    if "load" in wanted:
+        emit(
+            measure_load(
+                ctx,
+                users=options.users,
+                seconds=options.load_seconds,
+                max_requests=options.load_requests,
+                timeout=options.load_timeout,
+                run_date=load_day,
+                run_cap=options.run_cap,
+                workers=options.workers,
+            )
+        )
+
+
+def measure_ageing(ctx: Context, options: Options) -> Result:
+    from receivables.selectors.ageing import ageing_report
+
+    log("  ageing_report ...")
+    result = Result(key="ageing", label=PAGE_LABELS["ageing"])
+    for _ in range(min(options.repeat, 5)):
+        started = time.perf_counter()
+        try:
+            with wall_clock_cap(options.page_cap), counted_queries() as counter:
+                ageing_report(as_of=ctx.today, currency="CNY")
+        except CapExceededError:
+            _reset_connection()
+            result.capped = True
+            result.note = f"> {options.page_cap:g} s cap"
+            break
+        result.samples.append(time.perf_counter() - started)
+        result.queries = counter["n"]
+    result.bare = timed_bare(
+        [bare.AGEING], {"today": ctx.today}, repeat=3, cap=max(options.page_cap, 60)
+    )
+    return result
+
+
+def _working(day: date, country: str) -> bool:
+    import holidays
+
+    return holidays.country_holidays(country).is_working_day(day)
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(50)
