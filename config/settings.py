@@ -144,6 +144,9 @@ AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0)
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# History is evidence: the admin shows it but never reverts an object to an
+# old version (that would bypass the services, e.g. a customer's credit limit).
+SIMPLE_HISTORY_REVERT_DISABLED = True
 # A password-reset link works for one hour.
 PASSWORD_RESET_TIMEOUT = env.int("DJANGO_PASSWORD_RESET_TIMEOUT", default=60 * 60)
 
