@@ -9,7 +9,8 @@ guard refuses, with `AppendOnlyError`:
 - `instance.save()` of an existing row without `update_fields` (it would rewrite every
   column) or with fields outside `mutable_fields`, unless the model says every field
   may change (`mutable_fields = ALL_FIELDS`); `frozen_once` then lists the evidence
-  fields that must not change any more once `is_frozen()` says so (a message sent).
+  fields that must not change any more once the stored row matches `frozen_q()`
+  (a message sent). The stored row decides, not the instance in memory.
 
 Tests' database flushes and the migrations' raw SQL are not affected.
 """
@@ -34,11 +35,16 @@ def _refuse_delete(model: type[models.Model]) -> None:
     )
 
 
+def _names(model: type[models.Model], fields: Iterable[str]) -> set[str]:
+    """Field names, whether given as names or attnames (`customer_id`)."""
+    return {model._meta.get_field(name).name for name in fields}
+
+
 def _check_fields(model: type["AppendOnlyModel"], fields: Iterable[str]) -> None:
     allowed = model.mutable_fields
     if allowed == ALL_FIELDS:
         return
-    names = {model._meta.get_field(name).name for name in fields}
+    names = _names(model, fields)
     refused = sorted(names - allowed - {"updated_at"})
     if refused:
         raise AppendOnlyError(
@@ -58,7 +64,7 @@ class AppendOnlyQuerySet(models.QuerySet):
 
     def update(self, **kwargs) -> int:
         _check_fields(self.model, kwargs)
-        frozen = set(kwargs) & self.model.frozen_once
+        frozen = _names(self.model, kwargs) & self.model.frozen_once
         if frozen and self.filter(self.model.frozen_q()).exists():
             self.model.refuse_frozen(sorted(frozen))
         return super().update(**kwargs)
@@ -69,8 +75,8 @@ class AppendOnlyQuerySet(models.QuerySet):
         # Checked before Django opens its transaction, so a refusal leaves it usable.
         objs = list(objs)
         _check_fields(self.model, fields)
-        frozen = set(fields) & self.model.frozen_once
-        if frozen and any(obj.is_frozen() for obj in objs):
+        frozen = _names(self.model, fields) & self.model.frozen_once
+        if frozen and self.filter(self.model.frozen_q(), pk__in=[obj.pk for obj in objs]).exists():
             self.model.refuse_frozen(sorted(frozen))
         return super().bulk_update(objs, fields, batch_size=batch_size)
 
@@ -98,15 +104,14 @@ class AppendOnlyModel(models.Model):
                 )
             if update_fields is not None:
                 _check_fields(type(self), update_fields)
-            if self.is_frozen():
-                touched = (
-                    {field.name for field in self._meta.concrete_fields}
-                    if update_fields is None
-                    else {self._meta.get_field(name).name for name in update_fields}
-                )
-                frozen = touched & self.frozen_once
-                if frozen and self._frozen_fields_changed(frozen):
-                    self.refuse_frozen(sorted(frozen))
+            touched = (
+                {field.name for field in self._meta.concrete_fields}
+                if update_fields is None
+                else _names(type(self), update_fields)
+            )
+            frozen = touched & self.frozen_once
+            if frozen and self._frozen_fields_changed(frozen):
+                self.refuse_frozen(sorted(frozen))
         super().save(*args, **kwargs)
 
     save.alters_data = True
@@ -121,9 +126,6 @@ class AppendOnlyModel(models.Model):
         """The rows whose `frozen_once` fields may not change any more (none by default)."""
         return models.Q(pk__in=[])
 
-    def is_frozen(self) -> bool:
-        return False
-
     @classmethod
     def refuse_frozen(cls, fields: list[str]) -> None:
         raise AppendOnlyError(
@@ -132,7 +134,12 @@ class AppendOnlyModel(models.Model):
         )
 
     def _frozen_fields_changed(self, fields: set[str]) -> bool:
-        stored = type(self)._base_manager.filter(pk=self.pk).values(*fields).first() or {}
+        """Whether the stored row is frozen and the instance would change those fields."""
+        stored = (
+            type(self)._base_manager.filter(self.frozen_q(), pk=self.pk).values(*fields).first()
+        )
+        if stored is None:
+            return False
         return any(
             stored.get(name)
             != self._meta.get_field(name).get_prep_value(

@@ -127,11 +127,13 @@ class Communication(AppendOnlyModel):
 
     TERMINAL = frozenset({Status.SENT, Status.FAILED, Status.CANCELLED})
 
-    # Evidence: never deleted; the services move the status on, but what a sent
-    # message said, to whom and about what, stays as it went out.
+    # Evidence: never deleted; the services move the status on, but a sent
+    # message stays sent, with what it said, to whom and about what.
     mutable_fields = ALL_FIELDS
     frozen_once = frozenset(
         {
+            "status",
+            "sent_at",
             "run",
             "business_date",
             "customer",
@@ -221,9 +223,6 @@ class Communication(AppendOnlyModel):
     def frozen_q(cls) -> Q:
         """A sent message is what the customer received: its content is frozen."""
         return Q(status=cls.Status.SENT)
-
-    def is_frozen(self) -> bool:
-        return self.status == self.Status.SENT
 
     @property
     def email_message_id(self) -> str:

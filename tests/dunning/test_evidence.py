@@ -131,6 +131,21 @@ def test_a_sent_message_keeps_what_it_said(sent_reminder):
     assert sent_reminder.body == body
 
 
+def test_a_sent_message_stays_sent(sent_reminder):
+    with pytest.raises(AppendOnlyError, match="status"):
+        Communication.objects.filter(pk=sent_reminder.pk).update(
+            status=Communication.Status.PENDING
+        )
+    sent_reminder.status = Communication.Status.PENDING
+    with pytest.raises(AppendOnlyError, match="status"):
+        sent_reminder.save(update_fields=["status", "updated_at"])
+
+    sent_reminder.refresh_from_db()
+    assert sent_reminder.status == Communication.Status.SENT
+    # Saving it unchanged, or what the sender may still note, goes through.
+    sent_reminder.save(update_fields=["status", "failure_detail", "updated_at"])
+
+
 def test_a_message_not_yet_sent_may_still_be_rendered_again():
     ensure_default_policy()
     customer = dunning_customer()
