@@ -169,6 +169,10 @@ CONTENT_SECURITY_POLICY = {
         "object-src": [NONE],
     }
 }
+# Browsers report violations to this address when it is set (a CSP report collector).
+_csp_report_uri = env.str("DJANGO_CSP_REPORT_URI", default="")
+if _csp_report_uri:
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["report-uri"] = [_csp_report_uri]
 # Permissions-Policy: the app uses none of the browser's powerful features.
 PERMISSIONS_POLICY = {
     feature: []
