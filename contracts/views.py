@@ -40,7 +40,7 @@ from contracts.services import (
     milestone_invoice_issue,
     milestone_trigger_record,
 )
-from contracts.services._common import user_may_draft_for
+from contracts.services._common import contract_drafted_by, user_may_draft_for
 from core.exceptions import BusinessRuleError
 from core.roles import Role, has_role
 
@@ -162,6 +162,12 @@ def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
         else []
     )
     terms_exceed = contract_terms_exceed_customer(contract=contract)
+    # Finance decides only on contracts it did not draft (segregation of duties).
+    may_decide = (
+        is_finance
+        and status in (Status.DRAFT, Status.IN_REVIEW, Status.APPROVED)
+        and not contract_drafted_by(contract=contract, user=user)
+    )
     today = timezone.localdate()
     return render(
         request,
@@ -178,8 +184,9 @@ def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "terms_need_approval": terms_exceed and contract.terms_approved_by_id is None,
             "can_edit": may_draft and status == Status.DRAFT,
             "can_submit": may_draft and status == Status.DRAFT,
-            "can_review": is_finance and status == Status.IN_REVIEW,
-            "can_approve_terms": is_finance
+            "can_review": may_decide and status == Status.IN_REVIEW,
+            "review_by_another": is_finance and not may_decide and status == Status.IN_REVIEW,
+            "can_approve_terms": may_decide
             and terms_exceed
             and contract.terms_approved_by_id is None
             and status in (Status.DRAFT, Status.IN_REVIEW, Status.APPROVED),

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.admin import EvidenceAdminMixin, NoDeleteAdminMixin
 from dunning.models import (
     CaseEvent,
     Channel,
@@ -143,37 +144,28 @@ class DunningPolicyAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(DunningRun)
-class DunningRunAdmin(admin.ModelAdmin):
+class DunningRunAdmin(EvidenceAdminMixin, admin.ModelAdmin):
     list_display = ["business_date", "status", "chunk_count", "repeat_count", "finished_at"]
     readonly_fields = [field.name for field in DunningRun._meta.fields]
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
 
 @admin.register(DunningRunChunk)
-class DunningRunChunkAdmin(admin.ModelAdmin):
+class DunningRunChunkAdmin(EvidenceAdminMixin, admin.ModelAdmin):
     list_display = ["run", "index", "status", "attempts", "communications_created"]
     list_filter = ["status"]
     readonly_fields = [field.name for field in DunningRunChunk._meta.fields]
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
 
 @admin.register(DunningStep)
-class DunningStepAdmin(admin.ModelAdmin):
+class DunningStepAdmin(EvidenceAdminMixin, admin.ModelAdmin):
     list_display = ["customer", "invoice", "instalment", "level", "fired_on", "communication"]
     list_filter = ["level", "fired_on"]
     search_fields = ["customer__code", "invoice__number"]
     readonly_fields = [field.name for field in DunningStep._meta.fields]
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
 
 @admin.register(Communication)
-class CommunicationAdmin(admin.ModelAdmin):
+class CommunicationAdmin(EvidenceAdminMixin, admin.ModelAdmin):
     list_display = [
         "customer",
         "level",
@@ -188,19 +180,16 @@ class CommunicationAdmin(admin.ModelAdmin):
     search_fields = ["customer__code", "customer__name", "recipient_email"]
     readonly_fields = [field.name for field in Communication._meta.fields]
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
 
 @admin.register(CollectionTask)
-class CollectionTaskAdmin(admin.ModelAdmin):
+class CollectionTaskAdmin(NoDeleteAdminMixin, admin.ModelAdmin):
     list_display = ["title", "kind", "customer", "assignee", "due_date", "status"]
     list_filter = ["status", "kind"]
     search_fields = ["customer__code", "title"]
 
 
 @admin.register(CollectionCase)
-class CollectionCaseAdmin(admin.ModelAdmin):
+class CollectionCaseAdmin(NoDeleteAdminMixin, admin.ModelAdmin):
     list_display = ["customer", "status", "owner", "overdue_reason", "opened_on", "closed_on"]
     list_filter = ["status", "overdue_reason"]
     search_fields = ["customer__code", "customer__name"]
@@ -208,24 +197,21 @@ class CollectionCaseAdmin(admin.ModelAdmin):
 
 
 @admin.register(Dispute)
-class DisputeAdmin(admin.ModelAdmin):
+class DisputeAdmin(NoDeleteAdminMixin, admin.ModelAdmin):
     list_display = ["customer", "status", "opened_on", "resolved_at"]
     list_filter = ["status"]
     readonly_fields = ["status", "resolved_by", "resolved_at"]
 
 
 @admin.register(PromiseToPay)
-class PromiseToPayAdmin(admin.ModelAdmin):
+class PromiseToPayAdmin(NoDeleteAdminMixin, admin.ModelAdmin):
     list_display = ["customer", "amount", "currency", "promised_date", "status"]
     list_filter = ["status"]
     readonly_fields = ["status", "amount", "resolved_at"]
 
 
 @admin.register(CaseEvent)
-class CaseEventAdmin(admin.ModelAdmin):
+class CaseEventAdmin(EvidenceAdminMixin, admin.ModelAdmin):
     list_display = ["customer", "kind", "actor", "created_at"]
     list_filter = ["kind"]
     readonly_fields = [field.name for field in CaseEvent._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False

@@ -6,6 +6,7 @@ from django.db import models
 from django.utils.translation import gettext as _
 
 from contracts.models import Contract, PaymentMilestone
+from core.exceptions import BusinessRuleError
 from core.roles import Role, has_role
 from receivables.models import Customer
 
@@ -38,6 +39,30 @@ def require_may_record(*, user: AbstractBaseUser, customer: Customer) -> None:
 def require_finance(*, user: AbstractBaseUser) -> None:
     if not has_role(user, Role.FINANCE):
         raise PermissionDenied(_("Only finance can do this."))
+
+
+# The history reasons of the changes that make a user one of a contract's drafters.
+DRAFTING_CHANGES = ("created", "draft changed", "submitted for review")
+
+
+def contract_drafted_by(*, contract: Contract, user: AbstractBaseUser) -> bool:
+    """Whether the user created, changed or submitted the contract's draft at any time."""
+    if contract.created_by_id == user.pk:
+        return True
+    return contract.history.filter(
+        history_user_id=user.pk, history_change_reason__in=DRAFTING_CHANGES
+    ).exists()
+
+
+def require_not_drafter(*, contract: Contract, user: AbstractBaseUser) -> None:
+    """Segregation of duties: whoever drafted a contract never reviews it."""
+    if contract_drafted_by(contract=contract, user=user):
+        raise BusinessRuleError(
+            _(
+                "You drafted or submitted this contract, so you cannot review it: "
+                "another finance user must approve it or send it back."
+            )
+        )
 
 
 def contract_lock(*, contract: Contract) -> Contract:

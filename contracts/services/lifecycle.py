@@ -20,6 +20,7 @@ from contracts.services._common import (
     contract_lock,
     require_finance,
     require_may_draft,
+    require_not_drafter,
     save_with_history,
 )
 from contracts.services.milestones import (
@@ -351,7 +352,7 @@ def _record_terms_approval(contract: Contract, *, actor: AbstractBaseUser, reaso
 
 @transaction.atomic
 def contract_terms_approve(*, contract: Contract, actor: AbstractBaseUser, reason: str) -> Contract:
-    """Let finance approve terms longer than the customer's, with a written reason."""
+    """Let finance approve terms longer than the customer's, with a reason; never a drafter."""
     require_finance(user=actor)
     contract = contract_lock(contract=contract)
     if contract.status in (Contract.Status.ACTIVE, Contract.Status.CLOSED):
@@ -359,6 +360,7 @@ def contract_terms_approve(*, contract: Contract, actor: AbstractBaseUser, reaso
             _("The contract is %(status)s: its terms are settled.")
             % {"status": contract.get_status_display()}
         )
+    require_not_drafter(contract=contract, user=actor)
     if not contract_terms_exceed_customer(contract=contract):
         raise BusinessRuleError(
             _("The contract's terms are within the customer's approved terms: nothing to approve.")
@@ -384,9 +386,11 @@ def contract_review(
 ) -> Contract:
     """Let finance approve a contract in review, or send it back to draft with a comment.
 
-    Approval commits the contract's amount to the customer's credit exposure,
-    so it passes the credit check for the whole amount (or finance overrides
-    it with a reason); terms longer than the customer's need a reason too.
+    The reviewer is never one of the contract's drafters (segregation of
+    duties, as for credit assessments). Approval commits the contract's amount
+    to the customer's credit exposure, so it passes the credit check for the
+    whole amount (or finance overrides it with a reason); terms longer than
+    the customer's need a reason too.
     """
     require_finance(user=actor)
     customer_lock(pk=contract.customer_id)
@@ -396,6 +400,7 @@ def contract_review(
             _("Only a contract in review can be reviewed; this one is %(status)s.")
             % {"status": contract.get_status_display()}
         )
+    require_not_drafter(contract=contract, user=actor)
     comment = (comment or "").strip()
     if approve:
         _refuse_problems(contract_clause_problems(contract=contract), action=_("approved"))

@@ -6,6 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core.append_only import AppendOnlyModel
 from receivables.models import Customer, Invoice
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -182,8 +183,11 @@ class PromiseToPay(models.Model):
         return f"{self.customer.code} {self.currency} {self.amount} by {self.promised_date}"
 
 
-class CaseEvent(models.Model):
-    """One row of a customer's collection timeline: who did what, when, with which data."""
+class CaseEvent(AppendOnlyModel):
+    """One row of a customer's collection timeline: who did what, when, with which data.
+
+    Evidence: written once, never changed or deleted.
+    """
 
     scope_owner_path = "customer__sales_rep"
 

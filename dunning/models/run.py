@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from contracts.models import AgreementInstalment
+from core.append_only import ALL_FIELDS, AppendOnlyModel
 from dunning.models.policy import DunningPolicy, LevelCode
 from receivables.models import Customer, Invoice
 
@@ -96,7 +97,7 @@ def letter_upload_to(instance: "Communication", filename: str) -> str:
     return f"letters/{secrets.token_hex(16)}.pdf"
 
 
-class Communication(models.Model):
+class Communication(AppendOnlyModel):
     """One message to one customer for one level and currency, listing all its items.
 
     Lifecycle: `awaiting_approval` (the level needs finance approval) →
@@ -125,6 +126,32 @@ class Communication(models.Model):
         REJECTED = "rejected", _("Approval refused")
 
     TERMINAL = frozenset({Status.SENT, Status.FAILED, Status.CANCELLED})
+
+    # Evidence: never deleted; the services move the status on, but a sent
+    # message stays sent, with what it said, to whom and about what.
+    mutable_fields = ALL_FIELDS
+    frozen_once = frozenset(
+        {
+            "status",
+            "sent_at",
+            "run",
+            "business_date",
+            "customer",
+            "level",
+            "currency",
+            "channels",
+            "message_id",
+            "language",
+            "recipient_name",
+            "recipient_email",
+            "subject",
+            "body",
+            "total_amount",
+            "letter_pdf",
+            "approved_by",
+            "approved_at",
+        }
+    )
 
     run = models.ForeignKey(
         DunningRun,
@@ -192,6 +219,11 @@ class Communication(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("dunning:communication_detail", kwargs={"pk": self.pk})
 
+    @classmethod
+    def frozen_q(cls) -> Q:
+        """A sent message is what the customer received: its content is frozen."""
+        return Q(status=cls.Status.SENT)
+
     @property
     def email_message_id(self) -> str:
         """The RFC 5322 Message-ID, the same on every attempt so receivers can drop repeats."""
@@ -199,10 +231,15 @@ class Communication(models.Model):
         return f"<{self.message_id}@{domain}>"
 
 
-class DunningStep(models.Model):
-    """An item reached a level on a date: at most once per item and level."""
+class DunningStep(AppendOnlyModel):
+    """An item reached a level on a date: at most once per item and level.
+
+    Evidence and the idempotency key: never deleted (a deleted step would make the
+    next run send that level again); only its message and exclusion are filled in.
+    """
 
     scope_owner_path = "customer__sales_rep"
+    mutable_fields = frozenset({"communication", "excluded_reason"})
 
     customer = models.ForeignKey(
         Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="dunning_steps"

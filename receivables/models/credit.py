@@ -33,6 +33,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from core.append_only import AppendOnlyModel
 from receivables.models.customers import Customer
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -393,8 +394,8 @@ class CreditAssessment(models.Model):
         ]
 
 
-class CreditOverride(models.Model):
-    """Finance let an operation through a refused credit check; the reason stays."""
+class CreditOverride(AppendOnlyModel):
+    """Finance let an operation through a refused credit check; the reason stays (append-only)."""
 
     scope_owner_path = "customer__sales_rep"
 
@@ -436,8 +437,8 @@ class CreditOverride(models.Model):
         return f"{self.customer_id} {self.currency} {self.amount} ({self.reference})"
 
 
-class CreditHoldEvent(models.Model):
-    """A customer was put on credit hold or released, by whom and why."""
+class CreditHoldEvent(AppendOnlyModel):
+    """A customer was put on credit hold or released, by whom and why (append-only)."""
 
     scope_owner_path = "customer__sales_rep"
 

@@ -1,9 +1,9 @@
 """The contracts part of issue 4's journey, in a real browser.
 
-finance1 drafts a contract with 30/60/10 milestones, submits it, approves and
-activates it, records the delivery with a proof file, issues the delivery
-milestone's invoice, marks it delivered and confirmed on the invoice page and
-sees both on the contract page.
+finance1 drafts a contract with 30/60/10 milestones and submits it; finance2
+(never the drafter) approves and activates it; finance1 records the delivery
+with a proof file, issues the delivery milestone's invoice, marks it delivered
+and confirmed on the invoice page and sees both on the contract page.
 """
 
 from datetime import timedelta
@@ -42,6 +42,7 @@ def _fill_milestone(
 
 def test_finance_takes_a_contract_from_draft_to_an_invoiced_delivery(live_server, page: Page):
     FinanceUserFactory(username="finance1")
+    FinanceUserFactory(username="finance2")
     customer = CustomerFactory(
         sales_rep=SalesRepFactory(),
         code="C-7001",
@@ -91,6 +92,12 @@ def test_finance_takes_a_contract_from_draft_to_an_invoiced_delivery(live_server
     # Review and activation.
     page.get_by_role("button", name="Submit for review").click()
     expect(page.get_by_text("Contract submitted to finance for review.")).to_be_visible()
+    expect(page.locator("#review-by-another")).to_be_visible()
+    expect(page.get_by_role("button", name="Approve")).to_have_count(0)
+    contract_url = page.url
+    page.get_by_role("button", name="Log out finance1").click()
+    _log_in(page, live_server.url, "finance2")
+    page.goto(contract_url)
     page.get_by_label("Review comment").fill("Clauses and schedule checked.")
     page.get_by_role("button", name="Approve").click()
     expect(page.get_by_text("Contract approved")).to_be_visible()
@@ -98,6 +105,9 @@ def test_finance_takes_a_contract_from_draft_to_an_invoiced_delivery(live_server
     page.get_by_role("button", name="Activate contract").click()
     expect(page.get_by_text("Contract activated.")).to_be_visible()
     expect(page.locator('[data-status="active"]')).to_be_visible()
+    page.get_by_role("button", name="Log out finance2").click()
+    _log_in(page, live_server.url, "finance1")
+    page.goto(contract_url)
     advance = Contract.objects.get().milestones.get(sequence=1)
     assert advance.due_date == today + timedelta(days=10)
 

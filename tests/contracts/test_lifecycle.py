@@ -24,7 +24,7 @@ from receivables.services.payments import payment_record
 from tests.contracts.conftest import SIGNED, TODAY, contract_data
 from tests.factories.contracts import ContractFactory, milestones_30_60_10, pdf_upload
 from tests.factories.customers import CustomerFactory
-from tests.factories.users import ManagerFactory, SalesRepFactory
+from tests.factories.users import FinanceUserFactory, ManagerFactory, SalesRepFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -719,3 +719,74 @@ def test_factory_contract_clauses_are_complete():
         contract=contract, sequence=1, description="All", percent=Decimal("100"), trigger=T.SIGNING
     )
     assert contract_clause_problems(contract=contract) == []
+
+
+# --- Segregation of duties ------------------------------------------------------------
+
+
+def test_finance_who_drafted_and_submitted_cannot_approve(customer, finance):
+    contract = contract_create(
+        actor=finance, customer=customer, data=contract_data(), milestones=milestones_30_60_10()
+    )
+    contract_submit_for_review(contract=contract, actor=finance)
+
+    with pytest.raises(BusinessRuleError, match="another finance user"):
+        contract_review(contract=contract, actor=finance, approve=True)
+    with pytest.raises(BusinessRuleError, match="another finance user"):
+        contract_review(contract=contract, actor=finance, approve=False, comment="Mine")
+
+    contract.refresh_from_db()
+    assert contract.status == Contract.Status.IN_REVIEW
+    assert contract.reviewed_by is None
+    other = FinanceUserFactory()
+    contract_review(contract=contract, actor=other, approve=True)
+    contract.refresh_from_db()
+    assert contract.status == Contract.Status.APPROVED
+    assert contract.reviewed_by == other
+
+
+def test_finance_who_only_changed_the_reps_draft_cannot_review_it(draft, rep, finance):
+    contract_update(
+        contract=draft,
+        actor=finance,
+        data=contract_data(title="Reworded by finance"),
+        milestones=milestones_30_60_10(),
+    )
+    contract_submit_for_review(contract=draft, actor=rep)
+
+    with pytest.raises(BusinessRuleError, match="another finance user"):
+        contract_review(contract=draft, actor=finance, approve=True)
+
+
+def test_finance_who_only_submitted_cannot_review_it(draft, finance):
+    contract_submit_for_review(contract=draft, actor=finance)
+
+    with pytest.raises(BusinessRuleError, match="another finance user"):
+        contract_review(contract=draft, actor=finance, approve=True)
+
+
+def test_a_reviewer_who_sent_the_draft_back_reviews_it_again(in_review, rep, finance):
+    contract_review(contract=in_review, actor=finance, approve=False, comment="Fix the seat.")
+    contract_update(
+        contract=in_review, actor=rep, data=contract_data(), milestones=milestones_30_60_10()
+    )
+    contract_submit_for_review(contract=in_review, actor=rep)
+
+    contract = contract_review(contract=in_review, actor=finance, approve=True)
+
+    assert contract.status == Contract.Status.APPROVED
+
+
+def test_the_drafter_cannot_approve_its_own_longer_terms(customer, finance):
+    contract = contract_create(
+        actor=finance,
+        customer=customer,
+        data=contract_data(credit_terms_days=45),
+        milestones=milestones_30_60_10(),
+    )
+
+    with pytest.raises(BusinessRuleError, match="another finance user"):
+        contract_terms_approve(contract=contract, actor=finance, reason="Seasonal business")
+
+    contract.refresh_from_db()
+    assert contract.terms_approved_by is None

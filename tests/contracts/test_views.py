@@ -6,17 +6,28 @@ import time_machine
 from django.urls import reverse
 
 from contracts.models import Contract, DeliveryRecord
-from contracts.services import delivery_record_create, milestone_invoice_issue
+from contracts.services import (
+    contract_create,
+    contract_submit_for_review,
+    delivery_record_create,
+    milestone_invoice_issue,
+)
 from receivables.models import Invoice
-from tests.contracts.conftest import SIGNED, TODAY
+from tests.contracts.conftest import SIGNED, TODAY, contract_data
 from tests.factories.contracts import (
     PDF_BYTES,
     ContractFactory,
     PaymentMilestoneFactory,
+    milestones_30_60_10,
     pdf_upload,
 )
 from tests.factories.customers import CustomerFactory
-from tests.factories.users import ManagerFactory, SalesRepFactory, UserFactory
+from tests.factories.users import (
+    FinanceUserFactory,
+    ManagerFactory,
+    SalesRepFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -163,6 +174,27 @@ def test_manager_sees_but_may_not_act(client, in_review):
     assert review.status_code == 403
     in_review.refresh_from_db()
     assert in_review.status == Contract.Status.IN_REVIEW
+
+
+def test_finance_drafter_is_told_another_finance_user_reviews(client, customer, finance):
+    contract = contract_create(
+        actor=finance, customer=customer, data=contract_data(), milestones=milestones_30_60_10()
+    )
+    contract_submit_for_review(contract=contract, actor=finance)
+    client.force_login(finance)
+
+    detail = client.get(reverse("contracts:contract_detail", args=[contract.pk]))
+    review = client.post(
+        reverse("contracts:contract_review", args=[contract.pk]), {"decision": "approve"}
+    )
+
+    assert not detail.context["can_review"]
+    assert 'id="review-by-another"' in detail.content.decode()
+    assert review.status_code == 302
+    contract.refresh_from_db()
+    assert contract.status == Contract.Status.IN_REVIEW
+    client.force_login(FinanceUserFactory())
+    assert client.get(contract.get_absolute_url()).context["can_review"]
 
 
 def test_rep_may_not_review_or_activate_own_contract(client, in_review, rep):

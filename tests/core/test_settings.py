@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from celery.schedules import crontab
 
 from config.celery import app as celery_app
@@ -48,6 +49,44 @@ def test_refuses_to_start_in_production_with_the_development_secret():
 
     assert result.returncode != 0
     assert "Set DJANGO_SECRET_KEY" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "x",
+        "a-short-key-of-forty-nine-characters-is-not-safe",
+        "ab" * 40,
+        "django-insecure-" + "k" * 60,
+    ],
+)
+def test_refuses_to_start_in_production_with_a_weak_secret(key):
+    result = _manage("check", DJANGO_DEBUG="False", DJANGO_SECRET_KEY=key)
+
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY is too weak" in result.stderr
+
+
+def test_production_alone_turns_on_hsts_and_secure_cookies():
+    show = (
+        "from django.conf import settings; "
+        "print(getattr(settings, 'SECURE_HSTS_SECONDS', 0), settings.SESSION_COOKIE_SECURE, "
+        "settings.CSRF_COOKIE_SECURE)"
+    )
+    production = _manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        show,
+        DJANGO_DEBUG="False",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+        DJANGO_ALLOWED_HOSTS="example.com",
+    )
+    development = _manage("shell", "--no-imports", "-c", show)
+
+    assert production.returncode == 0, production.stderr
+    assert production.stdout.split() == ["31536000", "True", "True"]
+    assert development.stdout.split() == ["0", "False", "False"]
 
 
 def test_dunning_run_time_comes_from_the_environment():

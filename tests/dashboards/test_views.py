@@ -484,8 +484,12 @@ def test_customer_file_links_stored_letters_to_their_pdf(client):
 
     rep = SalesRepFactory()
     customer = CustomerFactory(sales_rep=rep)
-    sent = CommunicationFactory(customer=customer, status="sent")
-    sent.letter_pdf.save("letter.pdf", ContentFile(b"%PDF-1.4 letter"), save=True)
+    # A sent message is evidence: its letter is stored with it, never attached later.
+    sent = CommunicationFactory(
+        customer=customer,
+        status="sent",
+        letter_pdf=ContentFile(b"%PDF-1.4 letter", name="letter.pdf"),
+    )
     waiting = CommunicationFactory(customer=customer)
     client.force_login(rep)
 

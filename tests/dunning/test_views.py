@@ -80,9 +80,13 @@ def case(customer, invoice, rep):
 
 @pytest.fixture
 def stored_letter(customer, invoice):
-    communication = CommunicationFactory(customer=customer, status=Communication.Status.SENT)
+    # A sent message is evidence: its letter is stored with it, never attached later.
+    communication = CommunicationFactory(
+        customer=customer,
+        status=Communication.Status.SENT,
+        letter_pdf=ContentFile(b"%PDF-1.7 stored letter", name="letter.pdf"),
+    )
     DunningStepFactory(invoice=invoice, communication=communication)
-    communication.letter_pdf.save("letter.pdf", ContentFile(b"%PDF-1.7 stored letter"))
     return communication
 
 
