@@ -1,11 +1,17 @@
+import functools
 import os
-from importlib import import_module
+from collections.abc import Callable
 
 import pytest
 from django.apps import apps as django_apps
+from django.conf import settings as django_settings
+from django.db.migrations.loader import MigrationLoader
+from django.db.migrations.operations import RunPython
 from django.utils import translation
+from pytest_django.plugin import blocking_manager_key
 
 from config.celery import app as celery_app
+from tests.services import require_postgres, require_redis
 
 # Playwright drives the browser from an event loop; the tests' own ORM calls
 # are synchronous and safe there (tests only).
@@ -14,41 +20,85 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 CHROMIUM = "/usr/lib/chromium/chromium"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Serialized rollback restores its rows before its own test, not after: a test that
+    follows it would find the tables empty. The rows come back after every flush instead."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker is not None and marker.kwargs.get("serialized_rollback"):
+            raise pytest.UsageError(
+                f"{item.nodeid}: serialized_rollback is not used here; the migrated rows "
+                "are written back after every transactional test (tests/conftest.py)"
+            )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Skip (or fail, in CI) a test whose service is missing before any fixture runs, so a
+    skipped transactional test neither sets up nor flushes the database."""
+    postgres = item.get_closest_marker("postgres")
+    if postgres is not None:
+        require_postgres(*postgres.args, **postgres.kwargs)
+    if item.get_closest_marker("redis") is not None:
+        require_redis()
+
+
+@functools.cache
+def _data_migrations() -> list[Callable]:
+    """The forward functions of this project's data migrations, in migration order."""
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    plan: list[tuple[str, str]] = []
+    for leaf in sorted(loader.graph.leaf_nodes()):
+        plan.extend(key for key in loader.graph.forwards_plan(leaf) if key not in plan)
+    base = str(django_settings.BASE_DIR)
+    ours = {
+        config.label
+        for config in django_apps.get_app_configs()
+        if config.path.startswith(base) and "site-packages" not in config.path
+    }
+    return [
+        operation.code
+        for key in plan
+        if key[0] in ours
+        for operation in loader.graph.nodes[key].operations
+        if isinstance(operation, RunPython)
+    ]
+
+
+def _transactional(item: pytest.Item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    fixtures = getattr(item, "fixturenames", ())
+    return (
+        (marker is not None and bool(marker.kwargs.get("transaction")))
+        or "transactional_db" in fixtures
+        or "live_server" in fixtures
+    )
+
+
+@pytest.hookimpl
+def pytest_fixture_post_finalizer(fixturedef, request) -> None:
+    """After a transactional test's flush, write back the rows the data migrations wrote.
+
+    pytest-django's `_django_db_helper` flushes every table when a transactional test ends
+    (its post_migrate signal brings back content types and permissions, not data). This
+    hook runs after that fixture's teardown, so the next test, of whatever kind, starts
+    from the database that `migrate` left.
+    """
+    if fixturedef.argname != "_django_db_helper" or fixturedef.cached_result is None:
+        return
+    if fixturedef.cached_result[2] is not None or not _transactional(request.node):
+        return  # the database was not set up for this test, or it was rolled back
+    with request.config.stash[blocking_manager_key].unblock():
+        for forwards in _data_migrations():
+            forwards(django_apps, None)
+
+
 @pytest.fixture(autouse=True)
 def _eager_celery():
     """Unit tests run tasks in-process; integration tests start a real worker."""
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = False
-
-
-# Rows the data migrations write, which a transactional test's flush removes:
-# (migration module, function, a model that is empty without them).
-MIGRATED_ROWS = (
-    ("core.migrations.0001_role_groups", "create_role_groups", "auth.Group"),
-    (
-        "receivables.migrations.0004_credit_policy_and_grade_defaults",
-        "create_defaults",
-        "receivables.CreditGrade",
-    ),
-    ("dunning.migrations.0002_default_policy", "create_default_policy", "dunning.DunningPolicy"),
-)
-
-
-@pytest.fixture(autouse=True)
-def _migrated_rows(request):
-    """Give transactional tests the rows the data migrations wrote.
-
-    Their flush empties every table, and serialized rollback does not bring the
-    rows back once a non-serialized transactional test has run in the session.
-    """
-    marker = request.node.get_closest_marker("django_db")
-    if marker is None or not marker.kwargs.get("transaction"):
-        return
-    request.getfixturevalue("transactional_db")
-    for module, function, model in MIGRATED_ROWS:
-        if not django_apps.get_model(model).objects.exists():
-            getattr(import_module(module), function)(django_apps, None)
 
 
 @pytest.fixture(autouse=True)
