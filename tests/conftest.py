@@ -1,16 +1,18 @@
 import functools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from django.apps import apps as django_apps
 from django.conf import settings as django_settings
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.operations import RunPython
+from django.test import override_settings
 from django.utils import translation
 from pytest_django.plugin import blocking_manager_key
 
 from config.celery import app as celery_app
+from tests.demo import SeededDemo, demo_dump, demo_load
 from tests.services import require_postgres, require_redis
 
 # Playwright drives the browser from an event loop; the tests' own ORM calls
@@ -93,6 +95,14 @@ def pytest_fixture_post_finalizer(fixturedef, request) -> None:
             forwards(django_apps, None)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashing():
+    """Hash test passwords with MD5: PBKDF2's 10^6 rounds cost every user a quarter second
+    and prove nothing here (Django's own advice for test settings)."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _eager_celery():
     """Unit tests run tasks in-process; integration tests start a real worker."""
@@ -111,6 +121,23 @@ def _english_by_default():
 @pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(scope="session")
+def _demo_dump(django_db_setup, django_db_blocker, tmp_path_factory) -> SeededDemo:
+    with django_db_blocker.unblock():
+        return demo_dump(media_root=tmp_path_factory.mktemp("demo-media"))
+
+
+@pytest.fixture
+def seeded_demo(_demo_dump, db, settings, _media_root) -> Iterator[SeededDemo]:
+    """The database as `seed_demo` leaves it on an empty one, seeded once per session.
+
+    A plain test gets it inside its transaction (rolled back afterwards), a transactional
+    one gets it committed (flushed afterwards). Files go to this test's MEDIA_ROOT.
+    """
+    with demo_load(_demo_dump, media_root=settings.MEDIA_ROOT):
+        yield _demo_dump
 
 
 @pytest.fixture(scope="session")
