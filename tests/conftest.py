@@ -23,15 +23,15 @@ CHROMIUM = "/usr/lib/chromium/chromium"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Serialized rollback restores its rows before its own test, not after: a test that
-    follows it would find the tables empty. The rows come back after every flush instead."""
+    """A transactional test gets back the rows `migrate` wrote after every flush (below), which
+    is all that serialized rollback would restore, and it does so before its own test only,
+    leaving the tables empty for the next one. Drop the flag, and with it serializing the
+    database at set-up."""
     for item in items:
         marker = item.get_closest_marker("django_db")
         if marker is not None and marker.kwargs.get("serialized_rollback"):
-            raise pytest.UsageError(
-                f"{item.nodeid}: serialized_rollback is not used here; the migrated rows "
-                "are written back after every transactional test (tests/conftest.py)"
-            )
+            kwargs = {**marker.kwargs, "serialized_rollback": False}
+            item.add_marker(pytest.mark.django_db(*marker.args, **kwargs), append=False)
 
 
 @pytest.hookimpl(tryfirst=True)
