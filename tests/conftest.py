@@ -68,10 +68,12 @@ def _data_migrations() -> list[Callable]:
 
 
 def _transactional(item: pytest.Item) -> bool:
+    """Whether pytest-django gives the test a TransactionTestCase, which flushes at the end."""
     marker = item.get_closest_marker("django_db")
+    kwargs = marker.kwargs if marker is not None else {}
     fixtures = getattr(item, "fixturenames", ())
     return (
-        (marker is not None and bool(marker.kwargs.get("transaction")))
+        bool(kwargs.get("transaction") or kwargs.get("reset_sequences"))
         or "transactional_db" in fixtures
         or "live_server" in fixtures
     )
