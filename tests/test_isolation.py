@@ -17,6 +17,7 @@ def _assert_migrated_and_empty() -> None:
     assert Permission.objects.filter(codename="view_customer").exists()
     assert ContentType.objects.get_for_model(Customer).model_class() is Customer
     assert not Customer.objects.exists()
+    assert not CreditPolicy.history.exists()  # migrations write no history
 
 
 @pytest.mark.django_db
