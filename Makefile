@@ -52,7 +52,7 @@ test:
 	scripts/system-deps.sh test
 	$(MAKE) --no-print-directory messages lint
 	$(MANAGE) makemigrations --check --dry-run
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest --durations=20 $(PYTEST_ARGS)
 
 bench: setup
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -1,11 +1,19 @@
+import functools
 import os
-from importlib import import_module
+from collections.abc import Callable, Iterator
 
 import pytest
 from django.apps import apps as django_apps
+from django.conf import settings as django_settings
+from django.db.migrations.loader import MigrationLoader
+from django.db.migrations.operations import RunPython
+from django.test import override_settings
 from django.utils import translation
+from pytest_django.plugin import blocking_manager_key
 
 from config.celery import app as celery_app
+from tests.demo import SeededDemo, demo_dump, demo_load
+from tests.services import require_postgres, require_redis
 
 # Playwright drives the browser from an event loop; the tests' own ORM calls
 # are synchronous and safe there (tests only).
@@ -14,41 +22,99 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 CHROMIUM = "/usr/lib/chromium/chromium"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A transactional test gets back the rows `migrate` wrote after every flush (below), which
+    is all that serialized rollback would restore, and it does so before its own test only,
+    leaving the tables empty for the next one. Drop the flag, and with it serializing the
+    database at set-up."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker is not None and marker.kwargs.get("serialized_rollback"):
+            kwargs = {**marker.kwargs, "serialized_rollback": False}
+            item.add_marker(pytest.mark.django_db(*marker.args, **kwargs), append=False)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Skip (or fail, in CI) a test whose service is missing before any fixture runs, so a
+    skipped transactional test neither sets up nor flushes the database."""
+    postgres = item.get_closest_marker("postgres")
+    if postgres is not None:
+        require_postgres(*postgres.args, **postgres.kwargs)
+    if item.get_closest_marker("redis") is not None:
+        require_redis()
+
+
+@functools.cache
+def _data_migrations() -> list[Callable]:
+    """The forward functions of this project's data migrations, in migration order."""
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    plan: list[tuple[str, str]] = []
+    for leaf in sorted(loader.graph.leaf_nodes()):
+        plan.extend(key for key in loader.graph.forwards_plan(leaf) if key not in plan)
+    base = str(django_settings.BASE_DIR)
+    ours = {
+        config.label
+        for config in django_apps.get_app_configs()
+        if config.path.startswith(base) and "site-packages" not in config.path
+    }
+    return [
+        operation.code
+        for key in plan
+        if key[0] in ours
+        for operation in loader.graph.nodes[key].operations
+        if isinstance(operation, RunPython)
+    ]
+
+
+def _transactional(item: pytest.Item) -> bool:
+    """Whether pytest-django gives the test a TransactionTestCase, which flushes at the end."""
+    marker = item.get_closest_marker("django_db")
+    kwargs = marker.kwargs if marker is not None else {}
+    fixtures = getattr(item, "fixturenames", ())
+    return (
+        bool(kwargs.get("transaction") or kwargs.get("reset_sequences"))
+        or "transactional_db" in fixtures
+        or "live_server" in fixtures
+    )
+
+
+@pytest.hookimpl
+def pytest_fixture_post_finalizer(fixturedef, request) -> None:
+    """After a transactional test's flush, write back the rows the data migrations wrote.
+
+    pytest-django's `_django_db_helper` flushes every table when a transactional test ends
+    (its post_migrate signal brings back content types and permissions, not data). This
+    hook runs after that fixture's teardown, so the next test, of whatever kind, starts
+    from the database that `migrate` left.
+    """
+    if fixturedef.argname != "_django_db_helper" or fixturedef.cached_result is None:
+        return
+    if fixturedef.cached_result[2] is not None or not _transactional(request.node):
+        return  # the database was not set up for this test, or it was rolled back
+    # The functions get today's models, not the migration's: history must not record them.
+    with (
+        request.config.stash[blocking_manager_key].unblock(),
+        override_settings(SIMPLE_HISTORY_ENABLED=False),
+    ):
+        for forwards in _data_migrations():
+            forwards(django_apps, None)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fast_password_hashing():
+    """Hash test passwords with MD5: PBKDF2's 10^6 rounds cost every user a quarter second
+    and prove nothing here (Django's own advice for test settings)."""
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _eager_celery():
     """Unit tests run tasks in-process; integration tests start a real worker."""
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = False
-
-
-# Rows the data migrations write, which a transactional test's flush removes:
-# (migration module, function, a model that is empty without them).
-MIGRATED_ROWS = (
-    ("core.migrations.0001_role_groups", "create_role_groups", "auth.Group"),
-    (
-        "receivables.migrations.0004_credit_policy_and_grade_defaults",
-        "create_defaults",
-        "receivables.CreditGrade",
-    ),
-    ("dunning.migrations.0002_default_policy", "create_default_policy", "dunning.DunningPolicy"),
-)
-
-
-@pytest.fixture(autouse=True)
-def _migrated_rows(request):
-    """Give transactional tests the rows the data migrations wrote.
-
-    Their flush empties every table, and serialized rollback does not bring the
-    rows back once a non-serialized transactional test has run in the session.
-    """
-    marker = request.node.get_closest_marker("django_db")
-    if marker is None or not marker.kwargs.get("transaction"):
-        return
-    request.getfixturevalue("transactional_db")
-    for module, function, model in MIGRATED_ROWS:
-        if not django_apps.get_model(model).objects.exists():
-            getattr(import_module(module), function)(django_apps, None)
 
 
 @pytest.fixture(autouse=True)
@@ -61,6 +127,23 @@ def _english_by_default():
 @pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(scope="session")
+def _demo_dump(django_db_setup, django_db_blocker, tmp_path_factory) -> SeededDemo:
+    with django_db_blocker.unblock():
+        return demo_dump(media_root=tmp_path_factory.mktemp("demo-media"))
+
+
+@pytest.fixture
+def seeded_demo(_demo_dump, db, settings, _media_root) -> Iterator[SeededDemo]:
+    """The database as `seed_demo` leaves it on an empty one, seeded once per session.
+
+    A plain test gets it inside its transaction (rolled back afterwards), a transactional
+    one gets it committed (flushed afterwards). Files go to this test's MEDIA_ROOT.
+    """
+    with demo_load(_demo_dump, media_root=settings.MEDIA_ROOT):
+        yield _demo_dump
 
 
 @pytest.fixture(scope="session")

@@ -73,7 +73,9 @@ def celery_worker(
         stderr=subprocess.STDOUT,
         text=True,
     )
-    client = Celery(broker=redis_url, backend=redis_url)
+    # Not the current app: shared tasks would follow it and stop running eagerly in the
+    # tests that come after this one (their .get() then waits for a worker forever).
+    client = Celery(broker=redis_url, backend=redis_url, set_as_current=False)
     client.conf.task_serializer = "json"
     try:
         yield client, process

@@ -9,12 +9,10 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core import mail
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from core.roles import GROUP_ROLES
 from dunning.models import CaseEvent, Communication, PromiseToPay
 from dunning.services.agreements import InstalmentInput, agreement_propose
 from dunning.services.send import communications_send
@@ -27,7 +25,6 @@ from tests.factories.cases import (
     invoice_under_contract,
 )
 from tests.factories.customers import ContactFactory, CustomerFactory
-from tests.factories.dunning import ensure_default_policy
 from tests.factories.users import FinanceUserFactory, ManagerFactory, SalesRepFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -47,10 +44,6 @@ def _log_out(page: Page, username: str) -> None:
 
 
 def test_rep_manager_and_finance_work_a_collection_case(live_server, page: Page, tmp_path):
-    # An earlier transactional test may have flushed the migrated rows.
-    for role in GROUP_ROLES:
-        Group.objects.get_or_create(name=role)
-    ensure_default_policy()
     today = timezone.localdate()
     rep = SalesRepFactory(username="rep1")
     ManagerFactory(username="manager1")

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.core.management import call_command
 from django.utils import timezone
 from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
@@ -24,26 +23,26 @@ from contracts.models import SupplementaryAgreement
 from dunning.models import CaseEvent, CollectionCase, Communication, PromiseToPay
 from dunning.services.run import run_dunning
 from receivables.models import Customer, Invoice, Payment
+from tests.demo import DEMO_PASSWORD
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
 ]
 
-PASSWORD = "demo-pass-for-tests"
+PASSWORD = DEMO_PASSWORD
 SHOTS = os.environ.get("HUIKUAN_SCREENSHOTS") == "1"
 SHOT_DIR = Path(settings.BASE_DIR) / "docs" / "screenshots"
 
 
 @pytest.fixture
-def demo(live_server, settings):
+def demo(seeded_demo, live_server, settings):
     """The seeded demo after the morning's dunning run (and a week on, for letters)."""
     extra_locale = os.environ.get("HUIKUAN_EXTRA_LOCALE")
     if extra_locale:
         # Screenshots taken before the translation catalogue is merged can use a catalogue
         # built aside; it takes precedence over locale/.
         settings.LOCALE_PATHS = [extra_locale, *settings.LOCALE_PATHS]
-    call_command("seed_demo", password=PASSWORD, stdout=io.StringIO())
     today = timezone.localdate()
     run_dunning(as_of=today)
     if not Communication.objects.filter(status=Communication.Status.AWAITING_APPROVAL).exists():

@@ -1,7 +1,6 @@
-import io
+"""seed_demo's contracts (seeding twice is checked in tests/core/test_seed_demo.py)."""
 
 import pytest
-from django.core.management import call_command
 from pypdf import PdfReader
 
 from contracts.models import Contract, DeliveryRecord, PaymentMilestone
@@ -10,21 +9,8 @@ from receivables.models import Invoice
 pytestmark = pytest.mark.django_db
 
 
-def _counts() -> tuple[int, int, int, int]:
-    return (
-        Contract.objects.count(),
-        PaymentMilestone.objects.count(),
-        DeliveryRecord.objects.count(),
-        Invoice.objects.filter(milestone__isnull=False).count(),
-    )
-
-
-def test_seed_demo_plays_contracts_in_every_state_and_is_idempotent():
-    call_command("seed_demo", "--password", "demo-pass-1", stdout=io.StringIO())
-    first = _counts()
-    call_command("seed_demo", "--password", "demo-pass-1", stdout=io.StringIO())
-
-    assert _counts() == first
+def test_seed_demo_plays_contracts_in_every_state(seeded_demo):
+    assert Invoice.objects.filter(milestone__isnull=False).exists()
     assert set(Contract.objects.values_list("status", flat=True)) == set(Contract.Status.values)
     assert Contract.objects.filter(status="draft").exclude(review_comment="").exists()
     milestones = PaymentMilestone.objects.filter(contract__status="active")
@@ -34,9 +20,7 @@ def test_seed_demo_plays_contracts_in_every_state_and_is_idempotent():
     assert Contract.objects.exclude(terms_approved_by=None).exists()
 
 
-def test_demo_proofs_are_readable_pdfs():
-    call_command("seed_demo", "--password", "demo-pass-1", stdout=io.StringIO())
-
+def test_demo_proofs_are_readable_pdfs(seeded_demo):
     record = DeliveryRecord.objects.filter(kind="delivery").first()
     with record.proof.open("rb") as handle:
         text = PdfReader(handle).pages[0].extract_text()

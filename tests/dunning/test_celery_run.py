@@ -14,12 +14,14 @@ import pytest
 
 from dunning.models import Communication, DunningRun, DunningStep, LevelCode
 from tests.dunning.processes import child_env, wait_until
-from tests.factories.dunning import due_invoice, dunning_customer, ensure_default_policy
-from tests.services import celery_worker, require_postgres, require_redis
+from tests.factories.dunning import due_invoice, dunning_customer
+from tests.services import celery_worker, require_redis
 
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.postgres,
+    pytest.mark.redis,
+    pytest.mark.django_db(transaction=True),
 ]
 
 MESSAGE_ID = re.compile(r"^Message-ID: (<[^>]+>)", re.MULTILINE)
@@ -33,8 +35,6 @@ def redis_url():
 @pytest.fixture
 def worker(redis_url, tmp_path):
     """A prefork worker with two processes on a private queue, against the test database."""
-    require_postgres()
-    ensure_default_policy()
     queue = f"test-dunning-{uuid.uuid4().hex}"
     outbox = tmp_path / "outbox"
     env = child_env(EMAIL_URL=f"filemail:///{outbox}", DJANGO_CONN_MAX_AGE="0")

@@ -29,23 +29,17 @@ from tests.dunning.processes import (
     test_database_url,
     wait_until,
 )
-from tests.factories.dunning import due_invoice, dunning_customer, ensure_default_policy
-from tests.services import require_postgres
+from tests.factories.dunning import due_invoice, dunning_customer
 
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True),
 ]
 
 D = date(2026, 3, 2)
 RUN_DAY = "2026-03-03"
 MESSAGE_ID = re.compile(r"^Message-ID: (<[^>]+>)", re.MULTILINE)
-
-
-@pytest.fixture(autouse=True)
-def _postgres():
-    require_postgres()
-    ensure_default_policy()
 
 
 def book(customers: int, *, invoices_each: int = 2) -> list:

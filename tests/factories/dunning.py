@@ -2,9 +2,6 @@
 
 from datetime import date, timedelta
 from decimal import Decimal
-from importlib import import_module
-
-from django.apps import apps as django_apps
 
 from dunning.models import DunningPolicy
 from receivables.models import Contact, Customer, Invoice, Payment
@@ -57,13 +54,8 @@ def pay(*, invoice: Invoice, amount: str, on: date) -> Payment:
 
 
 def ensure_default_policy() -> DunningPolicy:
-    """The migrated default policy, recreated if a transactional test flushed it."""
-    policy = DunningPolicy.objects.filter(is_active=True).first()
-    if policy is None:
-        migration = import_module("dunning.migrations.0002_default_policy")
-        migration.create_default_policy(django_apps, None)
-        policy = DunningPolicy.objects.get(is_active=True)
-    return policy
+    """The migrated default policy (tests/conftest.py writes it back after every flush)."""
+    return DunningPolicy.objects.get(is_active=True)
 
 
 def active_policy() -> DunningPolicy:

@@ -24,8 +24,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 def _join_role_group(user, create: bool, role: Role | None) -> None:
     if create and role:
-        # get_or_create: transactional tests flush the groups the migration made.
-        user.groups.add(Group.objects.get_or_create(name=Role(role))[0])
+        user.groups.add(Group.objects.get(name=Role(role)))
 
 
 def _role_factory(default: Role) -> factory.PostGeneration:

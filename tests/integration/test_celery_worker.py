@@ -6,9 +6,9 @@ import uuid
 import pytest
 from django.db import connection
 
-from tests.services import celery_worker, require_postgres, require_redis
+from tests.services import celery_worker, require_redis
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.redis]
 
 
 @pytest.fixture(scope="module")
@@ -46,10 +46,10 @@ def test_task_crosses_redis_to_a_worker_process(worker):
     assert answer["pid"] != os.getpid()
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.postgres("the worker cannot share SQLite's in-memory test database")
+@pytest.mark.django_db(transaction=True)
 def test_worker_runs_the_scheduled_dunning_task(worker):
     # The task reads and writes the database the worker shares with the test.
-    require_postgres("the worker cannot share SQLite's in-memory test database")
     client, queue, _ = worker
 
     result = client.send_task(

@@ -1,7 +1,8 @@
+"""seed_demo's invoices and payments (seeding twice is checked in tests/core/test_seed_demo.py)."""
+
 from decimal import Decimal
 
 import pytest
-from django.core.management import call_command
 from django.db.models import F
 from django.utils import timezone
 
@@ -12,12 +13,8 @@ from receivables.selectors.invoices import customer_unallocated_credit
 pytestmark = pytest.mark.django_db
 
 
-def test_seed_demo_has_invoices_at_every_age_partial_payments_and_credit(capsys):
-    call_command("seed_demo", "--password", "demo-pass")
-    counts = (Invoice.objects.count(), Payment.objects.count())
-    call_command("seed_demo", "--password", "demo-pass")
-
-    assert (Invoice.objects.count(), Payment.objects.count()) == counts
+def test_seed_demo_has_invoices_at_every_age_partial_payments_and_credit(seeded_demo):
+    assert Payment.objects.exists()
     report = ageing_report(as_of=timezone.localdate(), currency="CNY")
     assert all(report.totals[bucket] > 0 for bucket in BUCKETS)
     partly_paid = Invoice.objects.filter(
@@ -34,4 +31,4 @@ def test_seed_demo_has_invoices_at_every_age_partial_payments_and_credit(capsys)
     assert Invoice.objects.filter(
         number__startswith="INV-DEMO-", delivered_at__isnull=True
     ).exists()
-    assert "invoices and" in capsys.readouterr().out
+    assert "invoices and" in seeded_demo.output

@@ -19,7 +19,6 @@ from receivables.services.payments import payment_apply_credit, payment_record, 
 from tests.factories.customers import CustomerFactory
 from tests.factories.invoices import InvoiceFactory
 from tests.factories.users import FinanceUserFactory
-from tests.services import require_postgres
 
 pytestmark = pytest.mark.django_db
 
@@ -325,10 +324,10 @@ def test_sub_cent_sums_stay_exact(customer):
     assert invoice.status == Invoice.Status.PAID
 
 
+# SQLite serialises writers by itself; PostgreSQL relies on the row locks.
+@pytest.mark.postgres("row locks are exercised on PostgreSQL")
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_payments_never_over_allocate_an_invoice():
-    # SQLite serialises writers by itself; PostgreSQL relies on the row locks.
-    require_postgres("row locks are exercised on PostgreSQL")
     customer = CustomerFactory(currency="CNY")
     invoice = InvoiceFactory(customer=customer, amount=Decimal("500.00"))
     barrier = threading.Barrier(4)
