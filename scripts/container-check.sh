@@ -228,6 +228,15 @@ after=$(counts)
 pass "down and up again: users, customers, invoices, sent messages, media files unchanged" \
   "($after), rep1 logs in"
 
+step "upgrade path: migrate first"
+compose run --rm migrate >var/container-check-migrate.log 2>&1 ||
+  fail "run --rm migrate: $(tail -5 var/container-check-migrate.log)"
+grep -q "No migrations to apply" var/container-check-migrate.log ||
+  fail "run --rm migrate: $(tail -5 var/container-check-migrate.log)"
+compose up -d >>var/container-check-up.log 2>&1 || fail "up -d after migrate"
+wait_healthy
+pass "run --rm migrate against the running stack (nothing to apply), then up -d: web healthy"
+
 step "done"
 if [ -n "${HUIKUAN_CHECK_KEEP:-}" ]; then
   echo "The stack is still running: http://127.0.0.1:$port (Host: $host)"
