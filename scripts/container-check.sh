@@ -91,8 +91,6 @@ pass "image huikuan:latest ($((size / 1000000)) MB): user $image_user (uid 1000)
 export HUIKUAN_ENV_FILE=deploy/check/check.env
 export HUIKUAN_PUBLISH="127.0.0.1:$port"
 export POSTGRES_PASSWORD=check-only-password
-# One process per worker: each holds one chunk at a time, so all three take some.
-export CELERY_WORKER_CONCURRENCY=1
 compose() {
   "$tools/bin/podman-compose" -p "$project" \
     -f docker-compose.yml -f docker-compose.local.yml -f deploy/check/docker-compose.check.yml "$@"
@@ -109,7 +107,12 @@ services=$("$tools/bin/podman-compose" -f docker-compose.yml config --services 2
 pass "docker-compose.yml validates (services: $services) and with the local and check overrides"
 
 step "up"
+# A clean start: no containers or volumes from an earlier run (a second `down`
+# removes the volumes that containers of scaled services still held).
 compose down -v --remove-orphans >/dev/null 2>&1 || true
+compose down -v >/dev/null 2>&1 || true
+leftover=$(podman volume ls -q | grep "^${project}_" || true)
+[ -z "$leftover" ] || fail "volumes left from an earlier run: $leftover"
 compose up -d >var/container-check-up.log 2>&1 || fail "compose up: see var/container-check-up.log"
 
 wait_healthy() { # the image's HEALTHCHECK, run by hand (no systemd timers here)
@@ -185,6 +188,17 @@ until [ "$(podman exec "$(container worker)" celery -A config inspect ping --tim
   [ $SECONDS -lt $deadline ] || fail "three workers did not answer a ping"
   sleep 3
 done
+# A container just added to the network may not resolve names for a while
+# (seen here: "failed to resolve host 'db'" for 40 s): wait until each worker
+# reaches the database, so none is stuck in a task when the chunks arrive.
+for n in 1 2 3; do
+  until podman exec "$(container worker "$n")" python -c '
+import socket; socket.create_connection(("db", 5432), timeout=5).close()' 2>/dev/null; do
+    [ $SECONDS -lt $deadline ] || fail "worker $n does not reach the database"
+    sleep 2
+  done
+done
+sleep 5 # let a send sweep that started on an unresolved name end
 as_of_2=$(date -d '+21 days' +%F)
 summary=$(dunning_run "$as_of_2" False) || fail "dunning run: $(tail -5 var/container-check-dunning.log)"
 chunk_ids=$(json '" ".join(str(i) for i in chunk_ids)' <<<"$summary")
