@@ -5,13 +5,14 @@ BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint format setup messages migrate seed bench backup restore clean
+.PHONY: help run test lint format setup messages migrate seed bench backup restore clean container-check
 
 help:
 	@echo "make run   - set up, migrate, seed demo data, serve http://127.0.0.1:8000 with a Celery worker"
 	@echo "make test  - set up and run lint, migration check and the whole test suite"
 	@echo "make backup [BACKUP_DIR=var/backups]  - back up the database of DATABASE_URL, live"
 	@echo "make restore BACKUP=FILE [REPLACE=1]  - restore a backup (stop web and workers first)"
+	@echo "make container-check - build the image, start the compose stack with podman and check it (root)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +54,10 @@ test:
 	$(MAKE) --no-print-directory messages lint
 	$(MANAGE) makemigrations --check --dry-run
 	$(BIN)/pytest --durations=20 $(PYTEST_ARGS)
+
+# Not part of `test`: builds images and runs the whole stack (minutes).
+container-check:
+	scripts/container-check.sh
 
 bench: setup
 	$(BIN)/python -m bench $(BENCH_ARGS)
