@@ -12,9 +12,11 @@ from datetime import date
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from contracts.models import Contract, PaymentMilestone
+from contracts.selectors.instalments import customer_oldest_overdue_due
 from dashboards.selectors.common import User
 from dashboards.selectors.kpis import RANK_LEVELS, customer_rung
 from dunning.models import CaseEvent, CollectionCase, Communication, LevelCode
+from dunning.policy import policy_tolerance
 from dunning.selectors import (
     case_task_list_open,
     collection_case_open_for_customer,
@@ -22,7 +24,7 @@ from dunning.selectors import (
     customer_dispute_list,
     customer_promise_list,
 )
-from receivables.models import CreditAssessment, Customer, Invoice, Payment
+from receivables.models import CreditAssessment, Customer, Payment
 from receivables.selectors.invoices import payments_with_allocated
 
 PAYMENT_ROWS = 10
@@ -51,18 +53,14 @@ def customer_summary(*, customer: Customer, as_of: date) -> CustomerSummary:
         .order_by("-decided_at", "-pk")
         .first()
     )
-    oldest = (
-        Invoice.objects.filter(
-            customer=customer, status=Invoice.Status.OPEN, due_date__lt=as_of, outstanding__gt=0
-        )
-        .order_by("due_date")
-        .values_list("due_date", flat=True)
-        .first()
-    )
-    rank = (
+    tolerance = policy_tolerance()
+    rank, oldest = (
         Customer.objects.filter(pk=customer.pk)
-        .annotate(rung=customer_rung(as_of=as_of))
-        .values_list("rung", flat=True)
+        .annotate(
+            rung=customer_rung(as_of=as_of),
+            oldest=customer_oldest_overdue_due(as_of=as_of, tolerance=tolerance),
+        )
+        .values_list("rung", "oldest")
         .first()
     )
     level = RANK_LEVELS.get(rank, "")

@@ -46,25 +46,30 @@ from django.utils.translation import gettext, ngettext
 
 from contracts.models import SupplementaryAgreement
 from dashboards.selectors.common import (
-    HALF_CENT,
     MONEY_FIELD,
     DashboardFilters,
     Period,
     User,
-    bucket_bounds,
     cents,
     effective_rep_id,
     invoices_in_scope,
     month_start,
-    open_amount_as_of,
     periods_ending,
     previous_month_end,
     scoped,
 )
 from dunning.models import DunningStep, LevelCode, PromiseToPay
+from dunning.policy import policy_tolerance
 from dunning.selectors import agreement_list_pending
 from receivables.models import CreditNote, Customer, Invoice, Payment, PaymentAllocation
 from receivables.selectors.ageing import AgeingReport, ageing_report
+from receivables.selectors.balances import (
+    bucket_q,
+    invoices_as_of,
+    invoices_open_today,
+    open_q,
+    overdue_q,
+)
 
 ONE_PLACE = Decimal("0.1")
 HUNDRED = Decimal(100)
@@ -93,17 +98,14 @@ def ageing_bucket_invoices(
 ) -> QuerySet[Invoice]:
     """Drill-down: the invoices open as of the date in one bucket (all buckets when None),
     with `open_amount` and `days_past_due` annotated, oldest due first."""
-    invoices = invoices_in_scope(user=user, filters=filters).filter(issue_date__lte=filters.as_of)
+    invoices = invoices_as_of(
+        as_of=filters.as_of, queryset=invoices_in_scope(user=user, filters=filters)
+    )
     if bucket is not None:
-        low, high = bucket_bounds(bucket, as_of=filters.as_of)
-        if low is not None:
-            invoices = invoices.filter(due_date__gte=low)
-        if high is not None:
-            invoices = invoices.filter(due_date__lte=high)
+        invoices = invoices.filter(bucket_q(bucket, as_of=filters.as_of))
     return (
         invoices.select_related("customer", "customer__sales_rep")
-        .annotate(open_amount=open_amount_as_of(as_of=filters.as_of))
-        .filter(open_amount__gte=HALF_CENT)
+        .filter(open_q(amount="open_amount"))
         .order_by("due_date", "number")
     )
 
@@ -318,13 +320,14 @@ def customers_with_rung(*, user: User, filters: DashboardFilters) -> QuerySet[Cu
         invoice_id=OuterRef("pk"),
         supplementaryagreement__status=SupplementaryAgreement.Status.APPROVED,
     )
-    overdue = Invoice.objects.filter(
-        customer=OuterRef("pk"),
-        currency=filters.currency,
-        status=Invoice.Status.OPEN,
-        due_date__lt=filters.as_of,
-        outstanding__gt=0,
-    ).exclude(Exists(replaced))
+    overdue = (
+        invoices_open_today(Invoice.objects.filter(customer=OuterRef("pk")))
+        .filter(
+            overdue_q(as_of=filters.as_of, tolerance=policy_tolerance()),
+            currency=filters.currency,
+        )
+        .exclude(Exists(replaced))
+    )
     return scoped(
         Customer.objects.all(),
         user=user,
@@ -432,12 +435,9 @@ class OverdueRow:
 
 
 def _overdue_invoices(*, user: User, filters: DashboardFilters) -> QuerySet[Invoice]:
-    return (
-        invoices_in_scope(user=user, filters=filters)
-        .filter(issue_date__lte=filters.as_of, due_date__lt=filters.as_of)
-        .annotate(open_amount=open_amount_as_of(as_of=filters.as_of))
-        .filter(open_amount__gte=HALF_CENT)
-    )
+    return invoices_as_of(
+        as_of=filters.as_of, queryset=invoices_in_scope(user=user, filters=filters)
+    ).filter(overdue_q(as_of=filters.as_of, tolerance=policy_tolerance(), amount="open_amount"))
 
 
 def overdue_by_rep(
