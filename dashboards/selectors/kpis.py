@@ -44,7 +44,8 @@ from django.db.models import (
 from django.db.models.functions import TruncMonth
 from django.utils.translation import gettext, ngettext
 
-from contracts.models import SupplementaryAgreement
+from contracts.models import AgreementInstalment, SupplementaryAgreement
+from contracts.selectors.instalments import instalments_overdue, invoice_replaced
 from dashboards.selectors.common import (
     MONEY_FIELD,
     DashboardFilters,
@@ -64,6 +65,7 @@ from dunning.selectors import agreement_list_pending
 from receivables.models import CreditNote, Customer, Invoice, Payment, PaymentAllocation
 from receivables.selectors.ageing import AgeingReport, ageing_report
 from receivables.selectors.balances import (
+    ZERO_AMOUNT,
     bucket_q,
     invoices_as_of,
     invoices_open_today,
@@ -434,35 +436,100 @@ class OverdueRow:
         return (as_of - self.oldest_due).days if self.oldest_due else None
 
 
-def _overdue_invoices(*, user: User, filters: DashboardFilters) -> QuerySet[Invoice]:
-    return invoices_as_of(
-        as_of=filters.as_of, queryset=invoices_in_scope(user=user, filters=filters)
-    ).filter(overdue_q(as_of=filters.as_of, tolerance=policy_tolerance(), amount="open_amount"))
+def overdue_per_customer(*, user: User, filters: DashboardFilters) -> list[dict[str, object]]:
+    """What each customer in scope owes past due as of the date (two grouped queries).
+
+    Invoices count by their own due dates unless an approved agreement
+    replaces them; then the agreement's instalments count, by theirs.
+    """
+    tolerance = policy_tolerance()
+    keys = (
+        "customer__sales_rep_id",
+        "customer__sales_rep__username",
+        "customer__sales_rep__first_name",
+        "customer__sales_rep__last_name",
+        "customer_id",
+        "customer__code",
+        "customer__name",
+    )
+    invoices = (
+        invoices_as_of(as_of=filters.as_of, queryset=invoices_in_scope(user=user, filters=filters))
+        .filter(overdue_q(as_of=filters.as_of, tolerance=tolerance, amount="open_amount"))
+        .exclude(invoice_replaced())
+        .order_by()
+        .values(*keys)
+        .annotate(
+            overdue=Sum("open_amount", output_field=MONEY_FIELD),
+            items=Count("pk"),
+            oldest=Min("due_date"),
+        )
+    )
+    rep_id = effective_rep_id(user=user, rep_id=filters.rep_id)
+    instalments = (
+        instalments_overdue(
+            as_of=filters.as_of,
+            tolerance=tolerance,
+            queryset=scoped(AgreementInstalment.objects.all(), user=user, rep_id=rep_id),
+            today=False,
+        )
+        .filter(currency_value=filters.currency)
+        .order_by()
+        .values(*(f"agreement__{key}" for key in keys))
+        .annotate(
+            overdue=Sum("open_amount", output_field=MONEY_FIELD),
+            items=Count("pk"),
+            oldest=Min("due_date"),
+        )
+    )
+    rows: dict[int, dict[str, object]] = {}
+    for row in [
+        *invoices,
+        *({k.removeprefix("agreement__"): v for k, v in r.items()} for r in instalments),
+    ]:
+        merged = rows.setdefault(
+            row["customer_id"],
+            {key: row[key] for key in keys} | {"overdue": ZERO_AMOUNT, "items": 0, "oldest": None},
+        )
+        merged["overdue"] = cents(merged["overdue"] + cents(row["overdue"]))
+        merged["items"] += row["items"]
+        if merged["oldest"] is None or row["oldest"] < merged["oldest"]:
+            merged["oldest"] = row["oldest"]
+    return list(rows.values())
+
+
+def overdue_total(
+    *, user: User, filters: DashboardFilters, rows: list[dict[str, object]] | None = None
+) -> Decimal:
+    """Everything in scope past due as of the date, instalments of approved plans included."""
+    if rows is None:
+        rows = overdue_per_customer(user=user, filters=filters)
+    return cents(sum((row["overdue"] for row in rows), ZERO_AMOUNT))
 
 
 def overdue_by_rep(
-    *, user: User, filters: DashboardFilters, limit: int | None = 10
+    *,
+    user: User,
+    filters: DashboardFilters,
+    limit: int | None = 10,
+    rows: list[dict[str, object]] | None = None,
 ) -> list[OverdueRow]:
-    """Overdue receivables per sales rep as of the date, largest first (one query)."""
-    rows = (
-        _overdue_invoices(user=user, filters=filters)
-        .order_by()
-        .values(
-            "customer__sales_rep_id",
-            "customer__sales_rep__username",
-            "customer__sales_rep__first_name",
-            "customer__sales_rep__last_name",
+    """Overdue receivables per sales rep as of the date, largest first (two queries)."""
+    reps: dict[int, dict[str, object]] = {}
+    if rows is None:
+        rows = overdue_per_customer(user=user, filters=filters)
+    for row in rows:
+        rep = reps.setdefault(
+            row["customer__sales_rep_id"],
+            dict(row) | {"overdue": ZERO_AMOUNT, "items": 0, "oldest": None, "customers": 0},
         )
-        .annotate(
-            overdue=Sum("open_amount", output_field=MONEY_FIELD),
-            invoices=Count("pk"),
-            customers=Count("customer_id", distinct=True),
-            oldest=Min("due_date"),
-        )
-        .order_by("-overdue", "customer__sales_rep__username")
+        rep["overdue"] += row["overdue"]
+        rep["items"] += row["items"]
+        rep["customers"] += 1
+        if rep["oldest"] is None or row["oldest"] < rep["oldest"]:
+            rep["oldest"] = row["oldest"]
+    ordered = sorted(
+        reps.values(), key=lambda rep: (-rep["overdue"], rep["customer__sales_rep__username"])
     )
-    if limit is not None:
-        rows = rows[:limit]
     return [
         OverdueRow(
             key=row["customer__sales_rep_id"],
@@ -477,40 +544,37 @@ def overdue_by_rep(
             + ngettext("%(count)d customer", "%(count)d customers", row["customers"])
             % {"count": row["customers"]},
             overdue=cents(row["overdue"]),
-            invoices=row["invoices"],
+            invoices=row["items"],
             oldest_due=row["oldest"],
         )
-        for row in rows
+        for row in ordered[:limit]
     ]
 
 
 def overdue_by_customer(
-    *, user: User, filters: DashboardFilters, limit: int | None = 10
+    *,
+    user: User,
+    filters: DashboardFilters,
+    limit: int | None = 10,
+    rows: list[dict[str, object]] | None = None,
 ) -> list[OverdueRow]:
-    """Overdue receivables per customer as of the date, largest first (one query)."""
-    rows = (
-        _overdue_invoices(user=user, filters=filters)
-        .order_by()
-        .values("customer_id", "customer__code", "customer__name", "customer__sales_rep__username")
-        .annotate(
-            overdue=Sum("open_amount", output_field=MONEY_FIELD),
-            invoices=Count("pk"),
-            oldest=Min("due_date"),
-        )
-        .order_by("-overdue", "customer__code")
+    """Overdue receivables per customer as of the date, largest first (two queries)."""
+    if rows is None:
+        rows = overdue_per_customer(user=user, filters=filters)
+    ordered = sorted(
+        rows,
+        key=lambda row: (-row["overdue"], row["customer__code"]),
     )
-    if limit is not None:
-        rows = rows[:limit]
     return [
         OverdueRow(
             key=row["customer_id"],
             label=f"{row['customer__code']} {row['customer__name']}",
             detail=row["customer__sales_rep__username"],
             overdue=cents(row["overdue"]),
-            invoices=row["invoices"],
+            invoices=row["items"],
             oldest_due=row["oldest"],
         )
-        for row in rows
+        for row in ordered[:limit]
     ]
 
 

@@ -181,7 +181,6 @@ def payment_allocations(*, payment: Payment) -> QuerySet[PaymentAllocation]:
 class CustomerBalance:
     currency: str
     open_receivables: Decimal
-    overdue: Decimal
     open_invoice_count: int
     unallocated_credit: Decimal
 
@@ -191,21 +190,19 @@ class CustomerBalance:
         return self.open_receivables - self.unallocated_credit
 
 
-def customer_balance(
-    *, customer: Customer, as_of: date, tolerance: Decimal = DEFAULT_TOLERANCE
-) -> CustomerBalance:
-    """The customer's open receivables today, the overdue part and its unapplied credit."""
+def customer_balance(*, customer: Customer) -> CustomerBalance:
+    """The customer's open receivables today and its unapplied credit.
+
+    What is overdue is the customer file's (`dashboards`): after an approved
+    instalment plan it is the plan's instalments, which receivables does not know.
+    """
     totals = invoices_open_today(Invoice.objects.filter(customer=customer)).aggregate(
         open=Coalesce(Sum("outstanding"), ZERO),
-        overdue=Coalesce(
-            Sum("outstanding", filter=overdue_q(as_of=as_of, tolerance=tolerance)), ZERO
-        ),
         count=Count("pk"),
     )
     return CustomerBalance(
         currency=customer.currency,
         open_receivables=money_quantize(totals["open"]),
-        overdue=money_quantize(totals["overdue"]),
         open_invoice_count=totals["count"],
         unallocated_credit=customer_unallocated_credit(customer=customer),
     )
