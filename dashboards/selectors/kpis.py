@@ -142,7 +142,9 @@ def receivables_at(
                 condition &= Q(**{f"{dated}__lte": day})
             result[f"t{index}"] = Sum("amount", filter=condition, output_field=MONEY_FIELD)
             result[f"c{index}"] = Sum(
-                "amount", filter=condition & Q(**{f"{due}__gte": day}), output_field=MONEY_FIELD
+                "amount",
+                filter=condition & bucket_q("current", as_of=day, due=due),
+                output_field=MONEY_FIELD,
             )
         return result
 

@@ -227,11 +227,6 @@ def is_overdue(
     return due_date < as_of and open_amount >= HALF_CENT and open_amount >= tolerance
 
 
-def days_past_due(*, due_date: date, as_of: date) -> int:
-    """Days since the due date; zero or less while not yet due."""
-    return (as_of - due_date).days
-
-
 # --- Ageing buckets ----------------------------------------------------------------
 
 
