@@ -134,7 +134,7 @@ def rep_home(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     table_request = TableRequest(
         user=request.user,
-        filters=DashboardFilters(as_of=today, currency=""),
+        filters=DashboardFilters(as_of=today, currency="", today=today),
         params=request.GET,
         today=today,
     )
@@ -150,7 +150,7 @@ def rep_home(request: HttpRequest) -> HttpResponse:
     if request.htmx and request.htmx.target == "worklist-customers":
         return render(request, "dashboards/_worklist_customers.html", context)
     currencies = ageing_currencies(user=request.user) or [default_currency([])]
-    filters = DashboardFilters(as_of=today, currency=default_currency(currencies))
+    filters = DashboardFilters(as_of=today, currency=default_currency(currencies), today=today)
     ageing = ageing_for_dashboard(user=request.user, filters=filters)
     tasks = todays_tasks(user=request.user, as_of=today)
     context.update(

@@ -22,11 +22,20 @@ User = AbstractBaseUser | AnonymousUser
 
 @dataclass(frozen=True)
 class DashboardFilters:
-    """The dashboard's filters: the business date, one currency, optionally one rep."""
+    """The dashboard's filters: the business date, one currency, optionally one rep.
+
+    `today` is the business date of the request: figures as of it read the
+    open items' stored amounts, figures of another date read history.
+    """
 
     as_of: date
     currency: str
     rep_id: int | None = None
+    today: date | None = None
+
+    @property
+    def is_today(self) -> bool:
+        return self.as_of == self.today
 
 
 def effective_rep_id(*, user: User, rep_id: int | None) -> int | None:

@@ -67,8 +67,8 @@ from receivables.selectors.ageing import AgeingReport, ageing_report
 from receivables.selectors.balances import (
     ZERO_AMOUNT,
     bucket_q,
-    invoices_as_of,
     invoices_open_today,
+    invoices_with_open_amount,
     open_q,
     overdue_q,
 )
@@ -92,7 +92,9 @@ def ageing_for_dashboard(*, user: User, filters: DashboardFilters) -> AgeingRepo
     """The ageing report (receivables' selector) in the user's scope and the filters."""
     rep_id = effective_rep_id(user=user, rep_id=filters.rep_id)
     rep = get_user_model()(pk=rep_id) if rep_id else None
-    return ageing_report(as_of=filters.as_of, currency=filters.currency, user=user, rep=rep)
+    return ageing_report(
+        as_of=filters.as_of, currency=filters.currency, user=user, rep=rep, today=filters.today
+    )
 
 
 def ageing_bucket_invoices(
@@ -100,8 +102,10 @@ def ageing_bucket_invoices(
 ) -> QuerySet[Invoice]:
     """Drill-down: the invoices open as of the date in one bucket (all buckets when None),
     with `open_amount` and `days_past_due` annotated, oldest due first."""
-    invoices = invoices_as_of(
-        as_of=filters.as_of, queryset=invoices_in_scope(user=user, filters=filters)
+    invoices = invoices_with_open_amount(
+        as_of=filters.as_of,
+        today=filters.today,
+        queryset=invoices_in_scope(user=user, filters=filters),
     )
     if bucket is not None:
         invoices = invoices.filter(bucket_q(bucket, as_of=filters.as_of))
@@ -455,7 +459,11 @@ def overdue_per_customer(*, user: User, filters: DashboardFilters) -> list[dict[
         "customer__name",
     )
     invoices = (
-        invoices_as_of(as_of=filters.as_of, queryset=invoices_in_scope(user=user, filters=filters))
+        invoices_with_open_amount(
+            as_of=filters.as_of,
+            today=filters.today,
+            queryset=invoices_in_scope(user=user, filters=filters),
+        )
         .filter(overdue_q(as_of=filters.as_of, tolerance=tolerance, amount="open_amount"))
         .exclude(invoice_replaced())
         .order_by()
@@ -472,7 +480,7 @@ def overdue_per_customer(*, user: User, filters: DashboardFilters) -> list[dict[
             as_of=filters.as_of,
             tolerance=tolerance,
             queryset=scoped(AgreementInstalment.objects.all(), user=user, rep_id=rep_id),
-            today=False,
+            today=filters.is_today,
         )
         .filter(currency_value=filters.currency)
         .order_by()

@@ -81,6 +81,19 @@ class Invoice(models.Model):
         indexes = [
             models.Index(fields=["customer", "status", "due_date"]),
             models.Index(fields=["status", "due_date"]),
+            # Today's figures read the open items only: these stay the size of
+            # the open book however much history piles up, and cover what the
+            # ageing and the dashboards group, filter and order by.
+            models.Index(
+                fields=["currency", "due_date", "customer", "outstanding"],
+                condition=Q(status="open"),
+                name="invoice_open_due_idx",
+            ),
+            models.Index(
+                fields=["customer", "currency", "due_date", "outstanding"],
+                condition=Q(status="open"),
+                name="invoice_open_customer_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="invoice_amount_positive"),
@@ -149,6 +162,14 @@ class Payment(models.Model):
         verbose_name = _("payment")
         verbose_name_plural = _("payments")
         ordering = ["-payment_date", "-pk"]
+        # Finance's desk reads posted payments of a recent window by date.
+        indexes = [
+            models.Index(
+                fields=["payment_date", "id"],
+                condition=Q(status="posted"),
+                name="payment_posted_date_idx",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
             # The bank reference, date and amount identify a receipt: recording

@@ -24,6 +24,7 @@ from receivables.selectors.balances import (
     bucket_q,
     cents,
     credit_notes_as_of,
+    invoices_open_today,
 )
 
 __all__ = ["BUCKETS", "KEYS", "AgeingReport", "AgeingRow", "ageing_report", "customer_ageing"]
@@ -70,12 +71,13 @@ def _sums_by_customer(
     due: str,
     extra: tuple[str, ...] = (),
     order: str | None = None,
+    amount: str = "amount",
 ) -> list[dict[str, object]]:
     """Sum `amount` per customer and bucket of the due date: one grouped query."""
     aggregates = {
         _alias(bucket): Sum(
             Case(
-                When(bucket_q(bucket, as_of=as_of, due=due), then=F("amount")),
+                When(bucket_q(bucket, as_of=as_of, due=due), then=F(amount)),
                 default=ZERO,
                 output_field=MONEY_FIELD,
             ),
@@ -121,11 +123,13 @@ def ageing_report(
     rep: AbstractBaseUser | None = None,
     user: AbstractBaseUser | AnonymousUser | None = None,
     customer: Customer | None = None,
+    today: date | None = None,
 ) -> AgeingReport:
     """Age the open receivables in one currency as of the date, per customer and in total.
 
     `rep` keeps one sales rep's customers; `user` keeps what the user may see.
-    Customers with nothing open as of the date are left out.
+    Customers with nothing open as of the date are left out. When as_of is
+    `today` (the business date) the open items' stored outstanding is read.
 
     Three grouped aggregates run in the database, per customer and bucket:
     invoiced amounts, allocations of posted payments dated up to as_of, and
@@ -136,6 +140,22 @@ def ageing_report(
     invoices = ageing_invoices(
         as_of=as_of, currency=currency, rep=rep, user=user, customer=customer
     )
+    if as_of == today:
+        # Today is the open items' stored outstanding: one grouped query over
+        # the open-invoice index, whatever the history behind them.
+        rows = [
+            _row(row, {bucket: cents(row[_alias(bucket)]) for bucket in BUCKETS})
+            for row in _sums_by_customer(
+                invoices_open_today(invoices),
+                as_of=as_of,
+                customer="customer_id",
+                due="due_date",
+                extra=("customer__code", "customer__name"),
+                order="customer__code",
+                amount="outstanding",
+            )
+        ]
+        return _report(as_of=as_of, currency=currency, rows=rows)
     invoiced = _sums_by_customer(
         invoices,
         as_of=as_of,
@@ -169,16 +189,23 @@ def ageing_report(
                 Decimal("0.00"),
             )
             amounts[bucket] = cents(cents(row[alias]) - less)
-        amounts["total"] = sum((amounts[bucket] for bucket in BUCKETS), Decimal("0.00"))
-        if amounts["total"] > 0:
-            rows.append(
-                AgeingRow(
-                    customer_id=row["customer_id"],
-                    code=row["customer__code"],
-                    name=row["customer__name"],
-                    amounts=amounts,
-                )
-            )
+        rows.append(_row(row, amounts))
+    return _report(as_of=as_of, currency=currency, rows=rows)
+
+
+def _row(row: dict[str, object], amounts: dict[str, Decimal]) -> AgeingRow:
+    amounts["total"] = sum((amounts[bucket] for bucket in BUCKETS), Decimal("0.00"))
+    return AgeingRow(
+        customer_id=row["customer_id"],
+        code=row["customer__code"],
+        name=row["customer__name"],
+        amounts=amounts,
+    )
+
+
+def _report(*, as_of: date, currency: str, rows: list[AgeingRow]) -> AgeingReport:
+    """The report of the customers that still owe something, with the totals."""
+    rows = [row for row in rows if row.amounts["total"] > 0]
     totals = {key: sum((row.amounts[key] for row in rows), Decimal("0.00")) for key in KEYS}
     return AgeingReport(as_of=as_of, currency=currency, totals=totals, customers=rows)
 

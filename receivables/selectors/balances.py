@@ -196,6 +196,20 @@ def invoices_open_today(queryset: QuerySet[Invoice] | None = None) -> QuerySet[I
     return queryset.filter(status=Invoice.Status.OPEN)
 
 
+def invoices_with_open_amount(
+    *, as_of: date, today: date | None, queryset: QuerySet[Invoice] | None = None
+) -> QuerySet[Invoice]:
+    """Invoices with `open_amount` as of the date: for today the open items' stored
+    `outstanding` (the open-invoice index, no history), for another date the as-of expression."""
+    if as_of == today:
+        return (
+            invoices_open_today(queryset)
+            .filter(issue_date__lte=as_of)
+            .annotate(open_amount=F("outstanding"))
+        )
+    return invoices_as_of(as_of=as_of, queryset=queryset)
+
+
 # --- Overdue -----------------------------------------------------------------------
 
 
