@@ -192,6 +192,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "by_customer": overdue_by_customer(user=request.user, filters=filters, rows=overdue_rows),
         "trend": trend,
         "latest": trend[-1],
+        "trend_without_snapshot": [
+            point.period.label
+            for point in trend
+            if point.live and point.period.end != filters.today
+        ],
         "dso_chart": line_chart(
             [Point(point.period.label[2:], point.dso) for point in trend],
             title=_("DSO (days), countback method"),

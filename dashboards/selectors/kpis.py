@@ -59,6 +59,7 @@ from dashboards.selectors.common import (
     previous_month_end,
     scoped,
 )
+from dashboards.selectors.snapshots import Position, snapshot_positions
 from dunning.models import DunningStep, LevelCode, PromiseToPay
 from dunning.policy import policy_tolerance
 from dunning.selectors import agreement_list_pending
@@ -74,6 +75,8 @@ from receivables.selectors.balances import (
 )
 
 ONE_PLACE = Decimal("0.1")
+# How far before the first month shown the DSO countback may walk back.
+DSO_LOOKBACK_MONTHS = 24
 HUNDRED = Decimal(100)
 # The rungs in climbing order; 0 means overdue but no rung reached yet.
 RUNG_RANKS = {
@@ -168,12 +171,36 @@ def receivables_at(
     }
 
 
-def monthly_sales(*, user: User, filters: DashboardFilters) -> dict[date, Decimal]:
-    """Credit sales (invoices issued, not cancelled) per calendar month up to the business date."""
-    rows = (
-        invoices_in_scope(user=user, filters=filters)
+def receivables_today(*, user: User, filters: DashboardFilters) -> Position:
+    """Receivables at the end of the business date from the open items' stored outstanding
+    (one query over the open-invoice index)."""
+    row = (
+        invoices_open_today(invoices_in_scope(user=user, filters=filters))
         .filter(issue_date__lte=filters.as_of)
-        .annotate(month=TruncMonth("issue_date"))
+        .aggregate(
+            total=Sum("outstanding", output_field=MONEY_FIELD),
+            current=Sum(
+                "outstanding",
+                filter=bucket_q("current", as_of=filters.as_of),
+                output_field=MONEY_FIELD,
+            ),
+        )
+    )
+    return Position(
+        receivables=cents(row["total"]), current=cents(row["current"]), month_sales=ZERO_AMOUNT
+    )
+
+
+def monthly_sales(
+    *, user: User, filters: DashboardFilters, since: date | None = None
+) -> dict[date, Decimal]:
+    """Credit sales (invoices issued, not cancelled) per calendar month up to the business date
+    (from `since` on, when given)."""
+    invoices = invoices_in_scope(user=user, filters=filters).filter(issue_date__lte=filters.as_of)
+    if since is not None:
+        invoices = invoices.filter(issue_date__gte=since)
+    rows = (
+        invoices.annotate(month=TruncMonth("issue_date"))
         .order_by()
         .values("month")
         .annotate(total=Sum("amount", output_field=MONEY_FIELD))
@@ -219,6 +246,8 @@ class TrendPoint:
     sales: Decimal
     dso: Decimal
     cei: Decimal | None
+    # Computed from history: the business date, or a past date without a snapshot.
+    live: bool = False
 
     @property
     def collected(self) -> Decimal:
@@ -239,11 +268,44 @@ def cei_value(
 
 
 def kpi_trend(*, user: User, filters: DashboardFilters, months: int = 12) -> list[TrendPoint]:
-    """DSO (countback) and CEI for each of the last months, oldest first (four queries)."""
+    """DSO (countback) and CEI for each of the last months, oldest first.
+
+    Past month ends read the daily snapshots (two queries); only the business
+    date itself, and a past date whose snapshot is missing, are computed from
+    history (four more queries), and their points say `live`. The countback
+    looks back at most DSO_LOOKBACK_MONTHS before the first month shown.
+    """
     periods = periods_ending(as_of=filters.as_of, months=months)
     days = [previous_month_end(periods[0].start), *(period.end for period in periods)]
-    positions = receivables_at(user=user, filters=filters, days=days)
-    sales = monthly_sales(user=user, filters=filters)
+    lookback = [days[0]]
+    while len(lookback) <= DSO_LOOKBACK_MONTHS:
+        lookback.insert(0, previous_month_end(lookback[0]))
+    wanted = sorted({*lookback, *days})
+    history = snapshot_positions(
+        user=user, filters=filters, days=[day for day in wanted if day != filters.today]
+    )
+    missing = [day for day in wanted if day not in history.covered]
+    positions = {day: history.positions[day] for day in history.covered}
+    sales = {
+        month_start(day): position.month_sales
+        for day, position in positions.items()
+        if position.month_sales > 0
+    }
+    if missing:
+        live_days = [day for day in days if day in missing and day != filters.today]
+        if filters.today in missing:
+            positions[filters.today] = receivables_today(user=user, filters=filters)
+        if live_days:
+            live = receivables_at(user=user, filters=filters, days=live_days)
+            positions.update(
+                {
+                    day: Position(receivables=at.total, current=at.current, month_sales=ZERO_AMOUNT)
+                    for day, at in live.items()
+                }
+            )
+        missing_months = {month_start(day) for day in missing}
+        live_sales = monthly_sales(user=user, filters=filters, since=min(missing_months))
+        sales.update({m: total for m, total in live_sales.items() if m in missing_months})
     points = []
     opening = positions[days[0]]
     for period in periods:
@@ -252,21 +314,22 @@ def kpi_trend(*, user: User, filters: DashboardFilters, months: int = 12) -> lis
         points.append(
             TrendPoint(
                 period=period,
-                receivables=closing.total,
+                receivables=closing.receivables,
                 current_receivables=closing.current,
-                opening_receivables=opening.total,
+                opening_receivables=opening.receivables,
                 sales=month_sales,
                 dso=dso_countback(
-                    receivables=closing.total,
+                    receivables=closing.receivables,
                     end=period.end,
                     sales={m: s for m, s in sales.items() if m <= period.start},
                 ),
                 cei=cei_value(
-                    opening=opening.total,
+                    opening=opening.receivables,
                     sales=month_sales,
-                    closing=closing.total,
+                    closing=closing.receivables,
                     closing_current=closing.current,
                 ),
+                live=period.end in missing,
             )
         )
         opening = closing

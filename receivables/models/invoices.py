@@ -94,6 +94,10 @@ class Invoice(models.Model):
                 condition=Q(status="open"),
                 name="invoice_open_customer_idx",
             ),
+            # The month's credit sales read a window of issue dates.
+            models.Index(
+                fields=["currency", "issue_date", "amount"], name="invoice_currency_issue_idx"
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="invoice_amount_positive"),
