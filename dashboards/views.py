@@ -19,7 +19,7 @@ from dashboards.charts import Bar, Point, bar_chart, line_chart
 from dashboards.exports import FORMATS, table_response
 from dashboards.filters import DashboardFilterForm, default_currency
 from dashboards.selectors.common import DashboardFilters
-from dashboards.selectors.finance import finance_desk
+from dashboards.selectors.finance import UNALLOCATED_WINDOW_DAYS, finance_desk
 from dashboards.selectors.kpis import (
     ageing_for_dashboard,
     agreements_pending,
@@ -265,7 +265,11 @@ def finance_desk_view(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "dashboards/finance_desk.html",
-        {"queues": finance_desk(user=request.user, as_of=today), "today": today},
+        {
+            "queues": finance_desk(user=request.user, as_of=today),
+            "today": today,
+            "unallocated_window_days": UNALLOCATED_WINDOW_DAYS,
+        },
     )
 
 

@@ -166,14 +166,8 @@ class Payment(models.Model):
         verbose_name = _("payment")
         verbose_name_plural = _("payments")
         ordering = ["-payment_date", "-pk"]
-        # Finance's desk reads posted payments of a recent window by date.
-        indexes = [
-            models.Index(
-                fields=["payment_date", "id"],
-                condition=Q(status="posted"),
-                name="payment_posted_date_idx",
-            ),
-        ]
+        # Finance's desk reads the payments of a recent window by date.
+        indexes = [models.Index(fields=["payment_date", "id"], name="payment_date_id_idx")]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
             # The bank reference, date and amount identify a receipt: recording

@@ -210,9 +210,14 @@ def _report(*, as_of: date, currency: str, rows: list[AgeingRow]) -> AgeingRepor
     return AgeingReport(as_of=as_of, currency=currency, totals=totals, customers=rows)
 
 
-def customer_ageing(*, customer: Customer, as_of: date) -> dict[str, Decimal]:
-    """The customer's ageing buckets and total as of the date, in its currency."""
-    return ageing_report(as_of=as_of, currency=customer.currency, customer=customer).totals
+def customer_ageing(
+    *, customer: Customer, as_of: date, today: date | None = None
+) -> dict[str, Decimal]:
+    """The customer's ageing buckets and total as of the date, in its currency (from the open
+    items' stored outstanding when the date is `today`)."""
+    return ageing_report(
+        as_of=as_of, currency=customer.currency, customer=customer, today=today
+    ).totals
 
 
 def ageing_currencies(

@@ -60,11 +60,26 @@ def payments_with_allocated(queryset: QuerySet[Payment]) -> QuerySet[Payment]:
 
 def customer_unallocated_credit(*, customer: Customer) -> Decimal:
     """Sum what the customer's posted payments hold unallocated (credit to apply later)."""
-    posted = Payment.objects.filter(customer=customer, status=Payment.Status.POSTED)
-    received = posted.aggregate(total=Coalesce(Sum("amount"), ZERO))["total"]
+
+    def total(queryset: QuerySet, group: str) -> Subquery:
+        return Subquery(
+            queryset.order_by().values(group).annotate(total=Sum("amount")).values("total"),
+            output_field=MONEY_FIELD,
+        )
+
+    posted = Payment.objects.filter(customer=OuterRef("pk"), status=Payment.Status.POSTED)
     allocated = PaymentAllocation.objects.filter(
-        payment__customer=customer, payment__status=Payment.Status.POSTED
-    ).aggregate(total=Coalesce(Sum("amount"), ZERO))["total"]
+        payment__customer=OuterRef("pk"), payment__status=Payment.Status.POSTED
+    )
+    received, allocated = (
+        Customer.objects.filter(pk=customer.pk)
+        .annotate(
+            received=Coalesce(total(posted, "customer"), ZERO),
+            allocated=Coalesce(total(allocated, "payment__customer"), ZERO),
+        )
+        .values_list("received", "allocated")
+        .get()
+    )
     return money_quantize(money_quantize(received) - money_quantize(allocated))
 
 

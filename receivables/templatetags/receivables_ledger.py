@@ -46,7 +46,7 @@ def customer_invoices_panel(context: template.Context, customer: Customer) -> di
 def customer_ageing_panel(customer: Customer) -> dict[str, object]:
     """The customer's ageing buckets as of today."""
     today = timezone.localdate()
-    amounts = customer_ageing(customer=customer, as_of=today)
+    amounts = customer_ageing(customer=customer, as_of=today, today=today)
     return {
         "customer": customer,
         "as_of": today,
