@@ -14,7 +14,13 @@ from django.urls import reverse
 
 from dashboards.models import ReceivablesSnapshot, ReceivablesSnapshotDay
 from dashboards.selectors.common import DashboardFilters, periods_ending, previous_month_end
-from dashboards.selectors.kpis import DSO_LOOKBACK_MONTHS, kpi_trend
+from dashboards.selectors.kpis import (
+    DSO_LOOKBACK_MONTHS,
+    ageing_bucket_invoices,
+    ageing_for_dashboard,
+    kpi_trend,
+    overdue_per_customer,
+)
 from dashboards.selectors.snapshots import receivables_positions
 from dashboards.services import receivables_snapshot_take
 from dashboards.tasks import receivables_snapshot_task
@@ -247,3 +253,28 @@ def test_a_missing_snapshot_is_computed_and_the_dashboard_says_so(client, book):
     assert [point.period.label for point in patched if point.live] == ["2026-02", "2026-04"]
     assert 'data-testid="trend-live"' in page
     assert "2026-02" in page.split('data-testid="trend-live"')[1].split("</p>")[0]
+
+
+def test_todays_figures_from_the_open_items_equal_the_as_of_computation(book):
+    # Given the book, seen by a manager on the business date
+    manager = ManagerFactory()
+    today, history = filters(), DashboardFilters(as_of=TODAY, currency="CNY")
+
+    with time_machine.travel(NOW, tick=False):
+        # When today's figures are read from the stored outstanding and from history
+        pairs = [(ageing_for_dashboard(user=manager, filters=f), f) for f in (today, history)]
+        drill = [
+            [
+                (i.number, i.open_amount)
+                for i in ageing_bucket_invoices(user=manager, filters=f, bucket=None)
+            ]
+            for f in (today, history)
+        ]
+        overdue = [overdue_per_customer(user=manager, filters=f) for f in (today, history)]
+
+    # Then they agree to the cent
+    assert pairs[0][0] == pairs[1][0]
+    assert pairs[0][0].totals["total"] > 0
+    assert drill[0] == drill[1]
+    assert len(drill[0]) > 5
+    assert overdue[0] == overdue[1]
