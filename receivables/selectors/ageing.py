@@ -98,12 +98,16 @@ def ageing_invoices(
     rep: AbstractBaseUser | None = None,
     user: AbstractBaseUser | AnonymousUser | None = None,
     customer: Customer | None = None,
+    invoices: QuerySet[Invoice] | None = None,
 ) -> QuerySet[Invoice]:
-    """The invoices that count in the ageing as of the date, in scope."""
+    """The invoices that count in the ageing as of the date, in scope (of `invoices`, when
+    given: a caller that knows plans leaves out the invoices they replace)."""
     # A cancelled invoice is void from the start (issued by mistake); what
     # lowers a real invoice from a date on is a credit note.
-    queryset = Invoice.objects.filter(issue_date__lte=as_of, currency=currency).exclude(
-        status=Invoice.Status.CANCELLED
+    queryset = (
+        (Invoice.objects.all() if invoices is None else invoices)
+        .filter(issue_date__lte=as_of, currency=currency)
+        .exclude(status=Invoice.Status.CANCELLED)
     )
     if user is not None:
         queryset = scope_for_user(queryset, user)
@@ -121,6 +125,7 @@ def ageing_report(
     rep: AbstractBaseUser | None = None,
     user: AbstractBaseUser | AnonymousUser | None = None,
     customer: Customer | None = None,
+    invoices: QuerySet[Invoice] | None = None,
 ) -> AgeingReport:
     """Age the open receivables in one currency as of the date, per customer and in total.
 
@@ -134,7 +139,7 @@ def ageing_report(
     slower than bare SQL on PostgreSQL.)
     """
     invoices = ageing_invoices(
-        as_of=as_of, currency=currency, rep=rep, user=user, customer=customer
+        as_of=as_of, currency=currency, rep=rep, user=user, customer=customer, invoices=invoices
     )
     invoiced = _sums_by_customer(
         invoices,
