@@ -19,6 +19,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.db.models import (
+    Case,
     DateField,
     Exists,
     Expression,
@@ -28,6 +29,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Sum,
+    When,
 )
 from django.db.models.functions import Coalesce, Greatest, Least
 
@@ -35,9 +37,12 @@ from contracts.models import AgreementInstalment, SupplementaryAgreement
 from core.money import money_quantize
 from receivables.models import Invoice
 from receivables.selectors.balances import (
+    BUCKETS,
     MONEY_FIELD,
     ZERO,
     ZERO_AMOUNT,
+    bucket_q,
+    cents,
     invoice_open_amount,
     invoice_reductions,
     invoices_open_today,
@@ -282,3 +287,40 @@ def customer_oldest_overdue_due(
         Coalesce(instalment_due, invoice_due),
         output_field=DateField(),
     )
+
+
+def instalment_ageing(
+    *, as_of: date, currency: str, queryset: QuerySet[AgreementInstalment] | None = None
+) -> list[dict[str, object]]:
+    """Open instalments of approved plans per customer and ageing bucket of their own due
+    dates, as of the date (one grouped query): `customer_id`, `code`, `name`, then the
+    amounts under the bucket names."""
+    aliases = {f"bucket_{index}": bucket for index, bucket in enumerate(BUCKETS)}
+    rows = (
+        instalments_as_of(as_of=as_of, queryset=queryset)
+        .filter(currency_value=currency)
+        .order_by()
+        .values("agreement__customer_id", "agreement__customer__code", "agreement__customer__name")
+        .annotate(
+            **{
+                alias: Sum(
+                    Case(
+                        When(bucket_q(bucket, as_of=as_of), then=F("open_amount")),
+                        default=ZERO,
+                        output_field=MONEY_FIELD,
+                    ),
+                    output_field=MONEY_FIELD,
+                )
+                for alias, bucket in aliases.items()
+            }
+        )
+    )
+    return [
+        {
+            "customer_id": row["agreement__customer_id"],
+            "code": row["agreement__customer__code"],
+            "name": row["agreement__customer__name"],
+        }
+        | {bucket: cents(row[alias]) for alias, bucket in aliases.items()}
+        for row in rows
+    ]

@@ -100,12 +100,16 @@ def ageing_invoices(
     rep: AbstractBaseUser | None = None,
     user: AbstractBaseUser | AnonymousUser | None = None,
     customer: Customer | None = None,
+    invoices: QuerySet[Invoice] | None = None,
 ) -> QuerySet[Invoice]:
-    """The invoices that count in the ageing as of the date, in scope."""
+    """The invoices that count in the ageing as of the date, in scope (of `invoices`, when
+    given: a caller that knows plans leaves out the invoices they replace)."""
     # A cancelled invoice is void from the start (issued by mistake); what
     # lowers a real invoice from a date on is a credit note.
-    queryset = Invoice.objects.filter(issue_date__lte=as_of, currency=currency).exclude(
-        status=Invoice.Status.CANCELLED
+    queryset = (
+        (Invoice.objects.all() if invoices is None else invoices)
+        .filter(issue_date__lte=as_of, currency=currency)
+        .exclude(status=Invoice.Status.CANCELLED)
     )
     if user is not None:
         queryset = scope_for_user(queryset, user)
@@ -123,6 +127,7 @@ def ageing_report(
     rep: AbstractBaseUser | None = None,
     user: AbstractBaseUser | AnonymousUser | None = None,
     customer: Customer | None = None,
+    invoices: QuerySet[Invoice] | None = None,
     today: date | None = None,
 ) -> AgeingReport:
     """Age the open receivables in one currency as of the date, per customer and in total.
@@ -138,7 +143,7 @@ def ageing_report(
     slower than bare SQL on PostgreSQL.)
     """
     invoices = ageing_invoices(
-        as_of=as_of, currency=currency, rep=rep, user=user, customer=customer
+        as_of=as_of, currency=currency, rep=rep, user=user, customer=customer, invoices=invoices
     )
     if as_of == today:
         # Today is the open items' stored outstanding: one grouped query over

@@ -13,10 +13,16 @@ from django.urls import reverse
 from contracts.models import SupplementaryAgreement
 from dashboards.selectors.common import DashboardFilters
 from dashboards.selectors.customer_file import customer_summary
-from dashboards.selectors.kpis import overdue_by_customer, overdue_by_rep, overdue_total
+from dashboards.selectors.kpis import (
+    ageing_for_dashboard,
+    overdue_by_customer,
+    overdue_by_rep,
+    overdue_total,
+)
 from dashboards.selectors.worklist import customer_worklist, rep_totals
 from dunning.selectors import collection_case_list, customer_overdue_items
 from dunning.services.agreements import InstalmentInput, agreement_approve, agreement_propose
+from receivables.selectors.ageing import ageing_report
 from tests.factories.cases import CollectionCaseFactory, overdue_invoice, pay_invoice
 from tests.factories.customers import CustomerFactory
 from tests.factories.dunning import ensure_default_policy
@@ -97,3 +103,42 @@ def test_dashboard_customer_page_home_and_case_agree_to_the_cent_after_a_plan(cl
     # while the invoice keeps its original due date
     invoice_page = client.get(late.get_absolute_url()).content.decode()
     assert (TODAY - timedelta(days=65)).isoformat() in invoice_page
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_dashboard_ages_a_plan_by_its_instalments_not_by_the_invoice_it_replaced():
+    ensure_default_policy()
+    rep = SalesRepFactory()
+    customer = CustomerFactory(sales_rep=rep, currency="CNY")
+    late = overdue_invoice(customer=customer, due=TODAY - timedelta(days=65), amount="1000.00")
+    approved_on = TODAY - timedelta(days=40)
+    agreement = agreement_propose(
+        customer=customer,
+        invoices=[late],
+        kind=SupplementaryAgreement.Kind.INSTALMENT_PLAN,
+        instalments=[
+            InstalmentInput(due_date=TODAY - timedelta(days=20), amount=D("300.00")),
+            InstalmentInput(due_date=TODAY + timedelta(days=10), amount=D("700.00")),
+        ],
+        reason="cash flow",
+        actor=rep,
+        as_of=approved_on,
+    )
+    manager = ManagerFactory()
+    agreement_approve(agreement=agreement, actor=manager, as_of=approved_on)
+    pay_invoice(invoice=late, amount="100.00", on=TODAY - timedelta(days=5))
+
+    filters = DashboardFilters(as_of=TODAY, currency="CNY")
+    report = ageing_for_dashboard(user=manager, filters=filters)
+
+    assert {key: report.totals[key] for key in ("current", "1-30", "61-90", "total")} == {
+        "current": D("700.00"),
+        "1-30": D("200.00"),
+        "61-90": D("0.00"),
+        "total": D("900.00"),
+    }
+    overdue = overdue_total(user=manager, filters=filters)
+    assert report.totals["total"] - report.totals["current"] == overdue
+    # receivables' own report still ages the invoice by its own due date
+    plain = ageing_report(as_of=TODAY, currency="CNY", customer=customer)
+    assert (plain.totals["61-90"], plain.totals["total"]) == (D("900.00"), D("900.00"))
