@@ -293,6 +293,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "dunning.tasks.dunning_send_pending_task",
         "schedule": env.int("DUNNING_SEND_EVERY_SECONDS", default=300),
     },
+    # Yesterday's receivables per currency and rep, for the dashboard's
+    # history figures; idempotent, so a second beat or a rerun is harmless.
+    "dashboards-receivables-snapshot": {
+        "task": "dashboards.tasks.receivables_snapshot_task",
+        "schedule": crontab(hour=0, minute=15),
+    },
 }
 # Customers per chunk of the daily run; each chunk is one task and one transaction.
 DUNNING_CHUNK_SIZE = env.int("DUNNING_CHUNK_SIZE", default=200)

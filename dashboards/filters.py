@@ -51,6 +51,7 @@ class DashboardFilterForm(forms.Form):
             as_of=min(as_of, today),
             currency=data.get("currency") or default_currency,
             rep_id=rep.pk if rep else None,
+            today=today,
         )
 
 

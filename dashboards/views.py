@@ -19,7 +19,7 @@ from dashboards.charts import Bar, Point, bar_chart, line_chart
 from dashboards.exports import FORMATS, table_response
 from dashboards.filters import DashboardFilterForm, default_currency
 from dashboards.selectors.common import DashboardFilters
-from dashboards.selectors.finance import finance_desk
+from dashboards.selectors.finance import UNALLOCATED_WINDOW_DAYS, finance_desk
 from dashboards.selectors.kpis import (
     ageing_for_dashboard,
     agreements_pending,
@@ -27,6 +27,8 @@ from dashboards.selectors.kpis import (
     ladder_distribution,
     overdue_by_customer,
     overdue_by_rep,
+    overdue_per_customer,
+    overdue_total,
     promise_stats,
 )
 from dashboards.selectors.worklist import rep_totals, todays_tasks
@@ -132,7 +134,7 @@ def rep_home(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     table_request = TableRequest(
         user=request.user,
-        filters=DashboardFilters(as_of=today, currency=""),
+        filters=DashboardFilters(as_of=today, currency="", today=today),
         params=request.GET,
         today=today,
     )
@@ -148,7 +150,7 @@ def rep_home(request: HttpRequest) -> HttpResponse:
     if request.htmx and request.htmx.target == "worklist-customers":
         return render(request, "dashboards/_worklist_customers.html", context)
     currencies = ageing_currencies(user=request.user) or [default_currency([])]
-    filters = DashboardFilters(as_of=today, currency=default_currency(currencies))
+    filters = DashboardFilters(as_of=today, currency=default_currency(currencies), today=today)
     ageing = ageing_for_dashboard(user=request.user, filters=filters)
     tasks = todays_tasks(user=request.user, as_of=today)
     context.update(
@@ -177,18 +179,24 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     trend = kpi_trend(user=request.user, filters=filters)
     ladder = ladder_distribution(user=request.user, filters=filters)
     agreements = agreements_pending(user=request.user, filters=filters)
+    overdue_rows = overdue_per_customer(user=request.user, filters=filters)
     context = {
         "form": form,
         "filters": filters,
-        "overdue_total": ageing.totals["total"] - ageing.totals["current"],
+        "overdue_total": overdue_total(user=request.user, filters=filters, rows=overdue_rows),
         "ageing": ageing,
         "ageing_chart": ageing_chart(ageing, filters, title=_("Ageing by bucket")),
         "drill_urls": {bucket: _drill_url(filters, bucket) for bucket in BUCKETS},
         "drill_all_url": _drill_url(filters),
-        "by_rep": overdue_by_rep(user=request.user, filters=filters),
-        "by_customer": overdue_by_customer(user=request.user, filters=filters),
+        "by_rep": overdue_by_rep(user=request.user, filters=filters, rows=overdue_rows),
+        "by_customer": overdue_by_customer(user=request.user, filters=filters, rows=overdue_rows),
         "trend": trend,
         "latest": trend[-1],
+        "trend_without_snapshot": [
+            point.period.label
+            for point in trend
+            if point.live and point.period.end != filters.today
+        ],
         "dso_chart": line_chart(
             [Point(point.period.label[2:], point.dso) for point in trend],
             title=_("DSO (days), countback method"),
@@ -257,7 +265,11 @@ def finance_desk_view(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "dashboards/finance_desk.html",
-        {"queues": finance_desk(user=request.user, as_of=today), "today": today},
+        {
+            "queues": finance_desk(user=request.user, as_of=today),
+            "today": today,
+            "unallocated_window_days": UNALLOCATED_WINDOW_DAYS,
+        },
     )
 
 

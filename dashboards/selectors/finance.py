@@ -1,13 +1,13 @@
 """Finance's desk: every queue finance works, as counts and first rows.
 
-Each queue is one or two queries (first rows, and the full count when there
-are more), so the desk costs the same whatever the size of the book.
+Each queue is one query (its first rows, with the full count beside them), so
+the desk costs the same whatever the size of the book.
 """
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from django.db.models import QuerySet, Sum
+from django.db.models import Count, QuerySet, Sum, Window
 
 from core.scoping import scope_for_user
 from dashboards.selectors.common import User, cents
@@ -18,6 +18,7 @@ from receivables.selectors.credit import credit_assessment_list_pending
 from receivables.selectors.invoices import payments_with_allocated
 
 DESK_ROWS = 5
+UNALLOCATED_WINDOW_DAYS = 180
 
 
 @dataclass
@@ -31,17 +32,27 @@ class Queue:
 
 
 def _queue(key: str, queryset: QuerySet, *, limit: int) -> Queue:
-    rows = list(queryset[: limit + 1])
-    count = len(rows) if len(rows) <= limit else queryset.count()
-    return Queue(key=key, rows=rows[:limit], count=count)
+    # The size comes with the first rows (a window count): one query per queue
+    # whatever the size of the book.
+    rows = list(queryset.annotate(queue_size=Window(Count("pk")))[:limit])
+    return Queue(key=key, rows=rows, count=rows[0].queue_size if rows else 0)
 
 
-def unallocated_payments(*, user: User) -> QuerySet[Payment]:
-    """Posted payments with money not yet allocated to invoices, oldest first."""
+def unallocated_payments(
+    *, user: User, as_of: date, days: int = UNALLOCATED_WINDOW_DAYS
+) -> QuerySet[Payment]:
+    """Posted payments of the last days with money not yet allocated to invoices, oldest first.
+
+    The window (an index range on the payment date) keeps the desk from summing
+    the allocations of every payment ever posted; older credit shows on the
+    customer's page and in the payment list.
+    """
     return (
         payments_with_allocated(
             scope_for_user(
-                Payment.objects.filter(status=Payment.Status.POSTED).select_related("customer"),
+                Payment.objects.filter(
+                    status=Payment.Status.POSTED, payment_date__gt=as_of - timedelta(days=days)
+                ).select_related("customer"),
                 user,
             )
         )
@@ -101,7 +112,7 @@ def failed_communications(*, user: User) -> QuerySet[Communication]:
 
 def finance_desk(*, user: User, as_of: date, limit: int = DESK_ROWS) -> dict[str, Queue]:
     """The queues of finance's desk, keyed by name."""
-    unallocated = unallocated_payments(user=user)
+    unallocated = unallocated_payments(user=user, as_of=as_of)
     unallocated_queue = _queue("unallocated", unallocated, limit=limit)
     unallocated_queue.totals = [
         (row["currency"], cents(row["total"]))

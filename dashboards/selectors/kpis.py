@@ -44,29 +44,41 @@ from django.db.models import (
 from django.db.models.functions import TruncMonth
 from django.utils.translation import gettext, ngettext
 
-from contracts.models import SupplementaryAgreement
+from contracts.models import AgreementInstalment, SupplementaryAgreement
+from contracts.selectors.instalments import instalment_ageing, instalments_overdue, invoice_replaced
 from dashboards.selectors.common import (
-    HALF_CENT,
     MONEY_FIELD,
     DashboardFilters,
     Period,
     User,
-    bucket_bounds,
     cents,
     effective_rep_id,
     invoices_in_scope,
     month_start,
-    open_amount_as_of,
     periods_ending,
     previous_month_end,
     scoped,
 )
+from dashboards.selectors.snapshots import Position, snapshot_positions
 from dunning.models import DunningStep, LevelCode, PromiseToPay
+from dunning.policy import policy_tolerance
 from dunning.selectors import agreement_list_pending
 from receivables.models import CreditNote, Customer, Invoice, Payment, PaymentAllocation
-from receivables.selectors.ageing import AgeingReport, ageing_report
+from receivables.selectors.ageing import AgeingReport, AgeingRow, ageing_report
+from receivables.selectors.balances import (
+    BUCKETS,
+    KEYS,
+    ZERO_AMOUNT,
+    bucket_q,
+    invoices_open_today,
+    invoices_with_open_amount,
+    open_q,
+    overdue_q,
+)
 
 ONE_PLACE = Decimal("0.1")
+# How far before the first month shown the DSO countback may walk back.
+DSO_LOOKBACK_MONTHS = 24
 HUNDRED = Decimal(100)
 # The rungs in climbing order; 0 means overdue but no rung reached yet.
 RUNG_RANKS = {
@@ -82,10 +94,44 @@ RANK_LEVELS = {rank: level for level, rank in RUNG_RANKS.items()}
 
 
 def ageing_for_dashboard(*, user: User, filters: DashboardFilters) -> AgeingReport:
-    """The ageing report (receivables' selector) in the user's scope and the filters."""
+    """The ageing report (receivables' selector) in the user's scope and the filters, where
+    an approved plan's instalments age by their own due dates instead of the invoices it
+    replaces (two more grouped queries)."""
     rep_id = effective_rep_id(user=user, rep_id=filters.rep_id)
     rep = get_user_model()(pk=rep_id) if rep_id else None
-    return ageing_report(as_of=filters.as_of, currency=filters.currency, user=user, rep=rep)
+    report = ageing_report(
+        as_of=filters.as_of,
+        currency=filters.currency,
+        user=user,
+        rep=rep,
+        invoices=Invoice.objects.exclude(invoice_replaced()),
+        today=filters.today,
+    )
+    rows = {row.customer_id: row for row in report.customers}
+    for extra in instalment_ageing(
+        as_of=filters.as_of,
+        currency=filters.currency,
+        queryset=scoped(AgreementInstalment.objects.all(), user=user, rep_id=rep_id),
+    ):
+        row = rows.get(extra["customer_id"])
+        amounts = {
+            bucket: cents((row.amounts[bucket] if row else ZERO_AMOUNT) + extra[bucket])
+            for bucket in BUCKETS
+        }
+        amounts["total"] = cents(sum((amounts[bucket] for bucket in BUCKETS), ZERO_AMOUNT))
+        rows[extra["customer_id"]] = AgeingRow(
+            customer_id=extra["customer_id"],
+            code=extra["code"],
+            name=extra["name"],
+            amounts=amounts,
+        )
+    customers = sorted(
+        (row for row in rows.values() if row.amounts["total"] > 0), key=lambda row: row.code
+    )
+    totals = {key: cents(sum((row.amounts[key] for row in customers), ZERO_AMOUNT)) for key in KEYS}
+    return AgeingReport(
+        as_of=filters.as_of, currency=filters.currency, totals=totals, customers=customers
+    )
 
 
 def ageing_bucket_invoices(
@@ -93,17 +139,16 @@ def ageing_bucket_invoices(
 ) -> QuerySet[Invoice]:
     """Drill-down: the invoices open as of the date in one bucket (all buckets when None),
     with `open_amount` and `days_past_due` annotated, oldest due first."""
-    invoices = invoices_in_scope(user=user, filters=filters).filter(issue_date__lte=filters.as_of)
+    invoices = invoices_with_open_amount(
+        as_of=filters.as_of,
+        today=filters.today,
+        queryset=invoices_in_scope(user=user, filters=filters),
+    )
     if bucket is not None:
-        low, high = bucket_bounds(bucket, as_of=filters.as_of)
-        if low is not None:
-            invoices = invoices.filter(due_date__gte=low)
-        if high is not None:
-            invoices = invoices.filter(due_date__lte=high)
+        invoices = invoices.filter(bucket_q(bucket, as_of=filters.as_of))
     return (
         invoices.select_related("customer", "customer__sales_rep")
-        .annotate(open_amount=open_amount_as_of(as_of=filters.as_of))
-        .filter(open_amount__gte=HALF_CENT)
+        .filter(open_q(amount="open_amount"))
         .order_by("due_date", "number")
     )
 
@@ -138,7 +183,9 @@ def receivables_at(
                 condition &= Q(**{f"{dated}__lte": day})
             result[f"t{index}"] = Sum("amount", filter=condition, output_field=MONEY_FIELD)
             result[f"c{index}"] = Sum(
-                "amount", filter=condition & Q(**{f"{due}__gte": day}), output_field=MONEY_FIELD
+                "amount",
+                filter=condition & bucket_q("current", as_of=day, due=due),
+                output_field=MONEY_FIELD,
             )
         return result
 
@@ -158,12 +205,36 @@ def receivables_at(
     }
 
 
-def monthly_sales(*, user: User, filters: DashboardFilters) -> dict[date, Decimal]:
-    """Credit sales (invoices issued, not cancelled) per calendar month up to the business date."""
-    rows = (
-        invoices_in_scope(user=user, filters=filters)
+def receivables_today(*, user: User, filters: DashboardFilters) -> Position:
+    """Receivables at the end of the business date from the open items' stored outstanding
+    (one query over the open-invoice index)."""
+    row = (
+        invoices_open_today(invoices_in_scope(user=user, filters=filters))
         .filter(issue_date__lte=filters.as_of)
-        .annotate(month=TruncMonth("issue_date"))
+        .aggregate(
+            total=Sum("outstanding", output_field=MONEY_FIELD),
+            current=Sum(
+                "outstanding",
+                filter=bucket_q("current", as_of=filters.as_of),
+                output_field=MONEY_FIELD,
+            ),
+        )
+    )
+    return Position(
+        receivables=cents(row["total"]), current=cents(row["current"]), month_sales=ZERO_AMOUNT
+    )
+
+
+def monthly_sales(
+    *, user: User, filters: DashboardFilters, since: date | None = None
+) -> dict[date, Decimal]:
+    """Credit sales (invoices issued, not cancelled) per calendar month up to the business date
+    (from `since` on, when given)."""
+    invoices = invoices_in_scope(user=user, filters=filters).filter(issue_date__lte=filters.as_of)
+    if since is not None:
+        invoices = invoices.filter(issue_date__gte=since)
+    rows = (
+        invoices.annotate(month=TruncMonth("issue_date"))
         .order_by()
         .values("month")
         .annotate(total=Sum("amount", output_field=MONEY_FIELD))
@@ -209,6 +280,8 @@ class TrendPoint:
     sales: Decimal
     dso: Decimal
     cei: Decimal | None
+    # Computed from history: the business date, or a past date without a snapshot.
+    live: bool = False
 
     @property
     def collected(self) -> Decimal:
@@ -229,11 +302,44 @@ def cei_value(
 
 
 def kpi_trend(*, user: User, filters: DashboardFilters, months: int = 12) -> list[TrendPoint]:
-    """DSO (countback) and CEI for each of the last months, oldest first (four queries)."""
+    """DSO (countback) and CEI for each of the last months, oldest first.
+
+    Past month ends read the daily snapshots (two queries); only the business
+    date itself, and a past date whose snapshot is missing, are computed from
+    history (four more queries), and their points say `live`. The countback
+    looks back at most DSO_LOOKBACK_MONTHS before the first month shown.
+    """
     periods = periods_ending(as_of=filters.as_of, months=months)
     days = [previous_month_end(periods[0].start), *(period.end for period in periods)]
-    positions = receivables_at(user=user, filters=filters, days=days)
-    sales = monthly_sales(user=user, filters=filters)
+    lookback = [days[0]]
+    while len(lookback) <= DSO_LOOKBACK_MONTHS:
+        lookback.insert(0, previous_month_end(lookback[0]))
+    wanted = sorted({*lookback, *days})
+    history = snapshot_positions(
+        user=user, filters=filters, days=[day for day in wanted if day != filters.today]
+    )
+    missing = [day for day in wanted if day not in history.covered]
+    positions = {day: history.positions[day] for day in history.covered}
+    sales = {
+        month_start(day): position.month_sales
+        for day, position in positions.items()
+        if position.month_sales > 0
+    }
+    if missing:
+        live_days = [day for day in days if day in missing and day != filters.today]
+        if filters.today in missing:
+            positions[filters.today] = receivables_today(user=user, filters=filters)
+        if live_days:
+            live = receivables_at(user=user, filters=filters, days=live_days)
+            positions.update(
+                {
+                    day: Position(receivables=at.total, current=at.current, month_sales=ZERO_AMOUNT)
+                    for day, at in live.items()
+                }
+            )
+        missing_months = {month_start(day) for day in missing}
+        live_sales = monthly_sales(user=user, filters=filters, since=min(missing_months))
+        sales.update({m: total for m, total in live_sales.items() if m in missing_months})
     points = []
     opening = positions[days[0]]
     for period in periods:
@@ -242,21 +348,22 @@ def kpi_trend(*, user: User, filters: DashboardFilters, months: int = 12) -> lis
         points.append(
             TrendPoint(
                 period=period,
-                receivables=closing.total,
+                receivables=closing.receivables,
                 current_receivables=closing.current,
-                opening_receivables=opening.total,
+                opening_receivables=opening.receivables,
                 sales=month_sales,
                 dso=dso_countback(
-                    receivables=closing.total,
+                    receivables=closing.receivables,
                     end=period.end,
                     sales={m: s for m, s in sales.items() if m <= period.start},
                 ),
                 cei=cei_value(
-                    opening=opening.total,
+                    opening=opening.receivables,
                     sales=month_sales,
-                    closing=closing.total,
+                    closing=closing.receivables,
                     closing_current=closing.current,
                 ),
+                live=period.end in missing,
             )
         )
         opening = closing
@@ -318,13 +425,14 @@ def customers_with_rung(*, user: User, filters: DashboardFilters) -> QuerySet[Cu
         invoice_id=OuterRef("pk"),
         supplementaryagreement__status=SupplementaryAgreement.Status.APPROVED,
     )
-    overdue = Invoice.objects.filter(
-        customer=OuterRef("pk"),
-        currency=filters.currency,
-        status=Invoice.Status.OPEN,
-        due_date__lt=filters.as_of,
-        outstanding__gt=0,
-    ).exclude(Exists(replaced))
+    overdue = (
+        invoices_open_today(Invoice.objects.filter(customer=OuterRef("pk")))
+        .filter(
+            overdue_q(as_of=filters.as_of, tolerance=policy_tolerance()),
+            currency=filters.currency,
+        )
+        .exclude(Exists(replaced))
+    )
     return scoped(
         Customer.objects.all(),
         user=user,
@@ -431,38 +539,104 @@ class OverdueRow:
         return (as_of - self.oldest_due).days if self.oldest_due else None
 
 
-def _overdue_invoices(*, user: User, filters: DashboardFilters) -> QuerySet[Invoice]:
-    return (
-        invoices_in_scope(user=user, filters=filters)
-        .filter(issue_date__lte=filters.as_of, due_date__lt=filters.as_of)
-        .annotate(open_amount=open_amount_as_of(as_of=filters.as_of))
-        .filter(open_amount__gte=HALF_CENT)
+def overdue_per_customer(*, user: User, filters: DashboardFilters) -> list[dict[str, object]]:
+    """What each customer in scope owes past due as of the date (two grouped queries).
+
+    Invoices count by their own due dates unless an approved agreement
+    replaces them; then the agreement's instalments count, by theirs.
+    """
+    tolerance = policy_tolerance()
+    keys = (
+        "customer__sales_rep_id",
+        "customer__sales_rep__username",
+        "customer__sales_rep__first_name",
+        "customer__sales_rep__last_name",
+        "customer_id",
+        "customer__code",
+        "customer__name",
     )
+    invoices = (
+        invoices_with_open_amount(
+            as_of=filters.as_of,
+            today=filters.today,
+            queryset=invoices_in_scope(user=user, filters=filters),
+        )
+        .filter(overdue_q(as_of=filters.as_of, tolerance=tolerance, amount="open_amount"))
+        .exclude(invoice_replaced())
+        .order_by()
+        .values(*keys)
+        .annotate(
+            overdue=Sum("open_amount", output_field=MONEY_FIELD),
+            items=Count("pk"),
+            oldest=Min("due_date"),
+        )
+    )
+    rep_id = effective_rep_id(user=user, rep_id=filters.rep_id)
+    instalments = (
+        instalments_overdue(
+            as_of=filters.as_of,
+            tolerance=tolerance,
+            queryset=scoped(AgreementInstalment.objects.all(), user=user, rep_id=rep_id),
+            today=filters.is_today,
+        )
+        .filter(currency_value=filters.currency)
+        .order_by()
+        .values(*(f"agreement__{key}" for key in keys))
+        .annotate(
+            overdue=Sum("open_amount", output_field=MONEY_FIELD),
+            items=Count("pk"),
+            oldest=Min("due_date"),
+        )
+    )
+    rows: dict[int, dict[str, object]] = {}
+    for row in [
+        *invoices,
+        *({k.removeprefix("agreement__"): v for k, v in r.items()} for r in instalments),
+    ]:
+        merged = rows.setdefault(
+            row["customer_id"],
+            {key: row[key] for key in keys} | {"overdue": ZERO_AMOUNT, "items": 0, "oldest": None},
+        )
+        merged["overdue"] = cents(merged["overdue"] + cents(row["overdue"]))
+        merged["items"] += row["items"]
+        if merged["oldest"] is None or row["oldest"] < merged["oldest"]:
+            merged["oldest"] = row["oldest"]
+    return list(rows.values())
+
+
+def overdue_total(
+    *, user: User, filters: DashboardFilters, rows: list[dict[str, object]] | None = None
+) -> Decimal:
+    """Everything in scope past due as of the date, instalments of approved plans included."""
+    if rows is None:
+        rows = overdue_per_customer(user=user, filters=filters)
+    return cents(sum((row["overdue"] for row in rows), ZERO_AMOUNT))
 
 
 def overdue_by_rep(
-    *, user: User, filters: DashboardFilters, limit: int | None = 10
+    *,
+    user: User,
+    filters: DashboardFilters,
+    limit: int | None = 10,
+    rows: list[dict[str, object]] | None = None,
 ) -> list[OverdueRow]:
-    """Overdue receivables per sales rep as of the date, largest first (one query)."""
-    rows = (
-        _overdue_invoices(user=user, filters=filters)
-        .order_by()
-        .values(
-            "customer__sales_rep_id",
-            "customer__sales_rep__username",
-            "customer__sales_rep__first_name",
-            "customer__sales_rep__last_name",
+    """Overdue receivables per sales rep as of the date, largest first (two queries)."""
+    reps: dict[int, dict[str, object]] = {}
+    if rows is None:
+        rows = overdue_per_customer(user=user, filters=filters)
+    for row in rows:
+        rep = reps.setdefault(
+            row["customer__sales_rep_id"],
+            dict(row) | {"overdue": ZERO_AMOUNT, "items": 0, "oldest": None, "customers": 0},
         )
-        .annotate(
-            overdue=Sum("open_amount", output_field=MONEY_FIELD),
-            invoices=Count("pk"),
-            customers=Count("customer_id", distinct=True),
-            oldest=Min("due_date"),
-        )
-        .order_by("-overdue", "customer__sales_rep__username")
+        rep["overdue"] += row["overdue"]
+        rep["items"] += row["items"]
+        rep["customers"] += 1
+        if rep["oldest"] is None or row["oldest"] < rep["oldest"]:
+            rep["oldest"] = row["oldest"]
+    ordered = sorted(
+        reps.values(), key=lambda rep: (-rep["overdue"], rep["customer__sales_rep__username"])
     )
-    if limit is not None:
-        rows = rows[:limit]
     return [
         OverdueRow(
             key=row["customer__sales_rep_id"],
@@ -477,40 +651,37 @@ def overdue_by_rep(
             + ngettext("%(count)d customer", "%(count)d customers", row["customers"])
             % {"count": row["customers"]},
             overdue=cents(row["overdue"]),
-            invoices=row["invoices"],
+            invoices=row["items"],
             oldest_due=row["oldest"],
         )
-        for row in rows
+        for row in ordered[:limit]
     ]
 
 
 def overdue_by_customer(
-    *, user: User, filters: DashboardFilters, limit: int | None = 10
+    *,
+    user: User,
+    filters: DashboardFilters,
+    limit: int | None = 10,
+    rows: list[dict[str, object]] | None = None,
 ) -> list[OverdueRow]:
-    """Overdue receivables per customer as of the date, largest first (one query)."""
-    rows = (
-        _overdue_invoices(user=user, filters=filters)
-        .order_by()
-        .values("customer_id", "customer__code", "customer__name", "customer__sales_rep__username")
-        .annotate(
-            overdue=Sum("open_amount", output_field=MONEY_FIELD),
-            invoices=Count("pk"),
-            oldest=Min("due_date"),
-        )
-        .order_by("-overdue", "customer__code")
+    """Overdue receivables per customer as of the date, largest first (two queries)."""
+    if rows is None:
+        rows = overdue_per_customer(user=user, filters=filters)
+    ordered = sorted(
+        rows,
+        key=lambda row: (-row["overdue"], row["customer__code"]),
     )
-    if limit is not None:
-        rows = rows[:limit]
     return [
         OverdueRow(
             key=row["customer_id"],
             label=f"{row['customer__code']} {row['customer__name']}",
             detail=row["customer__sales_rep__username"],
             overdue=cents(row["overdue"]),
-            invoices=row["invoices"],
+            invoices=row["items"],
             oldest_due=row["oldest"],
         )
-        for row in rows
+        for row in ordered[:limit]
     ]
 
 

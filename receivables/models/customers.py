@@ -64,6 +64,8 @@ class Customer(models.Model):
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
         ordering = ["name"]
+        # Customer lists page through this order (the name, ties by id).
+        indexes = [models.Index(fields=["name", "id"], name="customer_name_id_idx")]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(credit_limit__gte=0), name="customer_credit_limit_not_negative"

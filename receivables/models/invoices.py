@@ -81,6 +81,23 @@ class Invoice(models.Model):
         indexes = [
             models.Index(fields=["customer", "status", "due_date"]),
             models.Index(fields=["status", "due_date"]),
+            # Today's figures read the open items only: these stay the size of
+            # the open book however much history piles up, and cover what the
+            # ageing and the dashboards group, filter and order by.
+            models.Index(
+                fields=["currency", "due_date", "customer", "outstanding"],
+                condition=Q(status="open"),
+                name="invoice_open_due_idx",
+            ),
+            models.Index(
+                fields=["customer", "currency", "due_date", "outstanding"],
+                condition=Q(status="open"),
+                name="invoice_open_customer_idx",
+            ),
+            # The month's credit sales read a window of issue dates.
+            models.Index(
+                fields=["currency", "issue_date", "amount"], name="invoice_currency_issue_idx"
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="invoice_amount_positive"),
@@ -102,9 +119,6 @@ class Invoice(models.Model):
     def days_past_due(self, *, as_of: date) -> int:
         """Days since the due date; zero or less while not yet due."""
         return (as_of - self.due_date).days
-
-    def is_overdue(self, *, as_of: date) -> bool:
-        return self.status == self.Status.OPEN and self.days_past_due(as_of=as_of) > 0
 
     @property
     def has_proof_of_delivery(self) -> bool:
@@ -152,6 +166,8 @@ class Payment(models.Model):
         verbose_name = _("payment")
         verbose_name_plural = _("payments")
         ordering = ["-payment_date", "-pk"]
+        # Finance's desk reads the payments of a recent window by date.
+        indexes = [models.Index(fields=["payment_date", "id"], name="payment_date_id_idx")]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
             # The bank reference, date and amount identify a receipt: recording

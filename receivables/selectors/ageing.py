@@ -7,19 +7,27 @@ before D and its credit notes dated on or before D; bucketed by days past due
 """
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Case, F, Q, QuerySet, Sum, When
+from django.db.models import Case, F, QuerySet, Sum, When
 
-from core.money import money_quantize
 from core.scoping import scope_for_user
-from receivables.models import CreditNote, Customer, Invoice, Payment, PaymentAllocation
-from receivables.selectors.invoices import MONEY_FIELD, ZERO
+from receivables.models import Customer, Invoice
+from receivables.selectors.balances import (
+    BUCKETS,
+    KEYS,
+    MONEY_FIELD,
+    ZERO,
+    allocations_as_of,
+    bucket_q,
+    cents,
+    credit_notes_as_of,
+    invoices_open_today,
+)
 
-BUCKETS = ("current", "1-30", "31-60", "61-90", "90+")
-KEYS = (*BUCKETS, "total")
+__all__ = ["BUCKETS", "KEYS", "AgeingReport", "AgeingRow", "ageing_report", "customer_ageing"]
 
 
 @dataclass(frozen=True)
@@ -51,36 +59,8 @@ class AgeingReport:
         }
 
 
-def _bucket_conditions(as_of: date, *, due: str) -> dict[str, Q]:
-    """Days past due as due-date ranges, so that no date arithmetic runs in SQL."""
-    day = timedelta(days=1)
-    ranges = {
-        "current": (as_of, None),
-        "1-30": (as_of - 30 * day, as_of),
-        "31-60": (as_of - 60 * day, as_of - 30 * day),
-        "61-90": (as_of - 90 * day, as_of - 60 * day),
-        "90+": (None, as_of - 90 * day),
-    }
-    conditions = {}
-    for bucket, (earliest, before) in ranges.items():
-        condition = Q()
-        if earliest is not None:
-            condition &= Q(**{f"{due}__gte": earliest})
-        if before is not None:
-            condition &= Q(**{f"{due}__lt": before})
-        conditions[bucket] = condition
-    return conditions
-
-
 def _alias(bucket: str) -> str:
     return "bucket_" + bucket.replace("-", "_").replace("+", "_plus")
-
-
-def _cents(value: Decimal | None) -> Decimal:
-    # SQLite sums decimals through floats: round every aggregate to cents, and
-    # let a float residue such as -5.6E-17 come out as 0.00, not -0.00.
-    amount = money_quantize(value or 0)
-    return amount.copy_abs() if amount.is_zero() else amount
 
 
 def _sums_by_customer(
@@ -91,14 +71,19 @@ def _sums_by_customer(
     due: str,
     extra: tuple[str, ...] = (),
     order: str | None = None,
+    amount: str = "amount",
 ) -> list[dict[str, object]]:
     """Sum `amount` per customer and bucket of the due date: one grouped query."""
     aggregates = {
         _alias(bucket): Sum(
-            Case(When(condition, then=F("amount")), default=ZERO, output_field=MONEY_FIELD),
+            Case(
+                When(bucket_q(bucket, as_of=as_of, due=due), then=F(amount)),
+                default=ZERO,
+                output_field=MONEY_FIELD,
+            ),
             output_field=MONEY_FIELD,
         )
-        for bucket, condition in _bucket_conditions(as_of, due=due).items()
+        for bucket in BUCKETS
     }
     return list(
         queryset.order_by()
@@ -115,12 +100,16 @@ def ageing_invoices(
     rep: AbstractBaseUser | None = None,
     user: AbstractBaseUser | AnonymousUser | None = None,
     customer: Customer | None = None,
+    invoices: QuerySet[Invoice] | None = None,
 ) -> QuerySet[Invoice]:
-    """The invoices that count in the ageing as of the date, in scope."""
+    """The invoices that count in the ageing as of the date, in scope (of `invoices`, when
+    given: a caller that knows plans leaves out the invoices they replace)."""
     # A cancelled invoice is void from the start (issued by mistake); what
     # lowers a real invoice from a date on is a credit note.
-    queryset = Invoice.objects.filter(issue_date__lte=as_of, currency=currency).exclude(
-        status=Invoice.Status.CANCELLED
+    queryset = (
+        (Invoice.objects.all() if invoices is None else invoices)
+        .filter(issue_date__lte=as_of, currency=currency)
+        .exclude(status=Invoice.Status.CANCELLED)
     )
     if user is not None:
         queryset = scope_for_user(queryset, user)
@@ -138,11 +127,14 @@ def ageing_report(
     rep: AbstractBaseUser | None = None,
     user: AbstractBaseUser | AnonymousUser | None = None,
     customer: Customer | None = None,
+    invoices: QuerySet[Invoice] | None = None,
+    today: date | None = None,
 ) -> AgeingReport:
     """Age the open receivables in one currency as of the date, per customer and in total.
 
     `rep` keeps one sales rep's customers; `user` keeps what the user may see.
-    Customers with nothing open as of the date are left out.
+    Customers with nothing open as of the date are left out. When as_of is
+    `today` (the business date) the open items' stored outstanding is read.
 
     Three grouped aggregates run in the database, per customer and bucket:
     invoiced amounts, allocations of posted payments dated up to as_of, and
@@ -151,8 +143,24 @@ def ageing_report(
     slower than bare SQL on PostgreSQL.)
     """
     invoices = ageing_invoices(
-        as_of=as_of, currency=currency, rep=rep, user=user, customer=customer
+        as_of=as_of, currency=currency, rep=rep, user=user, customer=customer, invoices=invoices
     )
+    if as_of == today:
+        # Today is the open items' stored outstanding: one grouped query over
+        # the open-invoice index, whatever the history behind them.
+        rows = [
+            _row(row, {bucket: cents(row[_alias(bucket)]) for bucket in BUCKETS})
+            for row in _sums_by_customer(
+                invoices_open_today(invoices),
+                as_of=as_of,
+                customer="customer_id",
+                due="due_date",
+                extra=("customer__code", "customer__name"),
+                order="customer__code",
+                amount="outstanding",
+            )
+        ]
+        return _report(as_of=as_of, currency=currency, rows=rows)
     invoiced = _sums_by_customer(
         invoices,
         as_of=as_of,
@@ -162,17 +170,13 @@ def ageing_report(
         order="customer__code",
     )
     paid = _sums_by_customer(
-        PaymentAllocation.objects.filter(
-            invoice__in=invoices.values("pk"),
-            payment__status=Payment.Status.POSTED,
-            payment__payment_date__lte=as_of,
-        ),
+        allocations_as_of(as_of=as_of).filter(invoice__in=invoices.values("pk")),
         as_of=as_of,
         customer="invoice__customer_id",
         due="invoice__due_date",
     )
     credited = _sums_by_customer(
-        CreditNote.objects.filter(invoice__in=invoices.values("pk"), issue_date__lte=as_of),
+        credit_notes_as_of(as_of=as_of).filter(invoice__in=invoices.values("pk")),
         as_of=as_of,
         customer="invoice__customer_id",
         due="invoice__due_date",
@@ -186,27 +190,39 @@ def ageing_report(
         for bucket in BUCKETS:
             alias = _alias(bucket)
             less = sum(
-                (_cents(other[alias]) for other in reductions.get(row["customer_id"], [])),
+                (cents(other[alias]) for other in reductions.get(row["customer_id"], [])),
                 Decimal("0.00"),
             )
-            amounts[bucket] = _cents(_cents(row[alias]) - less)
-        amounts["total"] = sum((amounts[bucket] for bucket in BUCKETS), Decimal("0.00"))
-        if amounts["total"] > 0:
-            rows.append(
-                AgeingRow(
-                    customer_id=row["customer_id"],
-                    code=row["customer__code"],
-                    name=row["customer__name"],
-                    amounts=amounts,
-                )
-            )
+            amounts[bucket] = cents(cents(row[alias]) - less)
+        rows.append(_row(row, amounts))
+    return _report(as_of=as_of, currency=currency, rows=rows)
+
+
+def _row(row: dict[str, object], amounts: dict[str, Decimal]) -> AgeingRow:
+    amounts["total"] = sum((amounts[bucket] for bucket in BUCKETS), Decimal("0.00"))
+    return AgeingRow(
+        customer_id=row["customer_id"],
+        code=row["customer__code"],
+        name=row["customer__name"],
+        amounts=amounts,
+    )
+
+
+def _report(*, as_of: date, currency: str, rows: list[AgeingRow]) -> AgeingReport:
+    """The report of the customers that still owe something, with the totals."""
+    rows = [row for row in rows if row.amounts["total"] > 0]
     totals = {key: sum((row.amounts[key] for row in rows), Decimal("0.00")) for key in KEYS}
     return AgeingReport(as_of=as_of, currency=currency, totals=totals, customers=rows)
 
 
-def customer_ageing(*, customer: Customer, as_of: date) -> dict[str, Decimal]:
-    """The customer's ageing buckets and total as of the date, in its currency."""
-    return ageing_report(as_of=as_of, currency=customer.currency, customer=customer).totals
+def customer_ageing(
+    *, customer: Customer, as_of: date, today: date | None = None
+) -> dict[str, Decimal]:
+    """The customer's ageing buckets and total as of the date, in its currency (from the open
+    items' stored outstanding when the date is `today`)."""
+    return ageing_report(
+        as_of=as_of, currency=customer.currency, customer=customer, today=today
+    ).totals
 
 
 def ageing_currencies(

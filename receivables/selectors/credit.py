@@ -166,6 +166,11 @@ def credit_hold_event_latest(*, customer: Customer) -> CreditHoldEvent | None:
     return customer.credit_hold_events.select_related("actor").first()
 
 
+def credit_hold_event_list(*, customer: Customer) -> QuerySet[CreditHoldEvent]:
+    """The customer's holds and releases, latest first, with who did them."""
+    return customer.credit_hold_events.select_related("actor")
+
+
 def credit_override_list(*, customer: Customer) -> QuerySet[CreditOverride]:
     """The finance overrides of refused credit checks for the customer, newest first."""
     return customer.credit_overrides.select_related("actor")

@@ -48,15 +48,15 @@ class HistoryEntry:
 
 
 def customer_list(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Customer]:
-    """List the customers the user may see, with their owning rep and whether
-    they have a finance contact (reminders go to it)."""
+    """List the customers the user may see, by name (an indexed order to page through), with
+    their owning rep and whether they have a finance contact (reminders go to it)."""
     finance_contacts = Contact.objects.filter(customer=OuterRef("pk"), role=Contact.Role.FINANCE)
     return scope_for_user(
         Customer.objects.select_related("sales_rep").annotate(
             has_finance_contact=Exists(finance_contacts)
         ),
         user,
-    )
+    ).order_by("name", "pk")
 
 
 def contact_list(*, customer: Customer) -> QuerySet[Contact]:
@@ -161,9 +161,18 @@ def _approval_note(record) -> str:
     return ""
 
 
-def customer_history(*, customer: Customer, limit: int = 100) -> list[HistoryEntry]:
+def customer_history(
+    *,
+    customer: Customer,
+    limit: int = 100,
+    hold_events: Iterable | None = None,
+    overrides: Iterable | None = None,
+) -> list[HistoryEntry]:
     """The customer's audit timeline, newest first: master data, limit and terms,
-    contacts, assessments, holds and credit overrides, each with who and when."""
+    contacts, assessments, holds and credit overrides, each with who and when.
+
+    A page that has read the holds and overrides already passes them in.
+    """
     order = ("id", "history_date", "history_id")
     customer_records = list(
         Customer.history.filter(id=customer.pk).select_related("history_user").order_by(*order)
@@ -212,7 +221,11 @@ def customer_history(*, customer: Customer, limit: int = 100) -> list[HistoryEnt
             users=users,
         ),
     ]
-    for event in customer.credit_hold_events.select_related("actor"):
+    if hold_events is None:
+        hold_events = customer.credit_hold_events.select_related("actor")
+    if overrides is None:
+        overrides = customer.credit_overrides.select_related("actor")
+    for event in hold_events:
         entries.append(
             HistoryEntry(
                 at=event.created_at,
@@ -222,7 +235,7 @@ def customer_history(*, customer: Customer, limit: int = 100) -> list[HistoryEnt
                 note=f"{event.get_source_display()}: {event.reason}",
             )
         )
-    for override in customer.credit_overrides.select_related("actor"):
+    for override in overrides:
         entries.append(
             HistoryEntry(
                 at=override.created_at,

@@ -3,6 +3,7 @@
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext
@@ -15,7 +16,7 @@ from receivables.forms.customers import ContactForm, CustomerForm, ReasonForm
 from receivables.models import Contact, Customer
 from receivables.selectors.credit import (
     credit_assessment_list_for_customer,
-    credit_hold_event_latest,
+    credit_hold_event_list,
     credit_override_list,
     customer_credit_position,
 )
@@ -29,6 +30,8 @@ from receivables.services.customers import (
     customer_update,
 )
 
+CUSTOMERS_PER_PAGE = 50
+
 
 def add_business_error(form: forms.Form, error: BusinessRuleError) -> None:
     """Show a refusal of a service on the form, beside its field when it has one."""
@@ -40,11 +43,16 @@ def _may_manage_customers(request: HttpRequest) -> bool:
 
 
 def customer_list_view(request: HttpRequest) -> HttpResponse:
+    """The customers in scope, a page at a time."""
+    page = Paginator(customer_list(user=request.user), CUSTOMERS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
     return render(
         request,
         "receivables/customer_list.html",
         {
-            "customers": customer_list(user=request.user),
+            "customers": page.object_list,
+            "page": page,
             "can_create": _may_manage_customers(request),
         },
     )
@@ -57,6 +65,9 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     contacts = list(contact_list(customer=customer))
     assessments = list(credit_assessment_list_for_customer(customer=customer))
     is_finance = has_role(request.user, Role.FINANCE)
+    # Read once for the credit panel and the history alike.
+    hold_events = list(credit_hold_event_list(customer=customer))
+    overrides = list(credit_override_list(customer=customer))
     return render(
         request,
         "receivables/customer_detail.html",
@@ -68,9 +79,11 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "assessments": assessments,
             "open_assessment": next((a for a in assessments if a.is_open), None),
             "can_assess": _may_manage_customers(request),
-            "hold_event": credit_hold_event_latest(customer=customer),
-            "overrides": list(credit_override_list(customer=customer)[:20]),
-            "history": customer_history(customer=customer),
+            "hold_event": hold_events[0] if hold_events else None,
+            "overrides": overrides[:20],
+            "history": customer_history(
+                customer=customer, hold_events=hold_events, overrides=overrides
+            ),
             "is_finance": is_finance,
             "reason_form": ReasonForm() if is_finance else None,
         },

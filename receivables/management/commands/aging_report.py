@@ -5,6 +5,7 @@ from datetime import date
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from core.money import money_quantize
 from core.spreadsheets import SpreadsheetCsvWriter
@@ -47,7 +48,9 @@ class Command(BaseCommand):
             rep_user = get_user_model().objects.filter(username=rep).first()
             if rep_user is None:
                 raise CommandError(f"--rep: no user {rep!r}")
-        report = ageing_report(as_of=as_of_date, currency=currency, rep=rep_user)
+        report = ageing_report(
+            as_of=as_of_date, currency=currency, rep=rep_user, today=timezone.localdate()
+        )
         if format == "json":
             self.stdout.write(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
             return
