@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from contracts.models import AgreementInstalment
 from core.roles import Role
 from dashboards.selectors.common import DashboardFilters
 from receivables.models import Customer, Invoice
@@ -170,4 +171,25 @@ class InvoiceDrillFilter(django_filters.FilterSet):
             Q(number__icontains=value)
             | Q(customer__code__icontains=value)
             | Q(customer__name__icontains=value)
+        )
+
+
+class InstalmentDrillFilter(django_filters.FilterSet):
+    """The ageing drill-down's instalments: the same search as the invoices (sorted with them)."""
+
+    q = django_filters.CharFilter(label=_("Search"), method="search")
+
+    class Meta:
+        model = AgreementInstalment
+        fields: list[str] = []
+
+    def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(label_base__icontains=value)
+            | Q(agreement__number__icontains=value)
+            | Q(agreement__customer__code__icontains=value)
+            | Q(agreement__customer__name__icontains=value)
         )

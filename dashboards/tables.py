@@ -9,11 +9,12 @@ from django.http import QueryDict
 from django.utils.translation import gettext as _
 
 from dashboards.exports import Column, Table
-from dashboards.filters import InvoiceDrillFilter, WorklistFilter
+from dashboards.filters import InstalmentDrillFilter, InvoiceDrillFilter, WorklistFilter
 from dashboards.selectors.common import DashboardFilters, User
 from dashboards.selectors.kpis import (
     RANK_LEVELS,
     OverdueRow,
+    ageing_bucket_instalments,
     ageing_bucket_invoices,
     ageing_for_dashboard,
     agreements_pending,
@@ -25,6 +26,7 @@ from dashboards.selectors.kpis import (
 )
 from dashboards.selectors.worklist import customer_worklist
 from dunning.models import CollectionCase, LevelCode
+from receivables.models import Customer, Invoice
 from receivables.selectors.ageing import BUCKETS
 
 
@@ -56,6 +58,78 @@ def drilldown_filter(request: TableRequest) -> InvoiceDrillFilter:
         user=request.user, filters=request.filters, bucket=drilldown_bucket(request.params)
     )
     return InvoiceDrillFilter(request.params, queryset=invoices)
+
+
+@dataclass(frozen=True)
+class DrillRow:
+    """A line of the ageing drill-down: an invoice, or an instalment of an approved plan
+    (`INVOICE#n`) that replaces its invoices' due dates."""
+
+    number: str
+    customer: Customer
+    issue_date: date | None
+    due_date: date
+    amount: Decimal
+    open_amount: Decimal
+    invoice: Invoice | None = None
+    agreement_id: int | None = None
+
+    @property
+    def is_instalment(self) -> bool:
+        return self.agreement_id is not None
+
+
+# The sort keys of the drill-down's `order` values (django-filter's OrderingFilter params).
+DRILL_ORDER: dict[str, Callable[[DrillRow], object]] = {
+    "due": lambda row: row.due_date,
+    "open": lambda row: row.open_amount,
+    "number": lambda row: row.number,
+    "customer": lambda row: row.customer.name,
+}
+
+
+def drilldown_rows(request: TableRequest) -> tuple[InvoiceDrillFilter, list[DrillRow]]:
+    """The drill-down's lines as the chart ages them: the invoices no approved plan replaces,
+    and the open instalments of approved plans by their own due dates, searched and sorted
+    together (two queries)."""
+    drill = drilldown_filter(request)
+    instalments = InstalmentDrillFilter(
+        request.params,
+        queryset=ageing_bucket_instalments(
+            user=request.user, filters=request.filters, bucket=drilldown_bucket(request.params)
+        ),
+    ).qs
+    rows = [
+        DrillRow(
+            number=invoice.number,
+            customer=invoice.customer,
+            issue_date=invoice.issue_date,
+            due_date=invoice.due_date,
+            amount=invoice.amount,
+            open_amount=invoice.open_amount,
+            invoice=invoice,
+        )
+        for invoice in drill.qs.iterator(chunk_size=500)
+    ]
+    rows.extend(
+        DrillRow(
+            number=f"{instalment.label_base or instalment.agreement.number}#{instalment.sequence}",
+            customer=instalment.agreement.customer,
+            issue_date=None,
+            due_date=instalment.due_date,
+            amount=instalment.amount,
+            open_amount=instalment.open_amount,
+            agreement_id=instalment.agreement_id,
+        )
+        for instalment in instalments.iterator(chunk_size=500)
+    )
+    cleaned = getattr(drill.form, "cleaned_data", {})
+    order = [value for value in (cleaned.get("order") or []) if value]
+    keys = [*order, "due", "number"] if order else ["due", "number"]
+    # Stable sorts, least significant key first.
+    for key in reversed(keys):
+        rows.sort(key=DRILL_ORDER[key.lstrip("-")], reverse=key.startswith("-"))
+    return drill, rows
 
 
 def _money_header(label: str, filters: DashboardFilters) -> str:
@@ -119,19 +193,20 @@ def ageing_table(request: TableRequest) -> Table:
 
 def drilldown_table(request: TableRequest) -> Table:
     as_of = request.filters.as_of
+    _drill, lines = drilldown_rows(request)
     rows = (
         (
-            invoice.number,
-            invoice.customer.code,
-            invoice.customer.name,
-            invoice.customer.sales_rep.get_username(),
-            invoice.issue_date,
-            invoice.due_date,
-            max((as_of - invoice.due_date).days, 0),
-            invoice.amount,
-            invoice.open_amount,
+            row.number,
+            row.customer.code,
+            row.customer.name,
+            row.customer.sales_rep.get_username(),
+            row.issue_date,
+            row.due_date,
+            max((as_of - row.due_date).days, 0),
+            row.amount,
+            row.open_amount,
         )
-        for invoice in drilldown_filter(request).qs.iterator(chunk_size=500)
+        for row in lines
     )
     bucket = drilldown_bucket(request.params) or "all"
     return Table(

@@ -36,7 +36,7 @@ from dashboards.tables import (
     TABLES,
     TableRequest,
     drilldown_bucket,
-    drilldown_filter,
+    drilldown_rows,
     worklist_filter,
 )
 from receivables.selectors.ageing import BUCKETS, ageing_currencies
@@ -237,8 +237,8 @@ def ageing_invoices(request: HttpRequest) -> HttpResponse:
     table_request = TableRequest(
         user=request.user, filters=filters, params=request.GET, today=timezone.localdate()
     )
-    drill = drilldown_filter(table_request)
-    page = _paginate(request, drill.qs, INVOICES_PER_PAGE)
+    drill, rows = drilldown_rows(table_request)
+    page = _paginate(request, rows, INVOICES_PER_PAGE)
     context = {
         "form": form,
         "drill_form": drill.form,

@@ -45,7 +45,12 @@ from django.db.models.functions import TruncMonth
 from django.utils.translation import gettext, ngettext
 
 from contracts.models import AgreementInstalment, SupplementaryAgreement
-from contracts.selectors.instalments import instalment_ageing, instalments_overdue, invoice_replaced
+from contracts.selectors.instalments import (
+    instalment_ageing,
+    instalments_as_of,
+    instalments_overdue,
+    invoice_replaced,
+)
 from dashboards.selectors.common import (
     MONEY_FIELD,
     DashboardFilters,
@@ -138,11 +143,12 @@ def ageing_bucket_invoices(
     *, user: User, filters: DashboardFilters, bucket: str | None
 ) -> QuerySet[Invoice]:
     """Drill-down: the invoices open as of the date in one bucket (all buckets when None),
-    with `open_amount` and `days_past_due` annotated, oldest due first."""
+    with `open_amount` annotated, oldest due first; those an approved plan replaces are left
+    out (their instalments age instead, as in the chart)."""
     invoices = invoices_with_open_amount(
         as_of=filters.as_of,
         today=filters.today,
-        queryset=invoices_in_scope(user=user, filters=filters),
+        queryset=invoices_in_scope(user=user, filters=filters).exclude(invoice_replaced()),
     )
     if bucket is not None:
         invoices = invoices.filter(bucket_q(bucket, as_of=filters.as_of))
@@ -150,6 +156,30 @@ def ageing_bucket_invoices(
         invoices.select_related("customer", "customer__sales_rep")
         .filter(open_q(amount="open_amount"))
         .order_by("due_date", "number")
+    )
+
+
+def ageing_bucket_instalments(
+    *, user: User, filters: DashboardFilters, bucket: str | None
+) -> QuerySet[AgreementInstalment]:
+    """Drill-down: the instalments of approved plans open as of the date in one bucket of
+    their own due dates (all buckets when None), with `open_amount` and `label_base` (the
+    first invoice replaced, as the run names them) annotated, oldest due first."""
+    rep_id = effective_rep_id(user=user, rep_id=filters.rep_id)
+    instalments = instalments_as_of(
+        as_of=filters.as_of,
+        queryset=scoped(AgreementInstalment.objects.all(), user=user, rep_id=rep_id),
+    ).filter(currency_value=filters.currency)
+    if bucket is not None:
+        instalments = instalments.filter(bucket_q(bucket, as_of=filters.as_of))
+    first_invoice = Invoice.objects.filter(
+        supplementary_agreements=OuterRef("agreement_id")
+    ).order_by("due_date", "number")
+    return (
+        instalments.annotate(label_base=Subquery(first_invoice.values("number")[:1]))
+        .select_related("agreement", "agreement__customer", "agreement__customer__sales_rep")
+        .filter(open_q(amount="open_amount"))
+        .order_by("due_date", "agreement__number", "sequence")
     )
 
 

@@ -1,6 +1,8 @@
 """After an approved instalment plan, "overdue" everywhere is the plan's unpaid instalments
 past their own due dates, and every page agrees to the cent."""
 
+import csv
+import io
 import re
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -9,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.urls import reverse
+from openpyxl import load_workbook
 
 from contracts.models import SupplementaryAgreement
 from dashboards.selectors.common import DashboardFilters
@@ -22,7 +25,7 @@ from dashboards.selectors.kpis import (
 from dashboards.selectors.worklist import customer_worklist, rep_totals
 from dunning.selectors import collection_case_list, customer_overdue_items
 from dunning.services.agreements import InstalmentInput, agreement_approve, agreement_propose
-from receivables.selectors.ageing import ageing_report
+from receivables.selectors.ageing import BUCKETS, ageing_report
 from tests.factories.cases import CollectionCaseFactory, overdue_invoice, pay_invoice
 from tests.factories.customers import CustomerFactory
 from tests.factories.dunning import ensure_default_policy
@@ -142,3 +145,98 @@ def test_the_dashboard_ages_a_plan_by_its_instalments_not_by_the_invoice_it_repl
     # receivables' own report still ages the invoice by its own due date
     plain = ageing_report(as_of=TODAY, currency="CNY", customer=customer)
     assert (plain.totals["61-90"], plain.totals["total"]) == (D("900.00"), D("900.00"))
+
+
+def _read_csv(response) -> list[list[str]]:
+    text = response.content.decode("utf-8").removeprefix("\ufeff")
+    return list(csv.reader(io.StringIO(text)))
+
+
+def _read_xlsx(response) -> list[tuple]:
+    return list(load_workbook(io.BytesIO(response.content)).active.iter_rows(values_only=True))
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_drill_down_and_its_export_agree_with_the_chart_after_a_plan(
+    client, django_assert_max_num_queries
+):
+    # Given a customer 65 days late on 100,000.00 and 10 days late on 20,000.00
+    ensure_default_policy()
+    rep = SalesRepFactory()
+    customer = CustomerFactory(sales_rep=rep, currency="CNY", code="DRILL-1")
+    late = overdue_invoice(customer=customer, due=TODAY - timedelta(days=65), amount="100000.00")
+    recent = overdue_invoice(customer=customer, due=TODAY - timedelta(days=10), amount="20000.00")
+    # and another customer, of another rep, 70 days late without a plan
+    other = CustomerFactory(currency="CNY", code="DRILL-2")
+    untouched = overdue_invoice(customer=other, due=TODAY - timedelta(days=70), amount="555.55")
+    # and a plan for the late one: 30,000.00 due 35 days ago, 40,000.00 5 days ago, the rest later
+    approved_on = TODAY - timedelta(days=40)
+    agreement = agreement_propose(
+        customer=customer,
+        invoices=[late],
+        kind=SupplementaryAgreement.Kind.INSTALMENT_PLAN,
+        instalments=[
+            InstalmentInput(due_date=TODAY - timedelta(days=35), amount=D("30000.00")),
+            InstalmentInput(due_date=TODAY - timedelta(days=5), amount=D("40000.00")),
+            InstalmentInput(due_date=TODAY + timedelta(days=25), amount=D("30000.00")),
+        ],
+        reason="cash flow",
+        actor=rep,
+        as_of=approved_on,
+    )
+    manager = ManagerFactory()
+    agreement_approve(agreement=agreement, actor=manager, as_of=approved_on)
+    # of which 10,000.33 was paid 15 days ago
+    pay_invoice(invoice=late, amount="10000.33", on=TODAY - timedelta(days=15))
+
+    filters = DashboardFilters(as_of=TODAY, currency="CNY")
+    report = ageing_for_dashboard(user=manager, filters=filters)
+    client.force_login(manager)
+    dashboard = client.get(reverse("dashboards:dashboard"))
+    drill_urls = dashboard.context["drill_urls"]
+    assert dashboard.context["ageing"].totals == report.totals
+
+    expected = {
+        "current": [(f"{late.number}#3", D("30000.00"))],
+        "1-30": [(recent.number, D("20000.00")), (f"{late.number}#2", D("40000.00"))],
+        "31-60": [(f"{late.number}#1", D("19999.67"))],
+        "61-90": [(untouched.number, D("555.55"))],
+        "90+": [],
+    }
+    for bucket in BUCKETS:
+        # When the manager drills down from the bar
+        with django_assert_max_num_queries(12):
+            response = client.get(drill_urls[bucket])
+        rows = response.context["page"].object_list
+        # Then the rows are the bucket's invoices and instalments, and total the bar
+        assert sorted((row.number, row.open_amount) for row in rows) == sorted(expected[bucket])
+        assert sum((row.open_amount for row in rows), D("0.00")) == report.totals[bucket]
+        # and so do both exports
+        for file_format, reader in (("csv", _read_csv), ("xlsx", _read_xlsx)):
+            export = client.get(
+                reverse("dashboards:export"),
+                {"table": "ageing_invoices", "format": file_format, "bucket": bucket},
+            )
+            lines = reader(export)[1:]
+            assert sorted(str(line[0]) for line in lines) == sorted(n for n, _ in expected[bucket])
+            total = sum((D(str(line[8])) for line in lines), D("0.00"))
+            assert total == report.totals[bucket], (bucket, file_format)
+    # An instalment row links to its plan, the replaced invoice is in no bucket
+    page = client.get(drill_urls["31-60"]).content.decode()
+    assert reverse("dunning:agreement_detail", args=[agreement.pk]) in page
+    everything = client.get(reverse("dashboards:ageing_invoices")).context["page"].object_list
+    assert late.number not in [row.number for row in everything]
+    assert sum((row.open_amount for row in everything), D("0.00")) == report.totals["total"]
+    # and a search finds the instalments by the invoice they replace, sorted by open amount
+    searched = client.get(
+        reverse("dashboards:ageing_invoices"), {"q": late.number, "order": "-open"}
+    )
+    assert [row.number for row in searched.context["page"].object_list] == [
+        f"{late.number}#2",
+        f"{late.number}#3",
+        f"{late.number}#1",
+    ]
+    # while the rep sees only their own customer's rows
+    client.force_login(rep)
+    mine = client.get(reverse("dashboards:ageing_invoices")).context["page"].object_list
+    assert untouched.number not in [row.number for row in mine]
