@@ -27,6 +27,7 @@ from receivables.selectors.balances import (
     invoices_open_today,
     overdue_q,
 )
+from receivables.selectors.replaced import invoices_exclude_replaced
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -142,8 +143,10 @@ def invoice_list(*, user: User, filters: InvoiceFilters | None = None) -> QueryS
     if filters.customer_id:
         queryset = queryset.filter(customer_id=filters.customer_id)
     if filters.overdue_on:
-        queryset = invoices_open_today(queryset).filter(
-            overdue_q(as_of=filters.overdue_on, tolerance=filters.tolerance)
+        queryset = invoices_exclude_replaced(
+            invoices_open_today(queryset).filter(
+                overdue_q(as_of=filters.overdue_on, tolerance=filters.tolerance)
+            )
         )
     return queryset.order_by("due_date", "number")
 

@@ -30,6 +30,7 @@ from receivables.selectors.invoices import (
     invoice_currency_list,
     invoice_list,
 )
+from receivables.selectors.replaced import invoice_is_replaced
 from receivables.services.invoices import (
     credit_note_issue,
     invoice_cancel,
@@ -94,13 +95,16 @@ def _render_detail(
 ) -> HttpResponse:
     is_finance = has_role(request.user, Role.FINANCE)
     today = timezone.localdate()
+    is_replaced = invoice.status == Invoice.Status.OPEN and invoice_is_replaced(invoice=invoice)
     context = {
         "invoice": invoice,
         "allocations": list(invoice_allocations(invoice=invoice)),
         "credit_notes": list(invoice_credit_notes(invoice=invoice)),
         "days_past_due": invoice.days_past_due(as_of=today),
         "is_overdue": invoice.status == Invoice.Status.OPEN
+        and not is_replaced
         and is_overdue(due_date=invoice.due_date, open_amount=invoice.outstanding, as_of=today),
+        "is_replaced": is_replaced,
         "is_finance": is_finance,
     }
     if is_finance and invoice.status != Invoice.Status.CANCELLED:

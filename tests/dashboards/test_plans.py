@@ -240,3 +240,51 @@ def test_the_drill_down_and_its_export_agree_with_the_chart_after_a_plan(
     client.force_login(rep)
     mine = client.get(reverse("dashboards:ageing_invoices")).context["page"].object_list
     assert untouched.number not in [row.number for row in mine]
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_invoice_page_and_list_call_a_replaced_invoice_replaced_not_overdue(
+    client, django_assert_max_num_queries
+):
+    # Given two invoices 65 and 10 days late, the first replaced by an approved plan
+    ensure_default_policy()
+    rep = SalesRepFactory()
+    customer = CustomerFactory(sales_rep=rep, currency="CNY")
+    late = overdue_invoice(customer=customer, due=TODAY - timedelta(days=65), amount="1000.00")
+    recent = overdue_invoice(customer=customer, due=TODAY - timedelta(days=10), amount="200.00")
+    client.force_login(rep)
+    overdue_list = reverse("receivables:invoice_list") + "?overdue=on"
+    before = client.get(overdue_list).context["invoices"]
+    assert sorted(invoice.number for invoice in before) == sorted([late.number, recent.number])
+    agreement = agreement_propose(
+        customer=customer,
+        invoices=[late],
+        kind=SupplementaryAgreement.Kind.INSTALMENT_PLAN,
+        instalments=[
+            InstalmentInput(due_date=TODAY + timedelta(days=10), amount=D("400.00")),
+            InstalmentInput(due_date=TODAY + timedelta(days=40), amount=D("600.00")),
+        ],
+        reason="cash flow",
+        actor=rep,
+        as_of=TODAY - timedelta(days=3),
+    )
+    # a proposed plan replaces nothing yet
+    page = client.get(late.get_absolute_url()).content.decode()
+    assert "65 days overdue" in page
+    agreement_approve(agreement=agreement, actor=ManagerFactory(), as_of=TODAY - timedelta(days=2))
+
+    # When the rep opens the invoice page and the overdue list
+    with django_assert_max_num_queries(15):
+        page = client.get(late.get_absolute_url()).content.decode()
+    with django_assert_max_num_queries(10):
+        after = client.get(overdue_list).context["invoices"]
+
+    # Then the replaced invoice keeps its due date, is called replaced, and is not overdue
+    assert (TODAY - timedelta(days=65)).isoformat() in page
+    assert "days overdue" not in page
+    assert 'data-testid="invoice-replaced"' in page
+    assert [invoice.number for invoice in after] == [recent.number]
+    assert "10 days overdue" in client.get(recent.get_absolute_url()).content.decode()
+    # and the unfiltered list still lists it
+    listed = client.get(reverse("receivables:invoice_list")).context["invoices"]
+    assert late.number in [invoice.number for invoice in listed]
