@@ -27,6 +27,8 @@ from dashboards.selectors.kpis import (
     ladder_distribution,
     overdue_by_customer,
     overdue_by_rep,
+    overdue_per_customer,
+    overdue_total,
     promise_stats,
 )
 from dashboards.selectors.worklist import rep_totals, todays_tasks
@@ -177,16 +179,17 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     trend = kpi_trend(user=request.user, filters=filters)
     ladder = ladder_distribution(user=request.user, filters=filters)
     agreements = agreements_pending(user=request.user, filters=filters)
+    overdue_rows = overdue_per_customer(user=request.user, filters=filters)
     context = {
         "form": form,
         "filters": filters,
-        "overdue_total": ageing.totals["total"] - ageing.totals["current"],
+        "overdue_total": overdue_total(user=request.user, filters=filters, rows=overdue_rows),
         "ageing": ageing,
         "ageing_chart": ageing_chart(ageing, filters, title=_("Ageing by bucket")),
         "drill_urls": {bucket: _drill_url(filters, bucket) for bucket in BUCKETS},
         "drill_all_url": _drill_url(filters),
-        "by_rep": overdue_by_rep(user=request.user, filters=filters),
-        "by_customer": overdue_by_customer(user=request.user, filters=filters),
+        "by_rep": overdue_by_rep(user=request.user, filters=filters, rows=overdue_rows),
+        "by_customer": overdue_by_customer(user=request.user, filters=filters, rows=overdue_rows),
         "trend": trend,
         "latest": trend[-1],
         "dso_chart": line_chart(

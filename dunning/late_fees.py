@@ -14,11 +14,11 @@ from decimal import Decimal
 from typing import Protocol
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Sum
 
 from core.money import money_quantize
-from dunning.models import DunningPolicy
-from receivables.models import CreditNote, Invoice, Payment, PaymentAllocation
+from dunning.policy import policy_active
+from receivables.models import Invoice
+from receivables.selectors.balances import invoice_reductions
 
 DAYS_PER_YEAR = Decimal(365)
 HUNDRED = Decimal(100)
@@ -108,35 +108,15 @@ def invoice_late_fee_clause(*, invoice: Invoice) -> LateFeeClause:
         contract = None
     if contract is not None and contract.late_fee_rate_percent is not None:
         return LateFeeClause.from_terms(contract)
-    return _policy_default_clause()
+    return policy_late_fee_clause()
 
 
-def _policy_default_clause() -> LateFeeClause:
-    policy = DunningPolicy.objects.filter(is_active=True).first()
+def policy_late_fee_clause() -> LateFeeClause:
+    """The active policy's default late-fee terms (0.05 % a day when none is installed)."""
+    policy = policy_active()
     if policy is None or policy.late_fee_rate_percent is None:
         return POLICY_DEFAULT_CLAUSE
     return LateFeeClause.from_terms(policy)
-
-
-def invoice_reductions(*, invoice: Invoice, as_of: date) -> list[tuple[date, Decimal]]:
-    """Dated reductions of the invoice up to as_of: posted payments and credit notes."""
-    allocations = (
-        PaymentAllocation.objects.filter(
-            invoice=invoice,
-            payment__status=Payment.Status.POSTED,
-            payment__payment_date__lte=as_of,
-        )
-        .values("payment__payment_date")
-        .annotate(total=Sum("amount"))
-        .values_list("payment__payment_date", "total")
-    )
-    credit_notes = (
-        CreditNote.objects.filter(invoice=invoice, issue_date__lte=as_of)
-        .values("issue_date")
-        .annotate(total=Sum("amount"))
-        .values_list("issue_date", "total")
-    )
-    return [(when, money_quantize(total)) for when, total in [*allocations, *credit_notes]]
 
 
 def invoice_late_fee(*, invoice: Invoice, as_of: date) -> Decimal:
@@ -145,6 +125,6 @@ def invoice_late_fee(*, invoice: Invoice, as_of: date) -> Decimal:
         amount=invoice.amount,
         due_date=invoice.due_date,
         as_of=as_of,
-        reductions=invoice_reductions(invoice=invoice, as_of=as_of),
+        reductions=invoice_reductions(invoice_ids=[invoice.pk], as_of=as_of)[invoice.pk],
         clause=invoice_late_fee_clause(invoice=invoice),
     )

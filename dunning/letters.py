@@ -10,7 +10,7 @@ Anything that keeps a complete letter from being made raises
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -21,19 +21,20 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from contracts.models import AgreementInstalment, Contract, DeliveryRecord
+from contracts.selectors.instalments import agreement_instalment_positions
 from core.money import money_quantize
 from dunning.late_fees import LateFeeClause, invoice_late_fee, invoice_late_fee_clause
 from dunning.models import Communication, DunningLevel, DunningPolicy, instalment_label
 from dunning.pdf import PdfRenderError, html_to_pdf
-from dunning.selectors import (
-    agreement_instalment_positions,
-    instalment_late_fee,
-    instalment_late_fee_clause,
-    invoices_reductions,
-    policy_active,
+from dunning.policy import (
+    communication_policy,
+    letter_deadline,
     policy_letter_deadline_days,
+    policy_tolerance,
 )
+from dunning.selectors import instalment_late_fee, instalment_late_fee_clause
 from receivables.models import Contact, Customer, Invoice
+from receivables.selectors.balances import invoice_reductions, is_overdue, open_amount_after
 
 DEFAULT_TEMPLATE = "dunning/letters/demand_letter.html"
 LANGUAGES = ("zh-hans", "en")
@@ -316,6 +317,7 @@ def demand_letter_build(
     instalments: Sequence[AgreementInstalment] = (),
     language: str | None = None,
     deadline_days: int | None = None,
+    tolerance: Decimal | None = None,
     reference: str = "",
     attention: str | None = None,
     currency: str | None = None,
@@ -323,6 +325,8 @@ def demand_letter_build(
     """Assemble the letter's content as of the letter date; call inside the letter's language."""
     if deadline_days is None:
         deadline_days = policy_letter_deadline_days()
+    if tolerance is None:
+        tolerance = policy_tolerance()
     if deadline_days < 1:
         raise DemandLetterError("The letter deadline must be at least one day.")
     invoices = [invoice for invoice in invoices if invoice.status != Invoice.Status.CANCELLED]
@@ -362,12 +366,12 @@ def demand_letter_build(
         if account is not None and account not in accounts:
             accounts.append(account)
 
-    reductions = invoices_reductions(invoice_ids=[i.pk for i in invoices], as_of=as_of)
+    reductions = invoice_reductions(invoice_ids=[i.pk for i in invoices], as_of=as_of)
     for invoice in sorted(invoices, key=lambda i: (i.due_date, i.number)):
-        outstanding = money_quantize(
-            max(invoice.amount - sum((v for _, v in reductions[invoice.pk]), ZERO), ZERO)
-        )
-        if outstanding <= 0 or invoice.due_date >= as_of:
+        outstanding = open_amount_after(amount=invoice.amount, reductions=reductions[invoice.pk])
+        if not is_overdue(
+            due_date=invoice.due_date, open_amount=outstanding, as_of=as_of, tolerance=tolerance
+        ):
             continue
         contract = _invoice_contract(invoice)
         if contract is not None:
@@ -455,7 +459,12 @@ def demand_letter_build(
             (i for i in instalments if i.agreement_id == agreement.pk), key=lambda i: i.sequence
         ):
             position = positions.get(instalment.pk)
-            if position is None or position.outstanding <= 0 or instalment.due_date >= as_of:
+            if position is None or not is_overdue(
+                due_date=instalment.due_date,
+                open_amount=position.outstanding,
+                as_of=as_of,
+                tolerance=tolerance,
+            ):
                 continue
             items.append(
                 LetterItem(
@@ -493,7 +502,7 @@ def demand_letter_build(
         reference=reference,
         language=language or customer.language,
         letter_date=as_of,
-        deadline=as_of + timedelta(days=deadline_days),
+        deadline=letter_deadline(letter_date=as_of, days=deadline_days),
         deadline_days=deadline_days,
         creditor=creditor_from_settings(),
         customer=customer,
@@ -533,6 +542,7 @@ def demand_letter_pdf(
     instalments: Sequence[AgreementInstalment] = (),
     language: str | None = None,
     deadline_days: int | None = None,
+    tolerance: Decimal | None = None,
     reference: str = "",
     attention: str | None = None,
     currency: str | None = None,
@@ -573,12 +583,6 @@ def communication_letter_reference(*, communication: Communication) -> str:
     return f"{communication.customer.code}-{communication.business_date:%Y%m%d}-{communication.pk}"
 
 
-def _communication_policy(communication: Communication) -> DunningPolicy | None:
-    if communication.run_id and communication.run.policy_id:
-        return communication.run.policy
-    return policy_active()
-
-
 def _communication_template(communication: Communication, policy: DunningPolicy | None) -> str:
     if policy is None:
         return DEFAULT_TEMPLATE
@@ -604,7 +608,7 @@ def demand_letter_render(*, communication: Communication) -> bytes:
     instalments = [step.instalment for step in steps if step.instalment_id]
     if not invoices and not instalments:
         raise DemandLetterError("The communication lists no items for a letter.")
-    policy = _communication_policy(communication)
+    policy = communication_policy(communication=communication)
     return demand_letter_pdf(
         customer=communication.customer,
         as_of=communication_letter_date(communication=communication),
@@ -612,6 +616,7 @@ def demand_letter_render(*, communication: Communication) -> bytes:
         instalments=instalments,
         language=communication.language or communication.customer.language,
         deadline_days=policy_letter_deadline_days(policy=policy),
+        tolerance=policy_tolerance(policy=policy),
         reference=communication_letter_reference(communication=communication),
         attention=communication.recipient_name or None,
         currency=communication.currency,

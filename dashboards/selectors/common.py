@@ -1,32 +1,23 @@
-"""What every dashboard read shares: the filters, the scope, money expressions, month windows."""
+"""What every dashboard read shares: the filters, the scope, month windows.
+
+Money rules (open amounts, overdue, buckets) are `receivables.selectors.balances`'.
+"""
 
 import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import (
-    DecimalField,
-    ExpressionWrapper,
-    F,
-    OuterRef,
-    QuerySet,
-    Subquery,
-    Sum,
-    Value,
-)
-from django.db.models.functions import Coalesce
+from django.db.models import QuerySet
 
-from core.money import money_quantize
 from core.roles import Role, has_role
 from core.scoping import scope_for_user
-from receivables.models import CreditNote, Invoice, Payment, PaymentAllocation
+from receivables.models import Invoice
+from receivables.selectors.balances import HALF_CENT, MONEY_FIELD, ZERO, cents
+
+__all__ = ["HALF_CENT", "MONEY_FIELD", "ZERO", "cents"]
 
 User = AbstractBaseUser | AnonymousUser
-MONEY_FIELD = DecimalField(max_digits=14, decimal_places=2)
-ZERO = Value(Decimal("0.00"), output_field=MONEY_FIELD)
-HALF_CENT = Decimal("0.005")
 
 
 @dataclass(frozen=True)
@@ -43,12 +34,6 @@ def effective_rep_id(*, user: User, rep_id: int | None) -> int | None:
     if has_role(user, Role.FINANCE, Role.MANAGER):
         return rep_id
     return user.pk if user.is_authenticated else None
-
-
-def cents(value: Decimal | int | None) -> Decimal:
-    """Round an aggregate to cents; a float residue of SQLite (-1E-17) becomes 0.00."""
-    amount = money_quantize(value or 0)
-    return amount.copy_abs() if amount.is_zero() else amount
 
 
 def scoped(queryset: QuerySet, *, user: User, rep_id: int | None) -> QuerySet:
@@ -69,33 +54,6 @@ def invoices_in_scope(*, user: User, filters: DashboardFilters) -> QuerySet[Invo
         Invoice.objects.filter(currency=filters.currency).exclude(status=Invoice.Status.CANCELLED),
         user=user,
         rep_id=effective_rep_id(user=user, rep_id=filters.rep_id),
-    )
-
-
-def _sum_subquery(queryset: QuerySet, group: str) -> Subquery:
-    return Subquery(
-        queryset.order_by().values(group).annotate(total=Sum("amount")).values("total")[:1],
-        output_field=MONEY_FIELD,
-    )
-
-
-def open_amount_as_of(*, as_of: date) -> ExpressionWrapper:
-    """Expression on an invoice: its amount less posted payments dated, and credit notes
-    issued, on or before as_of (the ageing report's rule)."""
-    allocated = _sum_subquery(
-        PaymentAllocation.objects.filter(
-            invoice=OuterRef("pk"),
-            payment__status=Payment.Status.POSTED,
-            payment__payment_date__lte=as_of,
-        ),
-        "invoice",
-    )
-    credited = _sum_subquery(
-        CreditNote.objects.filter(invoice=OuterRef("pk"), issue_date__lte=as_of), "invoice"
-    )
-    return ExpressionWrapper(
-        F("amount") - Coalesce(allocated, ZERO) - Coalesce(credited, ZERO),
-        output_field=MONEY_FIELD,
     )
 
 
@@ -134,16 +92,3 @@ def periods_ending(*, as_of: date, months: int = 12) -> list[Period]:
         end = previous_month_end(periods[0].start)
         periods.insert(0, Period(start=month_start(end), end=end))
     return periods
-
-
-def bucket_bounds(bucket: str, *, as_of: date) -> tuple[date | None, date | None]:
-    """Due-date range (inclusive, None for open-ended) of an ageing bucket as of the date."""
-    day = timedelta(days=1)
-    bounds = {
-        "current": (as_of, None),
-        "1-30": (as_of - 30 * day, as_of - day),
-        "31-60": (as_of - 60 * day, as_of - 31 * day),
-        "61-90": (as_of - 90 * day, as_of - 61 * day),
-        "90+": (None, as_of - 91 * day),
-    }
-    return bounds[bucket]

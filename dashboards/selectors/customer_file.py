@@ -8,13 +8,16 @@ user's scope by the page; everything here hangs off it.
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from contracts.models import Contract, PaymentMilestone
+from contracts.selectors.instalments import customer_oldest_overdue_due, customer_overdue_amount
 from dashboards.selectors.common import User
 from dashboards.selectors.kpis import RANK_LEVELS, customer_rung
 from dunning.models import CaseEvent, CollectionCase, Communication, LevelCode
+from dunning.policy import policy_tolerance_expression
 from dunning.selectors import (
     case_task_list_open,
     collection_case_open_for_customer,
@@ -22,7 +25,8 @@ from dunning.selectors import (
     customer_dispute_list,
     customer_promise_list,
 )
-from receivables.models import CreditAssessment, Customer, Invoice, Payment
+from receivables.models import CreditAssessment, Customer, Payment
+from receivables.selectors.balances import cents
 from receivables.selectors.invoices import payments_with_allocated
 
 PAYMENT_ROWS = 10
@@ -38,6 +42,7 @@ class CustomerSummary:
     grade: str
     grade_label: str
     assessed_on: date | None
+    overdue: Decimal
     oldest_overdue_days: int | None
     rung_level: str
     rung_label: str
@@ -45,24 +50,23 @@ class CustomerSummary:
 
 
 def customer_summary(*, customer: Customer, as_of: date) -> CustomerSummary:
-    """The customer's grade (last approved assessment), oldest overdue age, rung and case."""
+    """The customer's grade (last approved assessment), what is overdue and since when, rung
+    and case; after an approved plan, its instalments past their own due dates are overdue,
+    not the invoices it replaced."""
     approved = (
         CreditAssessment.objects.filter(customer=customer, status=CreditAssessment.Status.APPROVED)
         .order_by("-decided_at", "-pk")
         .first()
     )
-    oldest = (
-        Invoice.objects.filter(
-            customer=customer, status=Invoice.Status.OPEN, due_date__lt=as_of, outstanding__gt=0
-        )
-        .order_by("due_date")
-        .values_list("due_date", flat=True)
-        .first()
-    )
-    rank = (
+    tolerance = policy_tolerance_expression()
+    rank, oldest, overdue = (
         Customer.objects.filter(pk=customer.pk)
-        .annotate(rung=customer_rung(as_of=as_of))
-        .values_list("rung", flat=True)
+        .annotate(
+            rung=customer_rung(as_of=as_of),
+            oldest=customer_oldest_overdue_due(as_of=as_of, tolerance=tolerance),
+            overdue=customer_overdue_amount(as_of=as_of, tolerance=tolerance),
+        )
+        .values_list("rung", "oldest", "overdue")
         .first()
     )
     level = RANK_LEVELS.get(rank, "")
@@ -70,6 +74,7 @@ def customer_summary(*, customer: Customer, as_of: date) -> CustomerSummary:
         grade=approved.grade if approved else "",
         grade_label=approved.get_grade_display() if approved else "",
         assessed_on=approved.decided_at.date() if approved and approved.decided_at else None,
+        overdue=cents(overdue),
         oldest_overdue_days=(as_of - oldest).days if oldest else None,
         rung_level=level,
         rung_label=str(LevelCode(level).label) if level else "",

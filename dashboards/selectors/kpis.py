@@ -44,27 +44,34 @@ from django.db.models import (
 from django.db.models.functions import TruncMonth
 from django.utils.translation import gettext, ngettext
 
-from contracts.models import SupplementaryAgreement
+from contracts.models import AgreementInstalment, SupplementaryAgreement
+from contracts.selectors.instalments import instalments_overdue, invoice_replaced
 from dashboards.selectors.common import (
-    HALF_CENT,
     MONEY_FIELD,
     DashboardFilters,
     Period,
     User,
-    bucket_bounds,
     cents,
     effective_rep_id,
     invoices_in_scope,
     month_start,
-    open_amount_as_of,
     periods_ending,
     previous_month_end,
     scoped,
 )
 from dunning.models import DunningStep, LevelCode, PromiseToPay
+from dunning.policy import policy_tolerance
 from dunning.selectors import agreement_list_pending
 from receivables.models import CreditNote, Customer, Invoice, Payment, PaymentAllocation
 from receivables.selectors.ageing import AgeingReport, ageing_report
+from receivables.selectors.balances import (
+    ZERO_AMOUNT,
+    bucket_q,
+    invoices_as_of,
+    invoices_open_today,
+    open_q,
+    overdue_q,
+)
 
 ONE_PLACE = Decimal("0.1")
 HUNDRED = Decimal(100)
@@ -93,17 +100,14 @@ def ageing_bucket_invoices(
 ) -> QuerySet[Invoice]:
     """Drill-down: the invoices open as of the date in one bucket (all buckets when None),
     with `open_amount` and `days_past_due` annotated, oldest due first."""
-    invoices = invoices_in_scope(user=user, filters=filters).filter(issue_date__lte=filters.as_of)
+    invoices = invoices_as_of(
+        as_of=filters.as_of, queryset=invoices_in_scope(user=user, filters=filters)
+    )
     if bucket is not None:
-        low, high = bucket_bounds(bucket, as_of=filters.as_of)
-        if low is not None:
-            invoices = invoices.filter(due_date__gte=low)
-        if high is not None:
-            invoices = invoices.filter(due_date__lte=high)
+        invoices = invoices.filter(bucket_q(bucket, as_of=filters.as_of))
     return (
         invoices.select_related("customer", "customer__sales_rep")
-        .annotate(open_amount=open_amount_as_of(as_of=filters.as_of))
-        .filter(open_amount__gte=HALF_CENT)
+        .filter(open_q(amount="open_amount"))
         .order_by("due_date", "number")
     )
 
@@ -138,7 +142,9 @@ def receivables_at(
                 condition &= Q(**{f"{dated}__lte": day})
             result[f"t{index}"] = Sum("amount", filter=condition, output_field=MONEY_FIELD)
             result[f"c{index}"] = Sum(
-                "amount", filter=condition & Q(**{f"{due}__gte": day}), output_field=MONEY_FIELD
+                "amount",
+                filter=condition & bucket_q("current", as_of=day, due=due),
+                output_field=MONEY_FIELD,
             )
         return result
 
@@ -318,13 +324,14 @@ def customers_with_rung(*, user: User, filters: DashboardFilters) -> QuerySet[Cu
         invoice_id=OuterRef("pk"),
         supplementaryagreement__status=SupplementaryAgreement.Status.APPROVED,
     )
-    overdue = Invoice.objects.filter(
-        customer=OuterRef("pk"),
-        currency=filters.currency,
-        status=Invoice.Status.OPEN,
-        due_date__lt=filters.as_of,
-        outstanding__gt=0,
-    ).exclude(Exists(replaced))
+    overdue = (
+        invoices_open_today(Invoice.objects.filter(customer=OuterRef("pk")))
+        .filter(
+            overdue_q(as_of=filters.as_of, tolerance=policy_tolerance()),
+            currency=filters.currency,
+        )
+        .exclude(Exists(replaced))
+    )
     return scoped(
         Customer.objects.all(),
         user=user,
@@ -431,38 +438,100 @@ class OverdueRow:
         return (as_of - self.oldest_due).days if self.oldest_due else None
 
 
-def _overdue_invoices(*, user: User, filters: DashboardFilters) -> QuerySet[Invoice]:
-    return (
-        invoices_in_scope(user=user, filters=filters)
-        .filter(issue_date__lte=filters.as_of, due_date__lt=filters.as_of)
-        .annotate(open_amount=open_amount_as_of(as_of=filters.as_of))
-        .filter(open_amount__gte=HALF_CENT)
+def overdue_per_customer(*, user: User, filters: DashboardFilters) -> list[dict[str, object]]:
+    """What each customer in scope owes past due as of the date (two grouped queries).
+
+    Invoices count by their own due dates unless an approved agreement
+    replaces them; then the agreement's instalments count, by theirs.
+    """
+    tolerance = policy_tolerance()
+    keys = (
+        "customer__sales_rep_id",
+        "customer__sales_rep__username",
+        "customer__sales_rep__first_name",
+        "customer__sales_rep__last_name",
+        "customer_id",
+        "customer__code",
+        "customer__name",
     )
+    invoices = (
+        invoices_as_of(as_of=filters.as_of, queryset=invoices_in_scope(user=user, filters=filters))
+        .filter(overdue_q(as_of=filters.as_of, tolerance=tolerance, amount="open_amount"))
+        .exclude(invoice_replaced())
+        .order_by()
+        .values(*keys)
+        .annotate(
+            overdue=Sum("open_amount", output_field=MONEY_FIELD),
+            items=Count("pk"),
+            oldest=Min("due_date"),
+        )
+    )
+    rep_id = effective_rep_id(user=user, rep_id=filters.rep_id)
+    instalments = (
+        instalments_overdue(
+            as_of=filters.as_of,
+            tolerance=tolerance,
+            queryset=scoped(AgreementInstalment.objects.all(), user=user, rep_id=rep_id),
+            today=False,
+        )
+        .filter(currency_value=filters.currency)
+        .order_by()
+        .values(*(f"agreement__{key}" for key in keys))
+        .annotate(
+            overdue=Sum("open_amount", output_field=MONEY_FIELD),
+            items=Count("pk"),
+            oldest=Min("due_date"),
+        )
+    )
+    rows: dict[int, dict[str, object]] = {}
+    for row in [
+        *invoices,
+        *({k.removeprefix("agreement__"): v for k, v in r.items()} for r in instalments),
+    ]:
+        merged = rows.setdefault(
+            row["customer_id"],
+            {key: row[key] for key in keys} | {"overdue": ZERO_AMOUNT, "items": 0, "oldest": None},
+        )
+        merged["overdue"] = cents(merged["overdue"] + cents(row["overdue"]))
+        merged["items"] += row["items"]
+        if merged["oldest"] is None or row["oldest"] < merged["oldest"]:
+            merged["oldest"] = row["oldest"]
+    return list(rows.values())
+
+
+def overdue_total(
+    *, user: User, filters: DashboardFilters, rows: list[dict[str, object]] | None = None
+) -> Decimal:
+    """Everything in scope past due as of the date, instalments of approved plans included."""
+    if rows is None:
+        rows = overdue_per_customer(user=user, filters=filters)
+    return cents(sum((row["overdue"] for row in rows), ZERO_AMOUNT))
 
 
 def overdue_by_rep(
-    *, user: User, filters: DashboardFilters, limit: int | None = 10
+    *,
+    user: User,
+    filters: DashboardFilters,
+    limit: int | None = 10,
+    rows: list[dict[str, object]] | None = None,
 ) -> list[OverdueRow]:
-    """Overdue receivables per sales rep as of the date, largest first (one query)."""
-    rows = (
-        _overdue_invoices(user=user, filters=filters)
-        .order_by()
-        .values(
-            "customer__sales_rep_id",
-            "customer__sales_rep__username",
-            "customer__sales_rep__first_name",
-            "customer__sales_rep__last_name",
+    """Overdue receivables per sales rep as of the date, largest first (two queries)."""
+    reps: dict[int, dict[str, object]] = {}
+    if rows is None:
+        rows = overdue_per_customer(user=user, filters=filters)
+    for row in rows:
+        rep = reps.setdefault(
+            row["customer__sales_rep_id"],
+            dict(row) | {"overdue": ZERO_AMOUNT, "items": 0, "oldest": None, "customers": 0},
         )
-        .annotate(
-            overdue=Sum("open_amount", output_field=MONEY_FIELD),
-            invoices=Count("pk"),
-            customers=Count("customer_id", distinct=True),
-            oldest=Min("due_date"),
-        )
-        .order_by("-overdue", "customer__sales_rep__username")
+        rep["overdue"] += row["overdue"]
+        rep["items"] += row["items"]
+        rep["customers"] += 1
+        if rep["oldest"] is None or row["oldest"] < rep["oldest"]:
+            rep["oldest"] = row["oldest"]
+    ordered = sorted(
+        reps.values(), key=lambda rep: (-rep["overdue"], rep["customer__sales_rep__username"])
     )
-    if limit is not None:
-        rows = rows[:limit]
     return [
         OverdueRow(
             key=row["customer__sales_rep_id"],
@@ -477,40 +546,37 @@ def overdue_by_rep(
             + ngettext("%(count)d customer", "%(count)d customers", row["customers"])
             % {"count": row["customers"]},
             overdue=cents(row["overdue"]),
-            invoices=row["invoices"],
+            invoices=row["items"],
             oldest_due=row["oldest"],
         )
-        for row in rows
+        for row in ordered[:limit]
     ]
 
 
 def overdue_by_customer(
-    *, user: User, filters: DashboardFilters, limit: int | None = 10
+    *,
+    user: User,
+    filters: DashboardFilters,
+    limit: int | None = 10,
+    rows: list[dict[str, object]] | None = None,
 ) -> list[OverdueRow]:
-    """Overdue receivables per customer as of the date, largest first (one query)."""
-    rows = (
-        _overdue_invoices(user=user, filters=filters)
-        .order_by()
-        .values("customer_id", "customer__code", "customer__name", "customer__sales_rep__username")
-        .annotate(
-            overdue=Sum("open_amount", output_field=MONEY_FIELD),
-            invoices=Count("pk"),
-            oldest=Min("due_date"),
-        )
-        .order_by("-overdue", "customer__code")
+    """Overdue receivables per customer as of the date, largest first (two queries)."""
+    if rows is None:
+        rows = overdue_per_customer(user=user, filters=filters)
+    ordered = sorted(
+        rows,
+        key=lambda row: (-row["overdue"], row["customer__code"]),
     )
-    if limit is not None:
-        rows = rows[:limit]
     return [
         OverdueRow(
             key=row["customer_id"],
             label=f"{row['customer__code']} {row['customer__name']}",
             detail=row["customer__sales_rep__username"],
             overdue=cents(row["overdue"]),
-            invoices=row["invoices"],
+            invoices=row["items"],
             oldest_due=row["oldest"],
         )
-        for row in rows
+        for row in ordered[:limit]
     ]
 
 

@@ -12,7 +12,6 @@ from decimal import Decimal
 from django.db.models import (
     Count,
     Exists,
-    Min,
     OuterRef,
     Q,
     QuerySet,
@@ -22,18 +21,23 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
-from contracts.models import SupplementaryAgreement
+from contracts.models import AgreementInstalment, SupplementaryAgreement
+from contracts.selectors.instalments import (
+    customer_oldest_overdue_due,
+    customer_overdue_amount,
+    instalments_overdue,
+    invoice_replaced,
+)
 from core.scoping import scope_for_user
 from dashboards.selectors.common import MONEY_FIELD, ZERO, User, cents
 from dashboards.selectors.kpis import customer_rung
-from dunning.calendar import pre_due_last_due_date
 from dunning.models import CollectionCase, CollectionTask, Dispute, PromiseToPay
-from dunning.selectors import policy_active, policy_tolerance
+from dunning.policy import policy_active_or_default, policy_tolerance_expression, pre_due_q
 from receivables.models import Contact, Customer, Invoice
+from receivables.selectors.balances import invoices_open_today, overdue_q
 
 TASK_ROWS = 8
 PROMISE_LOOKAHEAD_DAYS = 3
-DEFAULT_PRE_DUE_WORKING_DAYS = 3
 # Call-like tasks a rep works from the worklist; escalations and legal go to managers.
 REP_TASK_KINDS = (
     CollectionTask.Kind.CALL,
@@ -47,9 +51,10 @@ def customer_worklist(*, user: User, as_of: date) -> QuerySet[Customer]:
     """The user's customers with `balance` (open, in the customer's currency),
     `overdue`, `oldest_overdue_due`, `case_id`, `case_reason`, `rung` and
     `has_finance_contact`, computed in one query."""
-    open_invoices = Invoice.objects.filter(
-        customer=OuterRef("pk"), status=Invoice.Status.OPEN, currency=OuterRef("currency")
+    open_invoices = invoices_open_today(
+        Invoice.objects.filter(customer=OuterRef("pk"), currency=OuterRef("currency"))
     )
+    tolerance = policy_tolerance_expression()
 
     def total(queryset: QuerySet) -> Subquery:
         return Subquery(
@@ -60,21 +65,14 @@ def customer_worklist(*, user: User, as_of: date) -> QuerySet[Customer]:
             output_field=MONEY_FIELD,
         )
 
-    overdue_invoices = open_invoices.filter(due_date__lt=as_of, outstanding__gt=0)
-    oldest = Subquery(
-        overdue_invoices.order_by()
-        .values("customer")
-        .annotate(oldest=Min("due_date"))
-        .values("oldest")[:1]
-    )
     open_case = CollectionCase.objects.filter(
         customer=OuterRef("pk"), status=CollectionCase.Status.OPEN
     )
     return scope_for_user(
         Customer.objects.select_related("sales_rep").annotate(
             balance=Coalesce(total(open_invoices), ZERO),
-            overdue=Coalesce(total(overdue_invoices), ZERO),
-            oldest_overdue_due=oldest,
+            overdue=customer_overdue_amount(as_of=as_of, tolerance=tolerance),
+            oldest_overdue_due=customer_oldest_overdue_due(as_of=as_of, tolerance=tolerance),
             case_id=Subquery(open_case.values("pk")[:1]),
             case_reason=Subquery(open_case.values("overdue_reason")[:1]),
             rung=customer_rung(as_of=as_of),
@@ -162,23 +160,12 @@ def task_no_finance_contact(*, user: User) -> QuerySet[Customer]:
     )
 
 
-def pre_due_window_end(*, as_of: date) -> date:
-    """The last due date whose pre-due reminder day has come (policy's working days)."""
-    policy = policy_active()
-    working_days = policy.pre_due_working_days if policy else DEFAULT_PRE_DUE_WORKING_DAYS
-    return pre_due_last_due_date(as_of=as_of, working_days=working_days)
-
-
-def task_pre_due(*, user: User, as_of: date, window_end: date) -> QuerySet[Invoice]:
-    """Open invoices falling due within the pre-due window: confirm the payment is scheduled."""
+def task_pre_due(*, user: User, as_of: date) -> QuerySet[Invoice]:
+    """Open invoices in the pre-due window (not yet due): confirm the payment is scheduled."""
+    policy = policy_active_or_default()
     return (
-        scope_for_user(Invoice.objects.all(), user)
-        .filter(
-            status=Invoice.Status.OPEN,
-            due_date__gte=as_of,
-            due_date__lte=window_end,
-            outstanding__gte=policy_tolerance(),
-        )
+        invoices_open_today(scope_for_user(Invoice.objects.all(), user))
+        .filter(pre_due_q(as_of=as_of, policy=policy), outstanding__gte=policy.tolerance)
         .select_related("customer")
         .order_by("due_date", "number")
     )
@@ -220,7 +207,6 @@ def task_plan_needed(*, user: User) -> QuerySet[CollectionCase]:
 
 def todays_tasks(*, user: User, as_of: date, limit: int = TASK_ROWS) -> list[TaskList]:
     """Today's task lists for the user, in the order a rep works them."""
-    window_end = pre_due_window_end(as_of=as_of)
     return [
         _bounded(
             "calls",
@@ -261,7 +247,7 @@ def todays_tasks(*, user: User, as_of: date, limit: int = TASK_ROWS) -> list[Tas
             "pre_due",
             _("Pre-due confirmations"),
             _("Invoices falling due soon: confirm with the customer that payment is scheduled."),
-            task_pre_due(user=user, as_of=as_of, window_end=window_end),
+            task_pre_due(user=user, as_of=as_of),
             limit=limit,
         ),
         _bounded(
@@ -291,17 +277,34 @@ class CurrencyTotals:
 
 
 def rep_totals(*, user: User, as_of: date, due_within_days: int = 7) -> list[CurrencyTotals]:
-    """Open, overdue, due within the days and promised, per currency (two queries)."""
+    """Open, overdue (invoices and instalments of approved plans), due within the days and
+    promised, per currency (three queries)."""
     soon = as_of + timedelta(days=due_within_days)
+    tolerance = policy_tolerance_expression()
     rows = (
-        scope_for_user(Invoice.objects.filter(status=Invoice.Status.OPEN), user)
+        invoices_open_today(scope_for_user(Invoice.objects.all(), user))
+        .annotate(replaced=invoice_replaced())
         .order_by()
         .values("currency")
         .annotate(
             open=Sum("outstanding"),
-            overdue=Sum("outstanding", filter=Q(due_date__lt=as_of)),
+            overdue=Sum(
+                "outstanding",
+                filter=overdue_q(as_of=as_of, tolerance=tolerance) & Q(replaced=False),
+            ),
             due_soon=Sum("outstanding", filter=Q(due_date__gte=as_of, due_date__lte=soon)),
         )
+    )
+    instalments = dict(
+        instalments_overdue(
+            as_of=as_of,
+            tolerance=tolerance,
+            queryset=scope_for_user(AgreementInstalment.objects.all(), user),
+        )
+        .order_by()
+        .values("currency_value")
+        .annotate(total=Sum("open_amount"))
+        .values_list("currency_value", "total")
     )
     promised = dict(
         scope_for_user(PromiseToPay.objects.filter(status=PromiseToPay.Status.OPEN), user)
@@ -314,7 +317,7 @@ def rep_totals(*, user: User, as_of: date, due_within_days: int = 7) -> list[Cur
         row["currency"]: CurrencyTotals(
             currency=row["currency"],
             open=cents(row["open"]),
-            overdue=cents(row["overdue"]),
+            overdue=cents(cents(row["overdue"]) + cents(instalments.get(row["currency"]))),
             due_soon=cents(row["due_soon"]),
             promised=cents(promised.pop(row["currency"], None)),
         )

@@ -1,4 +1,9 @@
-"""Reads for collections, by area; import from here or from the area module."""
+"""Reads for collections, by area; import from here or from the area module.
+
+Open amounts live in `receivables.selectors.balances` (invoices) and
+`contracts.selectors.instalments` (instalments); the active policy and what
+is read from it in `dunning.policy`.
+"""
 
 from dunning.selectors.cases import (
     agreement_get,
@@ -19,37 +24,20 @@ from dunning.selectors.cases import (
     letter_list_awaiting_approval,
 )
 from dunning.selectors.items import (
-    DEFAULT_LETTER_DEADLINE_DAYS,
-    DEFAULT_PROMISE_GRACE_DAYS,
-    DEFAULT_TOLERANCE,
-    InstalmentPosition,
     OverdueItem,
-    agreement_instalment_positions,
     customer_overdue_invoices,
     customer_overdue_items,
     instalment_late_fee,
     instalment_late_fee_clause,
-    instalment_outstanding,
     invoice_ids_covered_by_agreements,
     invoice_list_for_agreement,
     invoice_list_for_dispute,
     invoice_list_for_promise,
-    invoice_outstanding_as_of,
-    invoices_reductions,
-    policy_active,
-    policy_letter_deadline_days,
-    policy_promise_grace_days,
-    policy_tolerance,
 )
 
 __all__ = [
-    "DEFAULT_LETTER_DEADLINE_DAYS",
-    "DEFAULT_PROMISE_GRACE_DAYS",
-    "DEFAULT_TOLERANCE",
-    "InstalmentPosition",
     "OverdueItem",
     "agreement_get",
-    "agreement_instalment_positions",
     "agreement_list_pending",
     "case_task_list_open",
     "collection_case_get",
@@ -68,16 +56,9 @@ __all__ = [
     "dispute_list_open",
     "instalment_late_fee",
     "instalment_late_fee_clause",
-    "instalment_outstanding",
     "invoice_ids_covered_by_agreements",
     "invoice_list_for_agreement",
     "invoice_list_for_dispute",
     "invoice_list_for_promise",
-    "invoice_outstanding_as_of",
-    "invoices_reductions",
     "letter_list_awaiting_approval",
-    "policy_active",
-    "policy_letter_deadline_days",
-    "policy_promise_grace_days",
-    "policy_tolerance",
 ]

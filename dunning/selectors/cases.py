@@ -1,22 +1,20 @@
 """Reads for the collection screens: cases, timelines, approval queues, scoped look-ups."""
 
 from datetime import date
-from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import (
     Count,
-    DecimalField,
     OuterRef,
     Prefetch,
     QuerySet,
     Subquery,
-    Sum,
     Value,
 )
 from django.db.models.functions import Coalesce
 
 from contracts.models import AgreementInstalment, SupplementaryAgreement
+from contracts.selectors.instalments import customer_oldest_overdue_due, customer_overdue_amount
 from core.scoping import get_in_scope_or_404, scope_for_user
 from dunning.models import (
     CaseEvent,
@@ -26,14 +24,10 @@ from dunning.models import (
     Dispute,
     PromiseToPay,
 )
+from dunning.policy import policy_tolerance_expression
 from receivables.models import Customer, Invoice
 
 User = AbstractBaseUser | AnonymousUser
-ZERO = Decimal("0.00")
-MONEY_OUTPUT = DecimalField(max_digits=14, decimal_places=2)
-DEFAULT_TOLERANCE = Decimal("1.00")
-DEFAULT_PROMISE_GRACE_DAYS = 3
-DEFAULT_LETTER_DEADLINE_DAYS = 7
 
 
 # --- Cases and timeline ------------------------------------------------------
@@ -42,22 +36,15 @@ DEFAULT_LETTER_DEADLINE_DAYS = 7
 def collection_case_list(
     *, user: User, as_of: date, status: str | None = CollectionCase.Status.OPEN
 ) -> QuerySet[CollectionCase]:
-    """Cases the user may see, with what the customer owes past due and since when."""
-    overdue = Invoice.objects.filter(
-        customer=OuterRef("customer"), status=Invoice.Status.OPEN, due_date__lt=as_of
-    ).order_by()
+    """Cases the user may see, with what the customer owes past due and since when (an
+    approved plan's instalments rather than the invoices it replaced)."""
+    tolerance = policy_tolerance_expression()
     open_tasks = CollectionTask.objects.filter(
         customer=OuterRef("customer"), status=CollectionTask.Status.OPEN
     ).order_by()
     cases = CollectionCase.objects.select_related("customer", "owner").annotate(
-        overdue_total=Coalesce(
-            Subquery(
-                overdue.values("customer").annotate(total=Sum("outstanding")).values("total")[:1],
-                output_field=MONEY_OUTPUT,
-            ),
-            Value(ZERO, output_field=MONEY_OUTPUT),
-        ),
-        oldest_due=Subquery(overdue.order_by("due_date").values("due_date")[:1]),
+        overdue_total=customer_overdue_amount(as_of=as_of, tolerance=tolerance, ref="customer"),
+        oldest_due=customer_oldest_overdue_due(as_of=as_of, tolerance=tolerance, ref="customer"),
         open_task_count=Coalesce(
             Subquery(open_tasks.values("customer").annotate(n=Count("pk")).values("n")[:1]),
             Value(0),

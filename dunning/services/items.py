@@ -12,58 +12,23 @@ run can both exclude and count them.
 """
 
 from datetime import date, timedelta
-from decimal import Decimal
 
 from django.db.models import (
     BooleanField,
     Case,
-    DecimalField,
     Exists,
-    ExpressionWrapper,
-    F,
     OuterRef,
     Q,
     QuerySet,
-    Subquery,
-    Sum,
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, Greatest, Least
 
-from contracts.models import AgreementInstalment, SupplementaryAgreement
+from contracts.models import AgreementInstalment
+from contracts.selectors.instalments import instalments_as_of, invoice_replaced
 from dunning.models import Dispute, DunningPolicy, PromiseToPay
-from receivables.models import CreditNote, Invoice, Payment, PaymentAllocation
-
-MONEY_FIELD = DecimalField(max_digits=14, decimal_places=2)
-ZERO = Value(Decimal("0.00"), output_field=MONEY_FIELD)
-
-
-def _sum(queryset: QuerySet, group: str, field: str = "amount") -> Subquery:
-    """A correlated SUM subquery (grouped on the column the filter pins to one value)."""
-    return Subquery(
-        queryset.order_by().values(group).annotate(total=Sum(field)).values("total")[:1],
-        output_field=MONEY_FIELD,
-    )
-
-
-def invoice_open_amount(*, as_of: date, ref: str = "pk") -> ExpressionWrapper:
-    """Expression: amount less posted payments dated and credit notes issued up to as_of."""
-    allocated = _sum(
-        PaymentAllocation.objects.filter(
-            invoice=OuterRef(ref),
-            payment__status=Payment.Status.POSTED,
-            payment__payment_date__lte=as_of,
-        ),
-        "invoice",
-    )
-    credited = _sum(
-        CreditNote.objects.filter(invoice=OuterRef(ref), issue_date__lte=as_of), "invoice"
-    )
-    return ExpressionWrapper(
-        F("amount") - Coalesce(allocated, ZERO) - Coalesce(credited, ZERO),
-        output_field=MONEY_FIELD,
-    )
+from receivables.models import Invoice
+from receivables.selectors.balances import invoices_as_of, open_q
 
 
 def _promise_cutoff(*, as_of: date, policy: DunningPolicy) -> date:
@@ -80,9 +45,7 @@ def invoice_items(
     supplementary agreement), `is_disputed`, `is_promised`, `is_paused`
     (customer paused through as_of or later).
     """
-    queryset = Invoice.objects.filter(issue_date__lte=as_of).exclude(
-        status=Invoice.Status.CANCELLED
-    )
+    queryset = Invoice.objects.all()
     if customer_ids is not None:
         queryset = queryset.filter(customer_id__in=customer_ids)
     disputes = Dispute.invoices.through.objects.filter(
@@ -93,13 +56,8 @@ def invoice_items(
         promisetopay__status=PromiseToPay.Status.OPEN,
         promisetopay__promised_date__gte=_promise_cutoff(as_of=as_of, policy=policy),
     )
-    replaced = SupplementaryAgreement.invoices.through.objects.filter(
-        invoice_id=OuterRef("pk"),
-        supplementaryagreement__status=SupplementaryAgreement.Status.APPROVED,
-    )
-    return queryset.annotate(
-        open_amount=invoice_open_amount(as_of=as_of),
-        is_replaced=Exists(replaced),
+    return invoices_as_of(as_of=as_of, queryset=queryset).annotate(
+        is_replaced=invoice_replaced(),
         is_disputed=Exists(disputes),
         is_promised=Exists(promises),
         is_paused=Case(
@@ -115,44 +73,14 @@ def instalment_items(
 ) -> QuerySet[AgreementInstalment]:
     """Instalments of approved agreements, with open amount, currency and pause flags.
 
-    The agreement's payments go to the invoices it replaces. What is still
-    owed on those invoices as of the date is owed on the latest instalments:
-    instalments are settled in sequence, so instalment n is open by
-    min(amount, max(0, remaining - sum of the later instalments)).
-    Annotations: `customer_id_value`, `currency_value`, `open_amount`,
-    `is_replaced` (always false), `is_disputed`, `is_promised`, `is_paused`.
+    The agreement's payments go to the invoices it replaces; the open amounts
+    are those of `contracts.selectors.instalments`. Annotations:
+    `customer_id_value`, `currency_value`, `open_amount`, `is_replaced`
+    (always false), `is_disputed`, `is_promised`, `is_paused`.
     """
-    queryset = AgreementInstalment.objects.filter(
-        agreement__status=SupplementaryAgreement.Status.APPROVED
-    )
+    queryset = AgreementInstalment.objects.all()
     if customer_ids is not None:
         queryset = queryset.filter(agreement__customer_id__in=customer_ids)
-    covered = Invoice.objects.filter(supplementary_agreements=OuterRef("agreement_id")).exclude(
-        status=Invoice.Status.CANCELLED
-    )
-    amounts = _sum(covered, "supplementary_agreements")
-    allocated = _sum(
-        PaymentAllocation.objects.filter(
-            invoice__supplementary_agreements=OuterRef("agreement_id"),
-            payment__status=Payment.Status.POSTED,
-            payment__payment_date__lte=as_of,
-        ).exclude(invoice__status=Invoice.Status.CANCELLED),
-        "invoice__supplementary_agreements",
-    )
-    credited = _sum(
-        CreditNote.objects.filter(
-            invoice__supplementary_agreements=OuterRef("agreement_id"), issue_date__lte=as_of
-        ).exclude(invoice__status=Invoice.Status.CANCELLED),
-        "invoice__supplementary_agreements",
-    )
-    later = _sum(
-        AgreementInstalment.objects.filter(
-            agreement_id=OuterRef("agreement_id"), sequence__gt=OuterRef("sequence")
-        ),
-        "agreement",
-    )
-    remaining = Coalesce(amounts, ZERO) - Coalesce(allocated, ZERO) - Coalesce(credited, ZERO)
-    currency = Subquery(covered.order_by("due_date", "pk").values("currency")[:1])
     disputes = Dispute.invoices.through.objects.filter(
         invoice__supplementary_agreements=OuterRef("agreement_id"),
         dispute__status=Dispute.Status.OPEN,
@@ -162,17 +90,8 @@ def instalment_items(
         promisetopay__status=PromiseToPay.Status.OPEN,
         promisetopay__promised_date__gte=_promise_cutoff(as_of=as_of, policy=policy),
     )
-    return queryset.annotate(
-        customer_id_value=F("agreement__customer_id"),
+    return instalments_as_of(as_of=as_of, queryset=queryset).annotate(
         is_replaced=Value(False, output_field=BooleanField()),
-        currency_value=Coalesce(currency, F("agreement__customer__currency")),
-        open_amount=ExpressionWrapper(
-            Least(
-                Greatest(remaining - Coalesce(later, ZERO), ZERO),
-                F("amount"),
-            ),
-            output_field=MONEY_FIELD,
-        ),
         is_disputed=Exists(disputes),
         is_promised=Exists(promises),
         is_paused=Case(
@@ -186,7 +105,7 @@ def instalment_items(
 def dunnable(queryset: QuerySet, *, policy: DunningPolicy) -> QuerySet:
     """Keep the items that may be dunned: open at least the tolerance, no pause rule applies."""
     queryset = queryset.filter(
-        open_amount__gt=0,
+        open_q(amount="open_amount"),
         open_amount__gte=policy.tolerance,
         is_disputed=False,
         is_promised=False,

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from core.exceptions import BusinessRuleError
 from core.money import money_quantize
 from dunning.models import CaseEvent, CollectionTask, PromiseToPay
-from dunning.selectors import invoice_outstanding_as_of, policy_promise_grace_days
+from dunning.policy import policy_promise_grace_days
 from dunning.services.cases import (
     case_latest_get,
     case_open_get,
@@ -32,6 +32,7 @@ from dunning.services.cases import (
 )
 from dunning.services.events import case_event_create
 from receivables.models import Customer, Invoice, Payment
+from receivables.selectors.balances import invoice_open_amount_on
 from receivables.services.customers import customer_lock
 from receivables.services.invoices import invoices_lock, money_positive
 
@@ -166,7 +167,7 @@ def _promise_settled(*, promise: PromiseToPay, until: date) -> bool:
     if promise_paid_amount(promise=promise, until=until) >= promise.amount:
         return True
     return all(
-        invoice_outstanding_as_of(invoice=invoice, as_of=until) == 0
+        invoice_open_amount_on(invoice=invoice, as_of=until) == 0
         for invoice in promise.invoices.all()
     )
 

@@ -5,7 +5,7 @@ is the body. Templates render with autoescape off (plain text).
 """
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
@@ -13,6 +13,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from dunning.models import Communication, DunningLevel, DunningPolicy, DunningStep
+from dunning.policy import letter_deadline
 
 
 class RenderError(Exception):
@@ -87,7 +88,7 @@ def communication_render(
         "currency": communication.currency,
         "as_of": communication.business_date.isoformat(),
         "deadline": (
-            communication.business_date + timedelta(days=policy.letter_deadline_days)
+            letter_deadline(letter_date=communication.business_date, policy=policy)
         ).isoformat(),
         "creditor_name": getattr(settings, "CREDITOR_NAME", "") or "Huikuan",
         "rep_name": rep.get_full_name() or rep.get_username(),

@@ -43,7 +43,6 @@ from django.utils.translation import gettext as _
 
 from contracts.models import AgreementInstalment, SupplementaryAgreement
 from core.exceptions import BusinessRuleError
-from dunning.calendar import pre_due_last_due_date
 from dunning.models import (
     CaseEvent,
     CollectionCase,
@@ -55,6 +54,7 @@ from dunning.models import (
     DunningStep,
     LevelCode,
 )
+from dunning.policy import policy_active, pre_due_last_due, pre_due_q
 from dunning.services.communications import communication_build
 from dunning.services.events import case_event_create
 from dunning.services.items import (
@@ -64,7 +64,8 @@ from dunning.services.items import (
     invoice_items,
     skip_conditions,
 )
-from receivables.models import CreditNote, Customer, Invoice, Payment, PaymentAllocation
+from receivables.models import Customer, Invoice
+from receivables.selectors.balances import invoices_maybe_open_as_of, open_q, overdue_q
 
 logger = logging.getLogger(__name__)
 
@@ -144,7 +145,7 @@ class RunResult:
 
 def dunning_policy_active() -> DunningPolicy:
     """Return the active policy, or refuse to run without one."""
-    policy = DunningPolicy.objects.filter(is_active=True).prefetch_related("levels").first()
+    policy = policy_active(with_levels=True)
     if policy is None:
         raise BusinessRuleError(_("No dunning policy is active; activate one in the admin."))
     return policy
@@ -185,23 +186,8 @@ def run_dunning(
 
 def customers_to_visit(*, as_of: date) -> QuerySet[Customer]:
     """Customers with an item that may be open on as_of, or an open case to maybe close."""
-    open_on_date = (
-        Invoice.objects.filter(customer=OuterRef("pk"), issue_date__lte=as_of)
-        .exclude(status=Invoice.Status.CANCELLED)
-        .filter(
-            Q(status=Invoice.Status.OPEN)
-            | Exists(
-                PaymentAllocation.objects.filter(
-                    invoice=OuterRef("pk"), payment__payment_date__gt=as_of
-                )
-            )
-            | Exists(CreditNote.objects.filter(invoice=OuterRef("pk"), issue_date__gt=as_of))
-            | Exists(
-                PaymentAllocation.objects.filter(
-                    invoice=OuterRef("pk"), payment__status=Payment.Status.REVERSED
-                )
-            )
-        )
+    open_on_date = invoices_maybe_open_as_of(
+        as_of=as_of, queryset=Invoice.objects.filter(customer=OuterRef("pk"))
     )
     agreements = SupplementaryAgreement.objects.filter(
         customer=OuterRef("pk"), status=SupplementaryAgreement.Status.APPROVED
@@ -353,10 +339,10 @@ def _level_candidates(
     cheap query, as on most days most levels have nothing to do).
     """
     if level.code == LevelCode.PRE_DUE:
-        last_due = pre_due_last_due_date(as_of=as_of, working_days=policy.pre_due_working_days)
+        last_due = pre_due_last_due(as_of=as_of, policy=policy)
         if last_due <= as_of:
             return None
-        dates = Q(due_date__gt=as_of, due_date__lte=last_due)
+        dates = pre_due_q(as_of=as_of, last_due=last_due)
     else:
         # Days past due >= offset, as a date range (no date arithmetic in SQL).
         dates = Q(due_date__lte=as_of - timedelta(days=level.days_offset))
@@ -386,7 +372,7 @@ def _level_candidates(
         queryset = invoice_items(as_of=as_of, policy=policy, customer_ids=customer_ids)
     else:
         queryset = instalment_items(as_of=as_of, policy=policy, customer_ids=customer_ids)
-    return queryset.filter(dates, *ladder, open_amount__gt=0)
+    return queryset.filter(dates, *ladder, open_q(amount="open_amount"))
 
 
 def _skipped(candidates: QuerySet, *, policy: DunningPolicy) -> Counter:
@@ -460,7 +446,7 @@ def _overdue_customer_ids(
 ) -> set[int]:
     """Customers with at least one overdue item (pauses do not matter, tolerance does)."""
     ids = list(customer_ids)
-    overdue = Q(due_date__lt=as_of, open_amount__gt=0, open_amount__gte=policy.tolerance)
+    overdue = overdue_q(as_of=as_of, tolerance=policy.tolerance, amount="open_amount")
     invoices = (
         invoice_items(as_of=as_of, policy=policy, customer_ids=ids)
         .filter(overdue, is_replaced=False)

@@ -21,10 +21,10 @@ from django.utils import translation
 
 from dunning.models import CaseEvent, DunningStep
 from dunning.models.policy import OVERDUE_LEVELS
-from dunning.selectors import invoice_outstanding_as_of
 from dunning.services.cases import case_latest_get
 from dunning.services.events import case_event_create
 from receivables.models import Contact, Customer, Invoice, Payment
+from receivables.selectors.balances import invoice_open_amount_on
 from receivables.services.customers import customer_lock
 
 logger = logging.getLogger(__name__)
@@ -125,8 +125,7 @@ def _thank_customer(*, customer_id: int, invoice_ids: list[int], as_of: date) ->
             )
         )
         .order_by("due_date", "number")
-        if invoice.pk not in thanked
-        and invoice_outstanding_as_of(invoice=invoice, as_of=as_of) == 0
+        if invoice.pk not in thanked and invoice_open_amount_on(invoice=invoice, as_of=as_of) == 0
     ]
     if not invoices:
         return "none", []

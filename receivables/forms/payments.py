@@ -4,7 +4,6 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from django import forms
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from receivables.forms.invoices import MONEY, DateInput
@@ -76,12 +75,6 @@ class PaymentForm(_AllocationFieldsMixin, forms.Form):
 
     def clean_currency(self) -> str:
         return self.cleaned_data["currency"].strip().upper()
-
-    def clean_payment_date(self):
-        value = self.cleaned_data["payment_date"]
-        if value > timezone.localdate():
-            raise forms.ValidationError(_("A payment cannot be dated in the future."))
-        return value
 
     def clean(self):
         cleaned = super().clean()

@@ -103,9 +103,6 @@ class Invoice(models.Model):
         """Days since the due date; zero or less while not yet due."""
         return (as_of - self.due_date).days
 
-    def is_overdue(self, *, as_of: date) -> bool:
-        return self.status == self.Status.OPEN and self.days_past_due(as_of=as_of) > 0
-
     @property
     def has_proof_of_delivery(self) -> bool:
         return self.delivered_at is not None

@@ -7,19 +7,26 @@ before D and its credit notes dated on or before D; bucketed by days past due
 """
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Case, F, Q, QuerySet, Sum, When
+from django.db.models import Case, F, QuerySet, Sum, When
 
-from core.money import money_quantize
 from core.scoping import scope_for_user
-from receivables.models import CreditNote, Customer, Invoice, Payment, PaymentAllocation
-from receivables.selectors.invoices import MONEY_FIELD, ZERO
+from receivables.models import Customer, Invoice
+from receivables.selectors.balances import (
+    BUCKETS,
+    KEYS,
+    MONEY_FIELD,
+    ZERO,
+    allocations_as_of,
+    bucket_q,
+    cents,
+    credit_notes_as_of,
+)
 
-BUCKETS = ("current", "1-30", "31-60", "61-90", "90+")
-KEYS = (*BUCKETS, "total")
+__all__ = ["BUCKETS", "KEYS", "AgeingReport", "AgeingRow", "ageing_report", "customer_ageing"]
 
 
 @dataclass(frozen=True)
@@ -51,36 +58,8 @@ class AgeingReport:
         }
 
 
-def _bucket_conditions(as_of: date, *, due: str) -> dict[str, Q]:
-    """Days past due as due-date ranges, so that no date arithmetic runs in SQL."""
-    day = timedelta(days=1)
-    ranges = {
-        "current": (as_of, None),
-        "1-30": (as_of - 30 * day, as_of),
-        "31-60": (as_of - 60 * day, as_of - 30 * day),
-        "61-90": (as_of - 90 * day, as_of - 60 * day),
-        "90+": (None, as_of - 90 * day),
-    }
-    conditions = {}
-    for bucket, (earliest, before) in ranges.items():
-        condition = Q()
-        if earliest is not None:
-            condition &= Q(**{f"{due}__gte": earliest})
-        if before is not None:
-            condition &= Q(**{f"{due}__lt": before})
-        conditions[bucket] = condition
-    return conditions
-
-
 def _alias(bucket: str) -> str:
     return "bucket_" + bucket.replace("-", "_").replace("+", "_plus")
-
-
-def _cents(value: Decimal | None) -> Decimal:
-    # SQLite sums decimals through floats: round every aggregate to cents, and
-    # let a float residue such as -5.6E-17 come out as 0.00, not -0.00.
-    amount = money_quantize(value or 0)
-    return amount.copy_abs() if amount.is_zero() else amount
 
 
 def _sums_by_customer(
@@ -95,10 +74,14 @@ def _sums_by_customer(
     """Sum `amount` per customer and bucket of the due date: one grouped query."""
     aggregates = {
         _alias(bucket): Sum(
-            Case(When(condition, then=F("amount")), default=ZERO, output_field=MONEY_FIELD),
+            Case(
+                When(bucket_q(bucket, as_of=as_of, due=due), then=F("amount")),
+                default=ZERO,
+                output_field=MONEY_FIELD,
+            ),
             output_field=MONEY_FIELD,
         )
-        for bucket, condition in _bucket_conditions(as_of, due=due).items()
+        for bucket in BUCKETS
     }
     return list(
         queryset.order_by()
@@ -162,17 +145,13 @@ def ageing_report(
         order="customer__code",
     )
     paid = _sums_by_customer(
-        PaymentAllocation.objects.filter(
-            invoice__in=invoices.values("pk"),
-            payment__status=Payment.Status.POSTED,
-            payment__payment_date__lte=as_of,
-        ),
+        allocations_as_of(as_of=as_of).filter(invoice__in=invoices.values("pk")),
         as_of=as_of,
         customer="invoice__customer_id",
         due="invoice__due_date",
     )
     credited = _sums_by_customer(
-        CreditNote.objects.filter(invoice__in=invoices.values("pk"), issue_date__lte=as_of),
+        credit_notes_as_of(as_of=as_of).filter(invoice__in=invoices.values("pk")),
         as_of=as_of,
         customer="invoice__customer_id",
         due="invoice__due_date",
@@ -186,10 +165,10 @@ def ageing_report(
         for bucket in BUCKETS:
             alias = _alias(bucket)
             less = sum(
-                (_cents(other[alias]) for other in reductions.get(row["customer_id"], [])),
+                (cents(other[alias]) for other in reductions.get(row["customer_id"], [])),
                 Decimal("0.00"),
             )
-            amounts[bucket] = _cents(_cents(row[alias]) - less)
+            amounts[bucket] = cents(cents(row[alias]) - less)
         amounts["total"] = sum((amounts[bucket] for bucket in BUCKETS), Decimal("0.00"))
         if amounts["total"] > 0:
             rows.append(

@@ -7,7 +7,6 @@ from decimal import Decimal
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import (
     Count,
-    DecimalField,
     ExpressionWrapper,
     F,
     OuterRef,
@@ -15,22 +14,26 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Sum,
-    Value,
 )
 from django.db.models.functions import Coalesce
 
 from core.money import money_quantize
 from core.scoping import scope_for_user
 from receivables.models import CreditNote, Customer, Invoice, Payment, PaymentAllocation
+from receivables.selectors.balances import (
+    DEFAULT_TOLERANCE,
+    MONEY_FIELD,
+    ZERO,
+    invoices_open_today,
+    overdue_q,
+)
 
-MONEY_FIELD = DecimalField(max_digits=14, decimal_places=2)
-ZERO = Value(Decimal("0.00"), output_field=MONEY_FIELD)
 User = AbstractBaseUser | AnonymousUser
 
 
 def customer_open_receivables(*, customer: Customer) -> Decimal:
     """Sum what the customer still owes on its invoices that are not cancelled."""
-    total = Invoice.objects.filter(customer=customer, status=Invoice.Status.OPEN).aggregate(
+    total = invoices_open_today(Invoice.objects.filter(customer=customer)).aggregate(
         total=Coalesce(Sum("outstanding"), ZERO)
     )["total"]
     return money_quantize(total)
@@ -86,7 +89,7 @@ def customer_payments_with_credit(*, customer: Customer) -> QuerySet[Payment]:
 
 def customer_open_invoices(*, customer: Customer, currency: str | None = None) -> QuerySet[Invoice]:
     """The customer's open invoices, oldest due first (the order automatic allocation uses)."""
-    queryset = Invoice.objects.filter(customer=customer, status=Invoice.Status.OPEN)
+    queryset = invoices_open_today(Invoice.objects.filter(customer=customer))
     if currency:
         queryset = queryset.filter(currency=currency)
     return queryset.order_by("due_date", "issue_date", "pk")
@@ -101,6 +104,7 @@ class InvoiceFilters:
     currency: str = ""
     customer_id: int | None = None
     overdue_on: date | None = None
+    tolerance: Decimal = DEFAULT_TOLERANCE
 
 
 def invoice_list(*, user: User, filters: InvoiceFilters | None = None) -> QuerySet[Invoice]:
@@ -123,7 +127,9 @@ def invoice_list(*, user: User, filters: InvoiceFilters | None = None) -> QueryS
     if filters.customer_id:
         queryset = queryset.filter(customer_id=filters.customer_id)
     if filters.overdue_on:
-        queryset = queryset.filter(status=Invoice.Status.OPEN, due_date__lt=filters.overdue_on)
+        queryset = invoices_open_today(queryset).filter(
+            overdue_q(as_of=filters.overdue_on, tolerance=filters.tolerance)
+        )
     return queryset.order_by("due_date", "number")
 
 
@@ -175,7 +181,6 @@ def payment_allocations(*, payment: Payment) -> QuerySet[PaymentAllocation]:
 class CustomerBalance:
     currency: str
     open_receivables: Decimal
-    overdue: Decimal
     open_invoice_count: int
     unallocated_credit: Decimal
 
@@ -185,17 +190,19 @@ class CustomerBalance:
         return self.open_receivables - self.unallocated_credit
 
 
-def customer_balance(*, customer: Customer, as_of: date) -> CustomerBalance:
-    """The customer's open receivables today, the overdue part and its unapplied credit."""
-    totals = Invoice.objects.filter(customer=customer, status=Invoice.Status.OPEN).aggregate(
+def customer_balance(*, customer: Customer) -> CustomerBalance:
+    """The customer's open receivables today and its unapplied credit.
+
+    What is overdue is the customer file's (`dashboards`): after an approved
+    instalment plan it is the plan's instalments, which receivables does not know.
+    """
+    totals = invoices_open_today(Invoice.objects.filter(customer=customer)).aggregate(
         open=Coalesce(Sum("outstanding"), ZERO),
-        overdue=Coalesce(Sum("outstanding", filter=Q(due_date__lt=as_of)), ZERO),
         count=Count("pk"),
     )
     return CustomerBalance(
         currency=customer.currency,
         open_receivables=money_quantize(totals["open"]),
-        overdue=money_quantize(totals["overdue"]),
         open_invoice_count=totals["count"],
         unallocated_credit=customer_unallocated_credit(customer=customer),
     )

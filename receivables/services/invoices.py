@@ -211,6 +211,22 @@ def _not_in_future(moment: datetime, *, field: str) -> None:
         raise BusinessRuleError(_("That moment is in the future."), field=field)
 
 
+def money_date_not_in_future(*, day: date, field: str) -> None:
+    """Refuse money dated after today's business date.
+
+    The stored `outstanding` is today's open amount; a payment or credit note
+    dated tomorrow would lower it today while the as-of-today figure still
+    counted it open, and the two must always agree. Record it on its day.
+    """
+    today = timezone.localdate()
+    if day > today:
+        raise BusinessRuleError(
+            _("%(day)s is after today (%(today)s); record it on the day it happens.")
+            % {"day": day.isoformat(), "today": today.isoformat()},
+            field=field,
+        )
+
+
 def _not_before_issue(invoice: Invoice, moment: datetime, *, field: str) -> None:
     if timezone.localdate(moment) < invoice.issue_date:
         raise BusinessRuleError(
@@ -348,6 +364,7 @@ def credit_note_issue(
     invoice = _invoice_lock_one(invoice)
     if invoice.status == Invoice.Status.CANCELLED:
         raise BusinessRuleError(_("The invoice is cancelled."))
+    money_date_not_in_future(day=issue_date, field="issue_date")
     if issue_date < invoice.issue_date:
         raise BusinessRuleError(
             _("A credit note cannot be dated before its invoice (%(issue)s).")

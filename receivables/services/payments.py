@@ -24,6 +24,7 @@ from receivables.services.invoices import (
     currency_validate,
     invoices_lock,
     invoices_refresh_outstanding,
+    money_date_not_in_future,
     money_positive,
 )
 
@@ -134,11 +135,12 @@ def payment_record(
 ) -> Payment:
     """Record a payment and allocate it, explicitly or oldest due first; the rest is credit.
 
-    A currency other than the customer's, an allocation to another customer's
-    or a cancelled invoice, or one over an invoice's open amount is refused and
-    nothing is written.
+    A payment dated after today, a currency other than the customer's, an
+    allocation to another customer's or a cancelled invoice, or one over an
+    invoice's open amount is refused and nothing is written.
     """
     amount = money_positive(amount)
+    money_date_not_in_future(day=payment_date, field="payment_date")
     reference = (reference or "").strip()
     if len(reference) > Payment._meta.get_field("reference").max_length:
         raise BusinessRuleError(_("The reference is too long."), field="reference")

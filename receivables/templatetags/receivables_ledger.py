@@ -32,7 +32,7 @@ def customer_invoices_panel(context: template.Context, customer: Customer) -> di
     open_invoices = list(customer_open_invoices(customer=customer)[: INVOICES_SHOWN + 1])
     return {
         "customer": customer,
-        "balance": customer_balance(customer=customer, as_of=today),
+        "balance": customer_balance(customer=customer),
         "invoices": open_invoices[:INVOICES_SHOWN],
         "more_invoices": len(open_invoices) > INVOICES_SHOWN,
         "credit_payments": list(customer_payments_with_credit(customer=customer)[:10]),

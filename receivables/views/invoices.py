@@ -22,6 +22,7 @@ from receivables.forms.invoices import (
     ReceiptForm,
 )
 from receivables.models import Customer, Invoice
+from receivables.selectors.balances import is_overdue
 from receivables.selectors.invoices import (
     InvoiceFilters,
     invoice_allocations,
@@ -98,7 +99,8 @@ def _render_detail(
         "allocations": list(invoice_allocations(invoice=invoice)),
         "credit_notes": list(invoice_credit_notes(invoice=invoice)),
         "days_past_due": invoice.days_past_due(as_of=today),
-        "is_overdue": invoice.is_overdue(as_of=today),
+        "is_overdue": invoice.status == Invoice.Status.OPEN
+        and is_overdue(due_date=invoice.due_date, open_amount=invoice.outstanding, as_of=today),
         "is_finance": is_finance,
     }
     if is_finance and invoice.status != Invoice.Status.CANCELLED:

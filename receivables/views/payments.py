@@ -104,7 +104,7 @@ def payment_create_view(request: HttpRequest) -> HttpResponse:
         {
             "customer": customer,
             "form": form,
-            "balance": customer_balance(customer=customer, as_of=timezone.localdate()),
+            "balance": customer_balance(customer=customer),
             "next": _safe_next(request) or "",
         },
     )

@@ -6,9 +6,10 @@ from decimal import Decimal
 import pytest
 
 from contracts.models import AgreementInstalment, SupplementaryAgreement
+from contracts.selectors.instalments import agreement_instalment_positions
 from core.exceptions import BusinessRuleError
 from dunning.models import CaseEvent, CollectionCase, DunningStep, LevelCode
-from dunning.selectors import agreement_instalment_positions, instalment_late_fee
+from dunning.selectors import instalment_late_fee
 from dunning.services.agreements import (
     InstalmentInput,
     LateFeeTermsInput,

@@ -308,7 +308,7 @@ def test_finance_allocates_explicitly_and_keeps_the_rest_as_credit(client, finan
         ({"mode": "explicit"}, "at least one invoice"),
         ({"mode": "explicit", "allocate": "1000.01"}, "more than the open amount"),
         ({"amount": "0"}, "must be positive"),
-        ({"payment_date": "2026-07-01"}, "future"),
+        ({"payment_date": "2026-07-01"}, "is after today"),
         ({"amount": "1,000.00"}, "no thousands separator"),
     ],
 )

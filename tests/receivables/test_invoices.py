@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from core.exceptions import BusinessRuleError
 from receivables.models import CreditOverride, Invoice
+from receivables.selectors.balances import is_overdue
 from receivables.selectors.invoices import customer_open_receivables
 from receivables.services.invoices import (
     credit_note_issue,
@@ -296,5 +297,9 @@ def test_days_past_due_and_overdue():
 
     assert invoice.days_past_due(as_of=date(2026, 1, 31)) == 0
     assert invoice.days_past_due(as_of=date(2026, 3, 2)) == 30
-    assert not invoice.is_overdue(as_of=date(2026, 1, 31))
-    assert invoice.is_overdue(as_of=date(2026, 2, 1))
+    assert not is_overdue(
+        due_date=invoice.due_date, open_amount=invoice.outstanding, as_of=date(2026, 1, 31)
+    )
+    assert is_overdue(
+        due_date=invoice.due_date, open_amount=invoice.outstanding, as_of=date(2026, 2, 1)
+    )

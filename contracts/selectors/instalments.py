@@ -1,0 +1,284 @@
+"""Instalment balances of supplementary agreements, built on receivables' open amount.
+
+An approved agreement replaces the due dates of the invoices it covers with
+its instalments. At approval the instalments sum to exactly what those
+invoices still owed, so whatever lowers the invoices afterwards is paid
+towards the plan and settles the first instalment first. As of a date, with
+R = what the covered invoices still owe, instalment n is open for
+min(amount_n, max(0, R - the sum of the later instalments)).
+
+`instalment_open_amount` is that rule as one SQL expression, and
+`instalment_open_amounts` / `agreement_instalment_positions` the same rule in
+Python; property tests hold them equal.
+"""
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import (
+    DateField,
+    Exists,
+    Expression,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Sum,
+)
+from django.db.models.functions import Coalesce, Greatest, Least
+
+from contracts.models import AgreementInstalment, SupplementaryAgreement
+from core.money import money_quantize
+from receivables.models import Invoice
+from receivables.selectors.balances import (
+    MONEY_FIELD,
+    ZERO,
+    ZERO_AMOUNT,
+    invoice_open_amount,
+    invoice_reductions,
+    invoices_open_today,
+    overdue_q,
+)
+
+
+def invoice_replaced(*, ref: str = "pk") -> Exists:
+    """Expression on a row pointing at an invoice (`ref`): an approved agreement replaces it."""
+    return Exists(
+        SupplementaryAgreement.invoices.through.objects.filter(
+            invoice_id=OuterRef(ref),
+            supplementaryagreement__status=SupplementaryAgreement.Status.APPROVED,
+        )
+    )
+
+
+def _covered_invoices(*, ref: str) -> QuerySet[Invoice]:
+    return Invoice.objects.filter(supplementary_agreements=OuterRef(ref)).exclude(
+        status=Invoice.Status.CANCELLED
+    )
+
+
+def agreement_remaining_amount(*, as_of: date | None, ref: str = "agreement_id") -> Expression:
+    """Expression on a row pointing at an agreement: what its invoices owe as of the date,
+    or today (as_of None: their stored `outstanding`, no history read)."""
+    covered = _covered_invoices(ref=ref)
+    if as_of is None:
+        covered = covered.annotate(open_amount=F("outstanding"))
+    else:
+        covered = covered.annotate(open_amount=invoice_open_amount(as_of=as_of))
+    remaining = Subquery(
+        covered.order_by()
+        .values("supplementary_agreements")
+        .annotate(total=Sum("open_amount"))
+        .values("total")[:1],
+        output_field=MONEY_FIELD,
+    )
+    return Coalesce(remaining, ZERO)
+
+
+def instalment_open_amount(*, as_of: date | None) -> Expression:
+    """Expression on an instalment: what it still asks for as of the date, or today when
+    as_of is None (see the module)."""
+    later = Subquery(
+        AgreementInstalment.objects.filter(
+            agreement_id=OuterRef("agreement_id"), sequence__gt=OuterRef("sequence")
+        )
+        .order_by()
+        .values("agreement")
+        .annotate(total=Sum("amount"))
+        .values("total")[:1],
+        output_field=MONEY_FIELD,
+    )
+    return ExpressionWrapper(
+        Least(
+            Greatest(agreement_remaining_amount(as_of=as_of) - Coalesce(later, ZERO), ZERO),
+            F("amount"),
+        ),
+        output_field=MONEY_FIELD,
+    )
+
+
+def instalments_as_of(
+    *, as_of: date | None, queryset: QuerySet[AgreementInstalment] | None = None
+) -> QuerySet[AgreementInstalment]:
+    """Instalments of approved agreements with `open_amount` (as of the date, or today when
+    None), `currency_value` (that of the invoices replaced, else the customer's) and
+    `customer_id_value`."""
+    queryset = AgreementInstalment.objects.all() if queryset is None else queryset
+    currency = Subquery(
+        _covered_invoices(ref="agreement_id").order_by("due_date", "pk").values("currency")[:1]
+    )
+    return queryset.filter(agreement__status=SupplementaryAgreement.Status.APPROVED).annotate(
+        customer_id_value=F("agreement__customer_id"),
+        currency_value=Coalesce(currency, F("agreement__customer__currency")),
+        open_amount=instalment_open_amount(as_of=as_of),
+    )
+
+
+def instalment_open_amounts(*, amounts: Sequence[Decimal], remaining: Decimal) -> list[Decimal]:
+    """The Python twin of the expression: open amount of each instalment, in sequence order."""
+    result = []
+    later = sum(amounts, ZERO_AMOUNT)
+    for amount in amounts:
+        later -= amount
+        result.append(money_quantize(min(amount, max(remaining - later, ZERO_AMOUNT))))
+    return result
+
+
+@dataclass(frozen=True)
+class InstalmentPosition:
+    """An instalment's balance as of a date and the dated reductions that made it."""
+
+    instalment: AgreementInstalment
+    outstanding: Decimal
+    reductions: list[tuple[date, Decimal]] = field(default_factory=list)
+
+
+def agreement_instalment_positions(
+    *, agreement: SupplementaryAgreement, as_of: date
+) -> dict[int, InstalmentPosition]:
+    """Balance of each instalment as of the date, with the dated reductions that made it
+    (what the late fee of an instalment accrues on)."""
+    instalments = list(agreement.instalments.order_by("sequence"))
+    invoices = [i for i in agreement.invoices.all() if i.status != Invoice.Status.CANCELLED]
+    invoiced_total = sum((invoice.amount for invoice in invoices), ZERO_AMOUNT)
+    by_date: dict[date, Decimal] = defaultdict(lambda: ZERO_AMOUNT)
+    for reductions in invoice_reductions(
+        invoice_ids=[invoice.pk for invoice in invoices], as_of=as_of
+    ).values():
+        for when, value in reductions:
+            by_date[when] += value
+    amounts = [instalment.amount for instalment in instalments]
+    # The open amounts before any reduction, then after each reduction date.
+    steps: list[tuple[date | None, list[Decimal]]] = [
+        (None, instalment_open_amounts(amounts=amounts, remaining=invoiced_total))
+    ]
+    remaining = invoiced_total
+    for when in sorted(by_date):
+        remaining -= by_date[when]
+        steps.append((when, instalment_open_amounts(amounts=amounts, remaining=remaining)))
+    positions: dict[int, InstalmentPosition] = {}
+    for index, instalment in enumerate(instalments):
+        previous = instalment.amount
+        reductions: list[tuple[date, Decimal]] = []
+        for when, opens in steps:
+            current = opens[index]
+            if current != previous and when is not None:
+                reductions.append((when, previous - current))
+            previous = current
+        positions[instalment.pk] = InstalmentPosition(
+            instalment=instalment, outstanding=previous, reductions=reductions
+        )
+    return positions
+
+
+def instalment_outstanding(*, instalment: AgreementInstalment, as_of: date) -> Decimal:
+    """What an instalment of an agreement still asks for at the end of as_of."""
+    positions = agreement_instalment_positions(agreement=instalment.agreement, as_of=as_of)
+    return positions[instalment.pk].outstanding
+
+
+# --- Overdue once plans count ------------------------------------------------------
+#
+# After an approved agreement, what is overdue on its invoices is its unpaid
+# instalments past their own due dates; the invoices keep their original due
+# dates, but do not count as overdue themselves.
+
+
+def invoices_overdue(
+    *, as_of: date, tolerance: Decimal | Expression, queryset: QuerySet[Invoice] | None = None
+) -> QuerySet[Invoice]:
+    """Open invoices past due owing at least the tolerance (stored `outstanding`: today's
+    figure), except those an approved agreement replaces."""
+    return (
+        invoices_open_today(queryset)
+        .filter(overdue_q(as_of=as_of, tolerance=tolerance))
+        .exclude(invoice_replaced())
+    )
+
+
+def instalments_overdue(
+    *,
+    as_of: date,
+    tolerance: Decimal | Expression,
+    queryset: QuerySet[AgreementInstalment] | None = None,
+    today: bool = True,
+) -> QuerySet[AgreementInstalment]:
+    """Instalments of approved agreements past their due date, owing at least the tolerance.
+
+    `today` reads today's open amounts (stored on the invoices, as_of is the
+    business date); otherwise they are computed as of the date from history.
+    """
+    return instalments_as_of(as_of=None if today else as_of, queryset=queryset).filter(
+        overdue_q(as_of=as_of, tolerance=tolerance, amount="open_amount")
+    )
+
+
+def _customer_sum(queryset: QuerySet, *, group: str, value: str) -> Subquery:
+    return Subquery(
+        queryset.order_by().values(group).annotate(total=Sum(value)).values("total")[:1],
+        output_field=MONEY_FIELD,
+    )
+
+
+def customer_overdue_amount(
+    *, as_of: date, tolerance: Decimal | Expression, ref: str = "pk", currency: str | None = None
+) -> Expression:
+    """Expression on a row pointing at a customer (`ref`): overdue invoices plus overdue
+    instalments, in one currency when given."""
+    invoices = Invoice.objects.filter(customer=OuterRef(ref))
+    instalments = AgreementInstalment.objects.filter(agreement__customer=OuterRef(ref))
+    overdue_instalments = instalments_overdue(
+        as_of=as_of, tolerance=tolerance, queryset=instalments
+    )
+    if currency is not None:
+        invoices = invoices.filter(currency=currency)
+        overdue_instalments = overdue_instalments.filter(currency_value=currency)
+    return ExpressionWrapper(
+        Coalesce(
+            _customer_sum(
+                invoices_overdue(as_of=as_of, tolerance=tolerance, queryset=invoices),
+                group="customer",
+                value="outstanding",
+            ),
+            ZERO,
+        )
+        + Coalesce(
+            _customer_sum(overdue_instalments, group="agreement__customer", value="open_amount"),
+            ZERO,
+        ),
+        output_field=MONEY_FIELD,
+    )
+
+
+def customer_oldest_overdue_due(
+    *, as_of: date, tolerance: Decimal | Expression, ref: str = "pk"
+) -> Expression:
+    """Expression on a row pointing at a customer: the earliest due date of what is overdue."""
+    invoice_due = Subquery(
+        invoices_overdue(
+            as_of=as_of,
+            tolerance=tolerance,
+            queryset=Invoice.objects.filter(customer=OuterRef(ref)),
+        )
+        .order_by("due_date")
+        .values("due_date")[:1]
+    )
+    instalment_due = Subquery(
+        instalments_overdue(
+            as_of=as_of,
+            tolerance=tolerance,
+            queryset=AgreementInstalment.objects.filter(agreement__customer=OuterRef(ref)),
+        )
+        .order_by("due_date")
+        .values("due_date")[:1]
+    )
+    # LEAST of a NULL is NULL on SQLite, the other value on PostgreSQL: pair each with the other.
+    return Least(
+        Coalesce(invoice_due, instalment_due),
+        Coalesce(instalment_due, invoice_due),
+        output_field=DateField(),
+    )
