@@ -6,7 +6,7 @@ receipt is recorded as a payment) and `invoices_follow_balance`, registered in
 `DunningConfig.ready`, handles it in that same transaction; `agreement_approve`
 calls `items_follow` for the invoices an agreement replaces. Whatever the size
 of the batch, it takes a constant number of statements (plus a few per
-customer whose legal credit hold lifts or comes back):
+customer whose legal credit hold lifts or comes back, and per promise kept):
 
 * an item is *settled* when it owes less than the tolerance (`item_settled_q`),
   is paid or cancelled, or an approved agreement replaces it;
@@ -16,6 +16,8 @@ customer whose legal credit hold lifts or comes back):
   it when it goes out (`dunning.services.send.communication_recheck`);
 * an open task made by a message whose items are all settled closes with the
   reason (`CollectionTask.closed_reason`);
+* an open promise to pay on the items that the money settled is kept (the
+  promise review's own rule; it is only ever broken by its date);
 * a customer with nothing overdue any more (the run's own definition) has its
   open case closed with the reason, with the case's other open tasks (follow-ups,
   promise checks); the legal-referral credit hold lifts when the policy says so;
@@ -54,6 +56,7 @@ from dunning.models import (
 from dunning.selectors import policy_active
 from dunning.services.events import case_event_create
 from dunning.services.items import instalment_items
+from dunning.services.promises import promises_keep_settled
 from dunning.services.run import _overdue_customer_ids
 from receivables.models import CreditHoldEvent, Customer, Invoice
 from receivables.services.balance_changes import BalanceCause, BalanceChange
@@ -80,6 +83,7 @@ class FollowResult:
     reopened_cases: list[int] = field(default_factory=list)
     holds_released: list[int] = field(default_factory=list)
     holds_restored: list[int] = field(default_factory=list)
+    promises_kept: list[int] = field(default_factory=list)
 
 
 def item_settled_q(*, field: str, tolerance: Decimal) -> Q:
@@ -175,6 +179,8 @@ def items_follow(
         result=result,
         events=events,
     )
+    if reason != REVERSED:
+        result.promises_kept = promises_keep_settled(invoice_ids=ids, as_of=as_of)
     overdue = _follow_cases(
         invoice_customers=invoice_customers,
         customers=customers,

@@ -21,6 +21,7 @@ from dunning.models import (
     DunningPolicy,
     DunningStep,
     LevelCode,
+    PromiseToPay,
     SettlementReason,
 )
 from dunning.services.agreements import (
@@ -28,6 +29,7 @@ from dunning.services.agreements import (
     agreement_approve,
     agreement_propose,
 )
+from dunning.services.promises import promise_to_pay_record
 from dunning.services.run import run_dunning
 from dunning.services.send import communications_send
 from receivables.models import CreditHoldEvent, Customer, Invoice
@@ -102,7 +104,12 @@ def open_tasks(customer):
 
 
 def test_paying_every_invoice_ends_the_tasks_messages_and_case_at_once(
-    client, customer, rep, finance, django_capture_on_commit_callbacks
+    client,
+    customer,
+    rep,
+    finance,
+    django_capture_on_commit_callbacks,
+    django_assert_max_num_queries,
 ):
     # Given two invoices reminded (sent, call task) and with a demand letter awaiting approval
     invoices = climb_to_demand_letter(customer, "INV-F-1", "INV-F-2")
@@ -170,10 +177,17 @@ def test_paying_every_invoice_ends_the_tasks_messages_and_case_at_once(
 
     # The rep's home page no longer says to call about the paid invoices
     client.force_login(rep)
-    with at(PAY_DAY):
+    with at(PAY_DAY), django_assert_max_num_queries(30):
         page = client.get(reverse("dashboards:rep_home")).content.decode()
     assert "INV-F-1" not in page
     assert "Call Northwind Trading" not in page
+    # and the case page tells what happened, worded at display time
+    with at(PAY_DAY), django_assert_max_num_queries(20):
+        response = client.get(reverse("dunning:case_detail", args=[case.pk]))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Call Northwind Trading about overdue INV-F-1, INV-F-2 — closed: Paid." in page
+    assert "Case closed, nothing overdue any more (Paid)." in page
 
 
 def test_the_rep_home_page_said_to_call_before_the_payment(client, customer, rep):
@@ -184,6 +198,33 @@ def test_the_rep_home_page_said_to_call_before_the_payment(client, customer, rep
         page = client.get(reverse("dashboards:rep_home")).content.decode()
 
     assert "Call Northwind Trading about overdue INV-H-1" in page
+
+
+def test_a_promise_on_the_paid_invoices_is_kept_at_once(client, customer, rep, finance):
+    invoices = climb_to_demand_letter(customer, "INV-K-1")
+    with at(PAY_DAY):
+        promise = promise_to_pay_record(
+            customer=customer,
+            invoices=invoices,
+            amount=Decimal("1000.00"),
+            promised_date=PAY_DAY + timedelta(days=2),
+            actor=rep,
+            as_of=PAY_DAY,
+        )
+        client.force_login(rep)
+        assert promises_on_home(client) == 1
+
+        pay_all(customer, invoices, actor=finance)
+
+        assert promises_on_home(client) == 0
+    promise.refresh_from_db()
+    assert promise.status == PromiseToPay.Status.KEPT
+    assert CaseEvent.objects.filter(customer=customer, kind=CaseEvent.Kind.PROMISE_KEPT).exists()
+
+
+def promises_on_home(client) -> int:
+    tasks = client.get(reverse("dashboards:rep_home")).context["tasks"]
+    return next(task.count for task in tasks if task.key == "promises")
 
 
 def test_a_partial_payment_leaves_everything_open(customer, finance):
