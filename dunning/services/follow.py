@@ -32,6 +32,7 @@ Every change is an event row with a kind and parameters (no stored sentence);
 `CaseEvent.summary` words it for the reader.
 """
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -53,6 +54,7 @@ from dunning.models import (
     DunningStep,
     SettlementReason,
 )
+from dunning.models.policy import OVERDUE_LEVELS
 from dunning.selectors import policy_active
 from dunning.services.events import case_event_create
 from dunning.services.items import instalment_items
@@ -61,6 +63,8 @@ from dunning.services.run import _overdue_customer_ids
 from receivables.models import CreditHoldEvent, Customer, Invoice
 from receivables.services.balance_changes import BalanceCause, BalanceChange
 from receivables.services.credit import customer_hold, customer_release
+
+logger = logging.getLogger(__name__)
 
 REVERSED = "payment_reversed"
 NOT_YET_SENT = (Communication.Status.AWAITING_APPROVAL, Communication.Status.PENDING)
@@ -169,7 +173,13 @@ def items_follow(
         .distinct()
     )
     events: list[CaseEvent] = []
+    open_case_ids = dict(
+        CollectionCase.objects.filter(
+            customer_id__in=customer_ids, status=CollectionCase.Status.OPEN
+        ).values_list("customer_id", "pk")
+    )
     owed_comms = _follow_messages_and_tasks(
+        open_case_ids=open_case_ids,
         ids=ids,
         instalment_ids=instalment_ids,
         reason=reason,
@@ -196,7 +206,11 @@ def items_follow(
     _follow_holds(customers=customers, overdue=overdue, reason=reason, policy=policy, result=result)
     if (
         reason == SettlementReason.PAID
-        and Invoice.objects.filter(pk__in=ids, status=Invoice.Status.PAID).exists()
+        and Invoice.objects.filter(pk__in=ids, status=Invoice.Status.PAID)
+        .filter(
+            Exists(DunningStep.objects.filter(invoice=OuterRef("pk"), level__in=OVERDUE_LEVELS))
+        )
+        .exists()
     ):
         _thank_after_commit(customer_ids=customer_ids, as_of=as_of)
     return result
@@ -210,6 +224,7 @@ def _event(
 
 def _follow_messages_and_tasks(
     *,
+    open_case_ids: dict[int, int],
     ids: list[int],
     instalment_ids: list[int],
     reason: str,
@@ -264,7 +279,7 @@ def _follow_messages_and_tasks(
             events.append(
                 _event(
                     customer_id=customer_id,
-                    case_id=None,
+                    case_id=open_case_ids.get(customer_id),
                     kind=CaseEvent.Kind.COMMUNICATION_CANCELLED,
                     actor=actor,
                     data={
@@ -551,6 +566,11 @@ def _thank_after_commit(*, customer_ids: list[int], as_of: date) -> None:
     """Thank for the dunned invoices now paid, once the payment is committed (DESIGN.md)."""
     from dunning.tasks import dunning_thank_you_task
 
-    transaction.on_commit(
-        lambda: dunning_thank_you_task.delay(customer_ids=customer_ids, as_of=as_of.isoformat())
-    )
+    def enqueue() -> None:
+        try:
+            dunning_thank_you_task.delay(customer_ids=customer_ids, as_of=as_of.isoformat())
+        except Exception:
+            # The payment is committed; the daily review thanks within two weeks anyway.
+            logger.exception("queueing the thank-you for customers %s failed", customer_ids)
+
+    transaction.on_commit(enqueue)

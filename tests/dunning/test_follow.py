@@ -159,6 +159,7 @@ def test_paying_every_invoice_ends_the_tasks_messages_and_case_at_once(
         CaseEvent.Kind.CASE_CLOSED,
     }
     assert all(event.text == "" and event.actor == finance for event in events.values())
+    assert all(event.case_id == case.pk for event in events.values())
     assert events[CaseEvent.Kind.TASK_CLOSED].data["reason"] == "paid"
     assert events[CaseEvent.Kind.TASK_CLOSED].data["task"] == call.pk
     assert events[CaseEvent.Kind.COMMUNICATION_CANCELLED].data["items"] == [
