@@ -158,6 +158,7 @@ def items_follow(
     customer_ids = sorted(set(invoice_customers.values()))
     # The lock order of the receivables services: customers in pk order (the
     # caller holds its own customer already; taking it again does not wait).
+    # Every caller today moves one customer's money per transaction.
     customers = {
         customer.pk: customer
         for customer in Customer.objects.select_for_update()
@@ -178,7 +179,7 @@ def items_follow(
             customer_id__in=customer_ids, status=CollectionCase.Status.OPEN
         ).values_list("customer_id", "pk")
     )
-    owed_comms = _follow_messages_and_tasks(
+    _follow_messages_and_tasks(
         open_case_ids=open_case_ids,
         ids=ids,
         instalment_ids=instalment_ids,
@@ -198,7 +199,6 @@ def items_follow(
         actor=actor,
         as_of=as_of,
         policy=policy,
-        owed_comms=owed_comms,
         result=result,
         events=events,
     )
@@ -233,9 +233,9 @@ def _follow_messages_and_tasks(
     policy: DunningPolicy,
     result: FollowResult,
     events: list[CaseEvent],
-) -> set[int]:
+) -> None:
     """Cancel unsent messages and close tasks whose items are all settled; reopen tasks the
-    money closed once an item is owed again. Return the messages with an owed item."""
+    money closed once an item is owed again."""
     about_batch = DunningStep.objects.filter(
         Q(invoice_id__in=ids) | Q(instalment_id__in=instalment_ids), communication__isnull=False
     ).values("communication_id")
@@ -245,7 +245,7 @@ def _follow_messages_and_tasks(
         )
     )
     if not steps:
-        return set()
+        return
     owed_invoices, owed_instalments = _owed_items(
         invoice_ids={invoice_id for _c, invoice_id, _i, _n in steps if invoice_id},
         instalment_ids={instalment_id for _c, _v, instalment_id, _n in steps if instalment_id},
@@ -304,7 +304,6 @@ def _follow_messages_and_tasks(
             result=result,
             events=events,
         )
-    return owed_comms
 
 
 def _tasks_close(
@@ -376,7 +375,6 @@ def _follow_cases(
     actor: AbstractBaseUser | None,
     as_of: date,
     policy: DunningPolicy,
-    owed_comms: set[int],
     result: FollowResult,
     events: list[CaseEvent],
 ) -> set[int]:
