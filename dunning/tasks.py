@@ -111,3 +111,19 @@ def collections_review_task(as_of: str | None = None) -> dict[str, object]:
         "thanked": len(thanks.sent),
         "thank_you_without_contact": len(thanks.no_contact),
     }
+
+
+@shared_task(
+    name="dunning.tasks.dunning_thank_you_task",
+    soft_time_limit=2 * 60,
+    time_limit=3 * 60,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    max_retries=5,
+)
+def dunning_thank_you_task(customer_ids: list[int], as_of: str) -> dict[str, object]:
+    """Right after a payment commits, thank its customers for the dunned invoices it settled."""
+    thanks = dunning_thank_you_for_paid(
+        as_of=date.fromisoformat(as_of), customer_ids=list(customer_ids)
+    )
+    return {"thanked": thanks.sent, "without_contact": thanks.no_contact, "failed": thanks.failed}

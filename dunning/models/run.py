@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from contracts.models import AgreementInstalment
+from dunning.models.cases import SettlementReason
 from dunning.models.policy import DunningPolicy, LevelCode
 from receivables.models import Customer, Invoice
 
@@ -349,6 +350,13 @@ class CollectionTask(models.Model):
         _("status"), max_length=16, choices=Status.choices, default=Status.OPEN
     )
     outcome = models.TextField(_("outcome"), blank=True)
+    closed_reason = models.CharField(
+        _("closed because"),
+        max_length=24,
+        choices=SettlementReason.choices,
+        blank=True,
+        help_text=_("Set when the money ended the task; a reversal reopens such a task."),
+    )
     completed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("completed by"),

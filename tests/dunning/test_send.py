@@ -74,17 +74,21 @@ def test_a_pending_message_is_sent_once_with_its_stable_message_id(clock):
 def test_a_payment_between_run_and_send_cancels_the_message_and_its_call_task(clock):
     communication = reminder_for()
     invoice = communication.steps.get().invoice
+
+    # The payment itself cancels the message and closes its task (dunning.services.follow)
     pay(invoice=invoice, amount="1000.00", on=RUN_DAY)
 
-    summary = communications_send()
-
     communication.refresh_from_db()
-    assert summary.cancelled == [communication.pk]
     assert communication.status == Communication.Status.CANCELLED
     assert communication.failure_reason == Communication.FailureReason.SETTLED
-    assert mail.outbox == []
     task = CollectionTask.objects.get(communication=communication)
     assert task.status == CollectionTask.Status.CANCELLED
+    assert task.closed_reason == "paid"
+    # and the sender has nothing left to claim
+    summary = communications_send()
+    assert summary.cancelled == []
+    assert summary.sent == []
+    assert mail.outbox == []
 
 
 def test_a_partly_settled_message_lists_only_what_is_still_due(clock):
