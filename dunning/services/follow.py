@@ -8,8 +8,9 @@ calls `items_follow` for the invoices an agreement replaces. Whatever the size
 of the batch, it takes a constant number of statements (plus a few per
 customer whose legal credit hold lifts or comes back, and per promise kept):
 
-* an item is *settled* when it owes less than the tolerance (`item_settled_q`),
-  is paid or cancelled, or an approved agreement replaces it;
+* an item is *settled* when it is no longer owed by the balance module's rule
+  (`receivables.selectors.balances.owing_q`, the policy's tolerance from
+  `dunning.policy`), is paid or cancelled, or an approved agreement replaces it;
 * a message not yet sent (awaiting approval or pending) whose items are all
   settled is cancelled with the reason; one that still has an owed item is
   left as it is: the sender's re-check drops the settled items and re-renders
@@ -18,7 +19,8 @@ customer whose legal credit hold lifts or comes back, and per promise kept):
   reason (`CollectionTask.closed_reason`);
 * an open promise to pay on the items that the money settled is kept (the
   promise review's own rule; it is only ever broken by its date);
-* a customer with nothing overdue any more (the run's own definition) has its
+* a customer with nothing overdue any more (the one definition, that of the run:
+  `contracts.selectors.instalments.customer_ids_overdue`) has its
   open case closed with the reason, with the case's other open tasks (follow-ups,
   promise checks); the legal-referral credit hold lifts when the policy says so;
   the thank-you note goes out after the commit (`dunning.services.thanks`);
@@ -37,7 +39,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -45,6 +46,11 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from contracts.models import AgreementInstalment, SupplementaryAgreement
+from contracts.selectors.instalments import (
+    customer_ids_overdue,
+    instalments_as_of,
+    invoice_replaced,
+)
 from dunning.models import (
     CaseEvent,
     CollectionCase,
@@ -55,12 +61,11 @@ from dunning.models import (
     SettlementReason,
 )
 from dunning.models.policy import OVERDUE_LEVELS
-from dunning.selectors import policy_active
+from dunning.policy import policy_active_or_default
 from dunning.services.events import case_event_create
-from dunning.services.items import instalment_items
 from dunning.services.promises import promises_keep_settled
-from dunning.services.run import _overdue_customer_ids
 from receivables.models import CreditHoldEvent, Customer, Invoice
+from receivables.selectors.balances import invoices_open_today, owing_q
 from receivables.services.balance_changes import BalanceCause, BalanceChange
 from receivables.services.credit import customer_hold, customer_release
 
@@ -90,37 +95,23 @@ class FollowResult:
     promises_kept: list[int] = field(default_factory=list)
 
 
-def item_settled_q(*, field: str, tolerance: Decimal) -> Q:
-    """The one tolerance check of the follow-up: an item owing less than the tolerance
-    (or nothing) is settled. On merge, point it at the balance module's definition."""
-    return Q(**{f"{field}__lte": 0}) | Q(**{f"{field}__lt": tolerance})
-
-
-def _policy() -> DunningPolicy:
-    # Without an active policy the defaults apply (an unsaved policy carries them).
-    return policy_active() or DunningPolicy()
-
-
 def _owed_items(
     *, invoice_ids: Iterable[int], instalment_ids: Iterable[int], policy: DunningPolicy, as_of: date
 ) -> tuple[dict[int, str], set[int]]:
-    """Of these items, those still owed: open invoices (number by pk) and instalments."""
-    replaced = SupplementaryAgreement.invoices.through.objects.filter(
-        invoice_id=OuterRef("pk"),
-        supplementaryagreement__status=SupplementaryAgreement.Status.APPROVED,
-    )
+    """Of these items, those still owed today: open invoices no agreement replaces (number
+    by pk) and instalments, each owing at least the tolerance."""
     invoices = dict(
-        Invoice.objects.filter(pk__in=list(invoice_ids), status=Invoice.Status.OPEN)
-        .exclude(item_settled_q(field="outstanding", tolerance=policy.tolerance))
-        .exclude(Exists(replaced))
+        invoices_open_today(Invoice.objects.filter(pk__in=list(invoice_ids)))
+        .filter(owing_q(tolerance=policy.tolerance))
+        .exclude(invoice_replaced())
         .values_list("pk", "number")
     )
     instalment_ids = list(instalment_ids)
     instalments = (
         set(
-            instalment_items(as_of=as_of, policy=policy)
+            instalments_as_of(as_of=as_of)
             .filter(pk__in=instalment_ids)
-            .exclude(item_settled_q(field="open_amount", tolerance=policy.tolerance))
+            .filter(owing_q(tolerance=policy.tolerance, amount="open_amount"))
             .values_list("pk", flat=True)
         )
         if instalment_ids
@@ -165,7 +156,7 @@ def items_follow(
         .filter(pk__in=customer_ids)
         .order_by("pk")
     }
-    policy = _policy()
+    policy = policy_active_or_default()
     instalment_ids = list(
         AgreementInstalment.objects.filter(
             agreement__status=SupplementaryAgreement.Status.APPROVED, agreement__invoices__in=ids
@@ -380,7 +371,7 @@ def _follow_cases(
 ) -> set[int]:
     """Close the case of a customer with nothing overdue any more; reopen the one the money
     closed when items are overdue again. Return the customers with something overdue."""
-    overdue = _overdue_customer_ids(as_of=as_of, policy=policy, customer_ids=customers)
+    overdue = customer_ids_overdue(as_of=as_of, tolerance=policy.tolerance, customer_ids=customers)
     open_cases = {
         case.customer_id: case
         for case in CollectionCase.objects.select_for_update(of=("self",))

@@ -28,7 +28,7 @@ from contracts.models import AgreementInstalment
 from contracts.selectors.instalments import instalments_as_of, invoice_replaced
 from dunning.models import Dispute, DunningPolicy, PromiseToPay
 from receivables.models import Invoice
-from receivables.selectors.balances import invoices_as_of, open_q
+from receivables.selectors.balances import invoices_as_of, owing_q
 
 
 def _promise_cutoff(*, as_of: date, policy: DunningPolicy) -> date:
@@ -105,8 +105,7 @@ def instalment_items(
 def dunnable(queryset: QuerySet, *, policy: DunningPolicy) -> QuerySet:
     """Keep the items that may be dunned: open at least the tolerance, no pause rule applies."""
     queryset = queryset.filter(
-        open_q(amount="open_amount"),
-        open_amount__gte=policy.tolerance,
+        owing_q(tolerance=policy.tolerance, amount="open_amount"),
         is_disputed=False,
         is_promised=False,
         is_paused=False,

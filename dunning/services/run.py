@@ -18,7 +18,7 @@ delivers them after this transaction commits.
 import logging
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -42,6 +42,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from contracts.models import AgreementInstalment, SupplementaryAgreement
+from contracts.selectors.instalments import customer_ids_overdue
 from core.exceptions import BusinessRuleError
 from dunning.models import (
     CaseEvent,
@@ -65,7 +66,7 @@ from dunning.services.items import (
     skip_conditions,
 )
 from receivables.models import Customer, Invoice
-from receivables.selectors.balances import invoices_maybe_open_as_of, open_q, overdue_q
+from receivables.selectors.balances import invoices_maybe_open_as_of, open_q
 
 logger = logging.getLogger(__name__)
 
@@ -441,30 +442,11 @@ def _steps_insert(
         return max(cursor.rowcount, 0)
 
 
-def _overdue_customer_ids(
-    *, as_of: date, policy: DunningPolicy, customer_ids: Iterable[int]
-) -> set[int]:
-    """Customers with at least one overdue item (pauses do not matter, tolerance does)."""
-    ids = list(customer_ids)
-    overdue = overdue_q(as_of=as_of, tolerance=policy.tolerance, amount="open_amount")
-    invoices = (
-        invoice_items(as_of=as_of, policy=policy, customer_ids=ids)
-        .filter(overdue, is_replaced=False)
-        .values_list("customer_id", flat=True)
-    )
-    instalments = (
-        instalment_items(as_of=as_of, policy=policy, customer_ids=ids)
-        .filter(overdue)
-        .values_list("customer_id_value", flat=True)
-    )
-    return set(invoices) | set(instalments)
-
-
 def _cases_sync(
     *, as_of: date, policy: DunningPolicy, customers: dict[int, Customer]
 ) -> dict[int, CollectionCase]:
     """Open a case for each customer with overdue items; close the ones with nothing overdue."""
-    overdue = _overdue_customer_ids(as_of=as_of, policy=policy, customer_ids=customers)
+    overdue = customer_ids_overdue(as_of=as_of, tolerance=policy.tolerance, customer_ids=customers)
     open_cases = {
         case.customer_id: case
         for case in CollectionCase.objects.filter(
