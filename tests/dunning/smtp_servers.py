@@ -34,9 +34,9 @@ class Sink:
 
 
 @contextmanager
-def smtp_sink(port: int | None = None) -> Iterator[tuple[Sink, int]]:
+def smtp_sink(port: int | None = None, sink: Sink | None = None) -> Iterator[tuple[Sink, int]]:
     """A working SMTP server on the port (a free one by default); yields it and its port."""
-    sink = Sink()
+    sink = sink or Sink()
     controller = Controller(sink, hostname="127.0.0.1", port=port or free_port())
     controller.start()
     try:
