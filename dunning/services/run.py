@@ -77,10 +77,13 @@ logger = logging.getLogger(__name__)
 DEFAULT_CHUNK_SIZE = 200
 # A rung counts as reached for the gap only once it was carried out: its
 # message sent, or handled by phone from the finance desk, or a task it made
-# done. A message still waiting (approval, an SMTP outage) holds the ladder.
+# done. A message still waiting (approval, an SMTP outage) or undelivered
+# holds the ladder. A cancelled one (items settled, or refused by finance)
+# was decided, and its level can never fire again for the item: it counts,
+# or a reversed payment would leave the item stuck below the next rung.
 REACHED = (
     Q(communication__isnull=True)
-    | Q(communication__status=Communication.Status.SENT)
+    | Q(communication__status__in=[Communication.Status.SENT, Communication.Status.CANCELLED])
     | Q(communication__handled_at__isnull=False)
     | Q(communication__tasks__status=CollectionTask.Status.DONE)
 )

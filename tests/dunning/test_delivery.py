@@ -279,3 +279,19 @@ def test_a_message_whose_lease_expired_in_sending_goes_out_once(clock):
     assert answer["sent"] == 1
     assert len(mail.outbox) == 1
     assert Communication.objects.get().attempts == 2
+
+
+def test_a_rung_whose_message_was_cancelled_does_not_hold_the_item_forever(clock):
+    # Given a reminder cancelled at send time because the invoice was paid
+    invoice = due_invoice(customer=dunning_customer(), due=D)
+    run_dunning(as_of=D + timedelta(days=1))
+    reminder = Communication.objects.get()
+    reminder.status = Communication.Status.CANCELLED
+    reminder.failure_reason = Communication.FailureReason.SETTLED
+    reminder.save()
+
+    # When the item is due again later (the payment was reversed), the
+    # reminder level cannot fire twice, so the ladder goes on from it
+    run_dunning(as_of=D + timedelta(days=15))
+
+    assert levels(invoice) == {LevelCode.REMINDER, LevelCode.DEMAND_LETTER}
