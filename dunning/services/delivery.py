@@ -29,6 +29,7 @@ def communication_retry(*, communication: Communication, actor: AbstractBaseUser
     if not communication.is_retryable:
         raise BusinessRuleError(_("This message cannot be sent again."))
     previous = communication.failure_reason
+    previous_attempts = communication.attempts
     communication.status = Communication.Status.PENDING
     communication.failure_reason = ""
     communication.next_attempt_at = None
@@ -49,7 +50,11 @@ def communication_retry(*, communication: Communication, actor: AbstractBaseUser
         kind=CaseEvent.Kind.COMMUNICATION_RETRIED,
         actor=actor,
         text=_("%(level)s sent again.") % {"level": communication.get_level_display()},
-        data={"communication": communication.pk, "previous_reason": previous},
+        data={
+            "communication": communication.pk,
+            "previous_reason": previous,
+            "previous_attempts": previous_attempts,
+        },
     )
     _send_on_commit(communication.pk)
     return communication

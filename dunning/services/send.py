@@ -25,7 +25,7 @@ import logging
 import smtplib
 import time
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -91,7 +91,7 @@ def retry_delay(*, attempts: int) -> timedelta:
     return min(timedelta(seconds=60 * 2 ** min(max(attempts - 1, 0), 20)), cap)
 
 
-def _retry_allowed(communication: Communication, *, now) -> bool:
+def _retry_allowed(communication: Communication, *, now: datetime) -> bool:
     """Within the attempts bound and the retry window counted from the first claim."""
     started = communication.first_attempt_at or now
     return communication.attempts < max_attempts() and now < started + retry_window()
