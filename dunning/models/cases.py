@@ -213,6 +213,8 @@ class CaseEvent(models.Model):
         COMMUNICATION_SENT = "communication_sent", _("Message sent")
         COMMUNICATION_FAILED = "communication_failed", _("Message failed")
         COMMUNICATION_CANCELLED = "communication_cancelled", _("Message cancelled")
+        COMMUNICATION_RETRIED = "communication_retried", _("Message sent again")
+        COMMUNICATION_HANDLED = "communication_handled", _("Message handled by phone")
         TASK_CREATED = "task_created", _("Task created")
         TASK_COMPLETED = "task_completed", _("Task completed")
         TASK_CLOSED = "task_closed", _("Task closed")

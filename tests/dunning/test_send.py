@@ -244,6 +244,7 @@ def test_deliver_ignores_a_message_that_is_not_claimed(clock):
 
 def _demand_letter(invoice_factory) -> Communication:
     run_dunning(as_of=RUN_DAY)
+    communications_send()  # the reminder went out, so the ladder climbs
     run_dunning(as_of=D + timedelta(days=15))
     return Communication.objects.get(level=LevelCode.DEMAND_LETTER)
 
@@ -280,6 +281,8 @@ def test_a_letter_that_fails_to_render_fails_visibly_and_the_others_still_go(clo
     healthy = dunning_customer()
     due_invoice(customer=healthy, due=D + timedelta(days=14))
     run_dunning(as_of=RUN_DAY)
+    assert len(communications_send().sent) == 1  # the first customer's reminder
+    mail.outbox.clear()
     run_dunning(as_of=D + timedelta(days=15))
     letter = Communication.objects.get(level=LevelCode.DEMAND_LETTER)
     communication_approve(communication=letter, actor=FinanceUserFactory())
@@ -295,8 +298,8 @@ def test_a_letter_that_fails_to_render_fails_visibly_and_the_others_still_go(clo
     assert letter.failure_reason == Communication.FailureReason.RENDER_ERROR
     assert "font missing" in letter.failure_detail
     assert summary.failed == [letter.pk]
-    assert len(summary.sent) == 2  # the first customer's reminder, the second's reminder
-    assert len(mail.outbox) == 2
+    assert len(summary.sent) == 1  # the second customer's reminder
+    assert len(mail.outbox) == 1
 
 
 def test_only_finance_approves_or_refuses_and_a_refusal_needs_a_reason(clock):
