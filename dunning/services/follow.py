@@ -11,8 +11,12 @@ customer whose legal credit hold lifts or comes back, and per promise kept):
 * an item is *settled* when it is no longer owed by the balance module's rule
   (`receivables.selectors.balances.owing_q`, the policy's tolerance from
   `dunning.policy`), is paid or cancelled, or an approved agreement replaces it;
-* a message not yet sent (awaiting approval or pending) whose items are all
-  settled is cancelled with the reason; one that still has an owed item is
+* a message not yet sent whose items are all settled is cancelled with the
+  reason: awaiting approval, pending (a mail-server outage keeps it pending
+  for the retry window) or undelivered (failed, on the finance desk, not
+  handled by phone), so the desk stops offering to send it again. A message
+  being sent (`sending`, claimed by a sender) is the sender's: its re-check
+  at claim time saw the items still owed; one that still has an owed item is
   left as it is: the sender's re-check drops the settled items and re-renders
   it when it goes out (`dunning.services.send.communication_recheck`);
 * an open task made by a message whose items are all settled closes with the
@@ -73,6 +77,10 @@ logger = logging.getLogger(__name__)
 
 REVERSED = "payment_reversed"
 NOT_YET_SENT = (Communication.Status.AWAITING_APPROVAL, Communication.Status.PENDING)
+# Awaiting approval, pending (retrying included) or undelivered on the finance desk.
+UNSENT_Q = Q(status__in=NOT_YET_SENT) | Q(
+    status=Communication.Status.FAILED, handled_at__isnull=True
+)
 CAUSE_REASONS = {
     BalanceCause.PAYMENT: SettlementReason.PAID,
     BalanceCause.CREDIT_NOTE: SettlementReason.CREDITED,
@@ -255,17 +263,17 @@ def _follow_messages_and_tasks(
         # `sending` once we get the row, and the status filter then leaves it alone.
         cancelled = list(
             Communication.objects.select_for_update()
-            .filter(pk__in=settled_comms, status__in=NOT_YET_SENT)
+            .filter(UNSENT_Q, pk__in=settled_comms)
             .order_by("pk")
-            .values_list("pk", "customer_id", "level")
+            .values_list("pk", "customer_id", "level", "status", "failure_reason")
         )
-        Communication.objects.filter(pk__in=[pk for pk, _c, _l in cancelled]).update(
+        Communication.objects.filter(pk__in=[row[0] for row in cancelled]).update(
             status=Communication.Status.CANCELLED,
             failure_reason=Communication.FailureReason.SETTLED,
             failure_detail="",
             updated_at=timezone.now(),
         )
-        for pk, customer_id, level in cancelled:
+        for pk, customer_id, level, status, failure_reason in cancelled:
             result.cancelled_communications.append(pk)
             events.append(
                 _event(
@@ -278,6 +286,8 @@ def _follow_messages_and_tasks(
                         "level": level,
                         "reason": reason,
                         "items": sorted(labels[pk]),
+                        "was": status,
+                        "failure_reason": failure_reason,
                     },
                 )
             )

@@ -46,6 +46,7 @@ from dunning.models import (
     DunningStep,
 )
 from dunning.models.policy import EMAIL_CHANNELS
+from dunning.policy import communication_policy, policy_active_or_default
 from dunning.services.communications import (
     communication_fail,
     communication_fail_missing_address,
@@ -113,12 +114,12 @@ class SendSummary:
 
 
 def _policy_for(communication: Communication) -> DunningPolicy:
-    if communication.run_id and communication.run.policy_id:
-        return communication.run.policy
-    return DunningPolicy.objects.get(is_active=True)
+    return communication_policy(communication=communication) or policy_active_or_default()
 
 
 def _level_for(communication: Communication, policy: DunningPolicy) -> DunningLevel | None:
+    if policy.pk is None:  # the defaults stand in for a missing policy: no levels to read
+        return None
     return DunningLevel.objects.filter(policy=policy, code=communication.level).first()
 
 

@@ -229,11 +229,21 @@ def overdue_q(
     return Q(**{f"{due}__lt": as_of}) & owing_q(tolerance=tolerance, amount=amount)
 
 
+def is_open(*, open_amount: Decimal) -> bool:
+    """The Python twin of `open_q`."""
+    return open_amount >= HALF_CENT
+
+
+def is_owing(*, open_amount: Decimal, tolerance: Decimal = DEFAULT_TOLERANCE) -> bool:
+    """The Python twin of `owing_q`."""
+    return is_open(open_amount=open_amount) and open_amount >= tolerance
+
+
 def is_overdue(
     *, due_date: date, open_amount: Decimal, as_of: date, tolerance: Decimal = DEFAULT_TOLERANCE
 ) -> bool:
     """The Python twin of `overdue_q`."""
-    return due_date < as_of and open_amount >= HALF_CENT and open_amount >= tolerance
+    return due_date < as_of and is_owing(open_amount=open_amount, tolerance=tolerance)
 
 
 # --- Ageing buckets ----------------------------------------------------------------

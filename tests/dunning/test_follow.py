@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from contracts.models import SupplementaryAgreement
+from dashboards.selectors.finance import approved_communications_waiting, failed_communications
 from dunning.models import (
     CaseEvent,
     CollectionCase,
@@ -29,6 +30,7 @@ from dunning.services.agreements import (
     agreement_approve,
     agreement_propose,
 )
+from dunning.services.delivery import communication_mark_handled
 from dunning.services.promises import promise_to_pay_record
 from dunning.services.run import run_dunning
 from dunning.services.send import communications_send
@@ -36,6 +38,7 @@ from receivables.models import CreditHoldEvent, Customer, Invoice
 from receivables.services.credit import customer_hold
 from receivables.services.invoices import credit_note_issue, invoice_cancel
 from receivables.services.payments import payment_record, payment_reverse
+from tests.dunning.mail_backends import FlakyBackend
 from tests.factories.cases import ContractFactory, invoice_under_contract
 from tests.factories.dunning import (
     active_policy,
@@ -516,3 +519,82 @@ def test_one_payment_over_many_invoices_follows_with_a_constant_number_of_statem
     many = _dunning_statements(dunning_customer(), 25, finance)
 
     assert few == many
+
+
+# --- With delivery: messages the mail server delayed or never took ----------------------
+
+
+def remind_through_an_outage(customer, settings, *, until_failed: bool):
+    """An invoice due D reminded on D+1 while the mail server is down: the reminder waits
+    for its retry window (pending, with the server's error) or, past it, is undelivered."""
+    settings.EMAIL_BACKEND = "tests.dunning.mail_backends.FlakyBackend"
+    settings.DUNNING_SEND_RETRY_WINDOW = timedelta(minutes=30)
+    FlakyBackend.failures = 100
+    invoice = due_invoice(customer=customer, due=D, number="INV-U-1")
+    day = D + timedelta(days=1)
+    with time_machine.travel(datetime(day.year, day.month, day.day, 2, tzinfo=UTC)) as clock:
+        run_dunning(as_of=day)
+        reminder = Communication.objects.get(customer=customer, level=LevelCode.REMINDER)
+        for _attempt in range(10):
+            communications_send()
+            reminder.refresh_from_db()
+            if not until_failed or reminder.status == Communication.Status.FAILED:
+                break
+            clock.shift(timedelta(minutes=10))
+    FlakyBackend.failures = 0
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    return invoice, reminder
+
+
+@pytest.mark.parametrize("until_failed", [False, True], ids=["retrying", "undelivered"])
+def test_paying_cancels_a_message_the_mail_server_delayed_or_never_took(
+    customer, finance, settings, until_failed
+):
+    # Given a reminder still retrying after an SMTP outage, or undelivered on the finance desk
+    invoice, reminder = remind_through_an_outage(customer, settings, until_failed=until_failed)
+    was = Communication.Status.FAILED if until_failed else Communication.Status.PENDING
+    assert reminder.status == was
+    assert reminder.attempts >= 1
+    call = open_tasks(customer).get(kind=CollectionTask.Kind.CALL)
+
+    # When the customer pays the invoice
+    with at(PAY_DAY):
+        pay_all(customer, [invoice], actor=finance)
+
+    # Then the reminder is cancelled as settled, its call closes, and the desk drops it
+    reminder.refresh_from_db()
+    assert (reminder.status, reminder.failure_reason) == (
+        Communication.Status.CANCELLED,
+        Communication.FailureReason.SETTLED,
+    )
+    call.refresh_from_db()
+    assert (call.status, call.closed_reason) == (
+        CollectionTask.Status.CANCELLED,
+        SettlementReason.PAID,
+    )
+    event = CaseEvent.objects.get(kind=CaseEvent.Kind.COMMUNICATION_CANCELLED)
+    assert event.data["communication"] == reminder.pk
+    assert event.data["was"] == was
+    assert not failed_communications(user=finance).filter(pk=reminder.pk).exists()
+    assert not approved_communications_waiting(user=finance).filter(pk=reminder.pk).exists()
+    # And the sweep sends nothing for it any more
+    with at(PAY_DAY):
+        communications_send()
+    assert mail.outbox == []
+
+
+def test_a_message_handled_by_phone_is_left_as_it_is(customer, finance, settings):
+    # Given an undelivered reminder finance recorded as handled by phone
+    invoice, reminder = remind_through_an_outage(customer, settings, until_failed=True)
+    with at(D + timedelta(days=2)):
+        communication_mark_handled(communication=reminder, actor=finance, note="Called Ms Li.")
+
+    # When the customer pays
+    with at(PAY_DAY):
+        pay_all(customer, [invoice], actor=finance)
+
+    # Then the message keeps its history: it was carried out by phone, not cancelled
+    reminder.refresh_from_db()
+    assert reminder.status == Communication.Status.FAILED
+    assert reminder.handled_at is not None
+    assert not CaseEvent.objects.filter(kind=CaseEvent.Kind.COMMUNICATION_CANCELLED).exists()
