@@ -243,9 +243,15 @@ def test_a_payment_recorded_after_the_sender_started_stops_the_later_messages(
         smtp(port)
         summary = communications_send()
 
-    # Then the re-check right before the second message stopped it
+    # Then the payment itself cancelled the second message, in its own transaction (work
+    # follows the money), before the sender came to claim it: only the first went out
     assert summary.sent == [first.pk]
-    assert summary.cancelled == [second.pk]
+    assert summary.cancelled == []
     second.refresh_from_db()
-    assert second.status == Communication.Status.CANCELLED
+    assert (second.status, second.failure_reason) == (
+        Communication.Status.CANCELLED,
+        Communication.FailureReason.SETTLED,
+    )
+    event = CaseEvent.objects.get(kind=CaseEvent.Kind.COMMUNICATION_CANCELLED)
+    assert (event.data["communication"], event.data["reason"]) == (second.pk, "paid")
     assert sink.message_ids == [first.email_message_id]
