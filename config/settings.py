@@ -5,6 +5,7 @@ var/, Celery on kombu's filesystem transport, email to the console), so that
 `make run` needs no service. Production sets the variables in .env.example.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -287,11 +288,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "dunning.tasks.dunning_run_task",
         "schedule": crontab(hour=_run_hour, minute=_run_minute),
     },
-    # Sends pending dunning messages, retries, and returns ones stuck in
-    # `sending` (a killed worker) to the queue.
+    # Recovery from the database, then sending: re-dispatches chunks and
+    # messages whose lease expired (a killed worker, a Redis that lost its
+    # queue), finishes runs whose chunks are done, sends what is due
+    # (retries included). Expires after one period, so a backlog never piles up.
     "dunning-send-pending": {
         "task": "dunning.tasks.dunning_send_pending_task",
-        "schedule": env.int("DUNNING_SEND_EVERY_SECONDS", default=300),
+        "schedule": env.int("DUNNING_SEND_EVERY_SECONDS", default=60),
+        "options": {"expires": env.int("DUNNING_SEND_EVERY_SECONDS", default=60)},
     },
     # Yesterday's receivables per currency and rep, for the dashboard's
     # history figures; idempotent, so a second beat or a rerun is harmless.
@@ -302,7 +306,19 @@ CELERY_BEAT_SCHEDULE = {
 }
 # Customers per chunk of the daily run; each chunk is one task and one transaction.
 DUNNING_CHUNK_SIZE = env.int("DUNNING_CHUNK_SIZE", default=200)
-DUNNING_SEND_MAX_ATTEMPTS = env.int("DUNNING_SEND_MAX_ATTEMPTS", default=5)
+# A claimed chunk or message nobody finished within the lease is handed out
+# again. Keep it well above EMAIL_TIMEOUT: a live sender must finish first.
+DUNNING_LEASE = timedelta(seconds=env.int("DUNNING_LEASE_SECONDS", default=180))
+# An SMTP outage delays messages, never drops them: transient failures are
+# retried with capped exponential back-off for this long (then the message is
+# undelivered on the finance desk, with its reason, to retry or call).
+DUNNING_SEND_RETRY_WINDOW = timedelta(
+    seconds=env.int("DUNNING_SEND_RETRY_WINDOW_SECONDS", default=3 * 24 * 60 * 60)
+)
+DUNNING_SEND_RETRY_MAX_DELAY = timedelta(
+    seconds=env.int("DUNNING_SEND_RETRY_MAX_DELAY_SECONDS", default=30 * 60)
+)
+DUNNING_SEND_MAX_ATTEMPTS = env.int("DUNNING_SEND_MAX_ATTEMPTS", default=500)
 # Domain of the stable Message-ID of dunning emails (<uuid@domain>).
 DUNNING_MESSAGE_ID_DOMAIN = env.str("DUNNING_MESSAGE_ID_DOMAIN", default="huikuan.localhost")
 
@@ -310,6 +326,9 @@ DUNNING_MESSAGE_ID_DOMAIN = env.str("DUNNING_MESSAGE_ID_DOMAIN", default="huikua
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
+# Seconds before a silent mail server (a blackhole) fails the attempt, so one
+# attempt never eats a task's time limit.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Huikuan <receivables@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

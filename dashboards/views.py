@@ -4,6 +4,7 @@ Views are thin: read the filters, call selectors, render. Every number is
 read in the user's scope; pages that belong to a role answer 403 to others.
 """
 
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -12,8 +13,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
+from core.exceptions import BusinessRuleError
 from core.roles import Role, has_role
 from dashboards.charts import Bar, Point, bar_chart, line_chart
 from dashboards.exports import FORMATS, table_response
@@ -38,6 +40,12 @@ from dashboards.tables import (
     drilldown_bucket,
     drilldown_rows,
     worklist_filter,
+)
+from dunning.selectors import communication_get
+from dunning.services.delivery import (
+    communication_mark_handled,
+    communication_retry,
+    communication_send_now,
 )
 from receivables.selectors.ageing import BUCKETS, ageing_currencies
 
@@ -271,6 +279,62 @@ def finance_desk_view(request: HttpRequest) -> HttpResponse:
             "unallocated_window_days": UNALLOCATED_WINDOW_DAYS,
         },
     )
+
+
+@require_POST
+def communication_retry_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Send an undelivered message again now."""
+    _require(request, Role.FINANCE)
+    communication = communication_get(user=request.user, pk=pk)
+    try:
+        communication_retry(communication=communication, actor=request.user)
+    except BusinessRuleError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            _("The %(level)s for %(customer)s is being sent again.")
+            % {"level": communication.get_level_display(), "customer": communication.customer.name},
+        )
+    return redirect("dashboards:finance_desk")
+
+
+@require_POST
+def communication_send_now_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Send an approved message now rather than at the next sweep."""
+    _require(request, Role.FINANCE)
+    communication = communication_get(user=request.user, pk=pk)
+    try:
+        communication_send_now(communication=communication, actor=request.user)
+    except BusinessRuleError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            _("The %(level)s for %(customer)s is being sent now.")
+            % {"level": communication.get_level_display(), "customer": communication.customer.name},
+        )
+    return redirect("dashboards:finance_desk")
+
+
+@require_POST
+def communication_handled_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Record that an undelivered message was handled by phone, with what was said."""
+    _require(request, Role.FINANCE)
+    communication = communication_get(user=request.user, pk=pk)
+    try:
+        communication_mark_handled(
+            communication=communication, actor=request.user, note=request.POST.get("note", "")
+        )
+    except BusinessRuleError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            _("The %(level)s for %(customer)s is recorded as handled by phone.")
+            % {"level": communication.get_level_display(), "customer": communication.customer.name},
+        )
+    return redirect("dashboards:finance_desk")
 
 
 # --- Exports -------------------------------------------------------------------------

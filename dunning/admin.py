@@ -126,6 +126,7 @@ class DunningPolicyAdmin(SimpleHistoryAdmin):
                     "tolerance",
                     "promise_grace_days",
                     "letter_deadline_days",
+                    "credit_hold_release",
                 ]
             },
         ),
@@ -186,6 +187,7 @@ class CollectionTaskAdmin(NoDeleteAdminMixin, admin.ModelAdmin):
     list_display = ["title", "kind", "customer", "assignee", "due_date", "status"]
     list_filter = ["status", "kind"]
     search_fields = ["customer__code", "title"]
+    readonly_fields = ["closed_reason"]
 
 
 @admin.register(CollectionCase)
@@ -193,7 +195,7 @@ class CollectionCaseAdmin(NoDeleteAdminMixin, admin.ModelAdmin):
     list_display = ["customer", "status", "owner", "overdue_reason", "opened_on", "closed_on"]
     list_filter = ["status", "overdue_reason"]
     search_fields = ["customer__code", "customer__name"]
-    readonly_fields = ["status", "opened_on", "closed_on"]
+    readonly_fields = ["status", "opened_on", "closed_on", "closed_reason"]
 
 
 @admin.register(Dispute)

@@ -3,9 +3,11 @@
 `dunning_run_task` (beat, daily) plans the business date's run and fans the
 chunks of customers out to `dunning_chunk_task`; each chunk, once committed,
 queues the messages it created for `communications_send_task`. The
-`dunning_send_pending_task` sweep (beat, every few minutes) reaps messages
-stuck in `sending` and sends whatever is pending, so nothing waits for a
-lost Celery message.
+`dunning_send_pending_task` sweep (beat, every minute) recovers from the
+database whatever nobody works on: messages whose lease expired in `sending`
+go back to pending, pending chunks whose lease expired are dispatched again,
+runs whose chunks are all done are completed, and whatever is due is sent.
+So a killed worker or a Redis that lost its queue costs a lease, not a day.
 """
 
 import logging
@@ -17,8 +19,14 @@ from django.utils import timezone
 
 from dunning.models import DunningRunChunk
 from dunning.services.promises import promise_review
-from dunning.services.run import dunning_chunk_process, dunning_run_finish, run_dunning
-from dunning.services.send import communications_reap, communications_send
+from dunning.services.run import (
+    dunning_chunk_process,
+    dunning_chunks_recover,
+    dunning_run_finish,
+    dunning_runs_finish,
+    run_dunning,
+)
+from dunning.services.send import communications_reap, communications_send, lease
 from dunning.services.thanks import dunning_thank_you_for_paid
 
 logger = logging.getLogger(__name__)
@@ -84,11 +92,17 @@ def communications_send_task(ids: list[int] | None = None) -> dict[str, int]:
     name="dunning.tasks.dunning_send_pending_task", soft_time_limit=10 * 60, time_limit=15 * 60
 )
 def dunning_send_pending_task() -> dict[str, int]:
-    """Sweep: return stuck messages to pending, then send everything due (retries included)."""
+    """Sweep: recover expired leases from the database, finish runs, send everything due."""
     reaped = communications_reap()
+    chunk_ids = dunning_chunks_recover(lease=lease())
+    for chunk_id in chunk_ids:
+        dunning_chunk_task.delay(chunk_id)
+    finished = dunning_runs_finish()
     summary = communications_send()
     return {
         "reaped": reaped,
+        "chunks_redispatched": len(chunk_ids),
+        "runs_finished": len(finished),
         "sent": len(summary.sent),
         "failed": len(summary.failed),
         "cancelled": len(summary.cancelled),
@@ -111,3 +125,19 @@ def collections_review_task(as_of: str | None = None) -> dict[str, object]:
         "thanked": len(thanks.sent),
         "thank_you_without_contact": len(thanks.no_contact),
     }
+
+
+@shared_task(
+    name="dunning.tasks.dunning_thank_you_task",
+    soft_time_limit=2 * 60,
+    time_limit=3 * 60,
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    max_retries=5,
+)
+def dunning_thank_you_task(customer_ids: list[int], as_of: str) -> dict[str, object]:
+    """Right after a payment commits, thank its customers for the dunned invoices it settled."""
+    thanks = dunning_thank_you_for_paid(
+        as_of=date.fromisoformat(as_of), customer_ids=list(customer_ids)
+    )
+    return {"thanked": thanks.sent, "without_contact": thanks.no_contact, "failed": thanks.failed}

@@ -4,6 +4,7 @@ without them, failed in CI (`CI` set), where they must run."""
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -45,45 +46,51 @@ def celery_worker(
     *, redis_url: str, queue: str, env: dict[str, str], pool: tuple[str, ...] = ("--pool=solo",)
 ) -> Iterator[tuple[Celery, subprocess.Popen]]:
     """Run `celery worker` on a private queue (also its default queue, so the tasks it
-    fans out come back to it); yield a client and the process, stop it afterwards."""
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            *pool,
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel=INFO",
-            f"--queues={queue}",
-            f"--hostname={queue}@%h",
-        ],
-        cwd=ROOT,
-        env={
-            **env,
-            "CELERY_BROKER_URL": redis_url,
-            "CELERY_RESULT_BACKEND": redis_url,
-            "CELERY_TASK_ALWAYS_EAGER": "false",
-            "CELERY_TASK_DEFAULT_QUEUE": queue,
-        },
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    # Not the current app: shared tasks would follow it and stop running eagerly in the
-    # tests that come after this one (their .get() then waits for a worker forever).
-    client = Celery(broker=redis_url, backend=redis_url, set_as_current=False)
-    client.conf.task_serializer = "json"
-    try:
-        yield client, process
-    finally:
-        process.terminate()
+    fans out come back to it); yield a client and the process, stop it afterwards.
+
+    Its output goes to a file, not a pipe: a pipe nobody reads until the end
+    fills up (64 KiB of log lines) and the worker then blocks on its next log line.
+    """
+    with tempfile.TemporaryFile(mode="w+") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                *pool,
+                "--without-gossip",
+                "--without-mingle",
+                "--loglevel=INFO",
+                f"--queues={queue}",
+                f"--hostname={queue}@%h",
+            ],
+            cwd=ROOT,
+            env={
+                **env,
+                "CELERY_BROKER_URL": redis_url,
+                "CELERY_RESULT_BACKEND": redis_url,
+                "CELERY_TASK_ALWAYS_EAGER": "false",
+                "CELERY_TASK_DEFAULT_QUEUE": queue,
+            },
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        # Not the current app: shared tasks would follow it and stop running eagerly in the
+        # tests that come after this one (their .get() then waits for a worker forever).
+        client = Celery(broker=redis_url, backend=redis_url, set_as_current=False)
+        client.conf.task_serializer = "json"
         try:
-            output, _ = process.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            output, _ = process.communicate()
-        print(output)  # noqa: T201 - shown by pytest only when a test fails
+            yield client, process
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            log.seek(0)
+            print(log.read()[-20000:])  # noqa: T201 - shown by pytest only when a test fails

@@ -13,7 +13,7 @@ Python; property tests hold them equal.
 """
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -45,6 +45,7 @@ from receivables.selectors.balances import (
     cents,
     invoice_open_amount,
     invoice_reductions,
+    invoices_as_of,
     invoices_open_today,
     overdue_q,
 )
@@ -220,6 +221,28 @@ def instalments_overdue(
     return instalments_as_of(as_of=None if today else as_of, queryset=queryset).filter(
         overdue_q(as_of=as_of, tolerance=tolerance, amount="open_amount")
     )
+
+
+def customer_ids_overdue(
+    *, as_of: date, tolerance: Decimal | Expression, customer_ids: Iterable[int]
+) -> set[int]:
+    """Of these customers, those with something overdue as of the date (read from history,
+    so a run for a past date sees that day): an invoice no approved agreement replaces, or
+    an instalment. Pauses (disputes, promises) do not matter, the tolerance does."""
+    ids = list(customer_ids)
+    invoices = (
+        invoices_as_of(as_of=as_of, queryset=Invoice.objects.filter(customer_id__in=ids))
+        .filter(overdue_q(as_of=as_of, tolerance=tolerance, amount="open_amount"))
+        .exclude(invoice_replaced())
+        .values_list("customer_id", flat=True)
+    )
+    instalments = instalments_overdue(
+        as_of=as_of,
+        tolerance=tolerance,
+        queryset=AgreementInstalment.objects.filter(agreement__customer_id__in=ids),
+        today=False,
+    ).values_list("customer_id_value", flat=True)
+    return set(invoices) | set(instalments)
 
 
 def _customer_sum(queryset: QuerySet, *, group: str, value: str) -> Subquery:

@@ -7,7 +7,7 @@ the desk costs the same whatever the size of the book.
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from django.db.models import Count, QuerySet, Sum, Window
+from django.db.models import Count, Q, QuerySet, Sum, Window
 
 from core.scoping import scope_for_user
 from dashboards.selectors.common import User, cents
@@ -103,11 +103,23 @@ def recent_payments(*, user: User, as_of: date, days: int = 7) -> QuerySet[Payme
 
 
 def failed_communications(*, user: User) -> QuerySet[Communication]:
-    """Dunning messages that could not be delivered, newest first."""
+    """Dunning messages undelivered (failed, not handled by phone), newest first."""
     return scope_for_user(
-        Communication.objects.filter(status=Communication.Status.FAILED).select_related("customer"),
+        Communication.objects.filter(
+            status=Communication.Status.FAILED, handled_at__isnull=True
+        ).select_related("customer"),
         user,
     ).order_by("-business_date", "-pk")
+
+
+def approved_communications_waiting(*, user: User) -> QuerySet[Communication]:
+    """Messages waiting for the sender that finance approved or the mail server delayed."""
+    return scope_for_user(
+        Communication.objects.filter(status=Communication.Status.PENDING)
+        .filter(Q(approved_at__isnull=False) | ~Q(failure_detail=""))
+        .select_related("customer"),
+        user,
+    ).order_by("business_date", "pk")
 
 
 def finance_desk(*, user: User, as_of: date, limit: int = DESK_ROWS) -> dict[str, Queue]:
@@ -135,4 +147,5 @@ def finance_desk(*, user: User, as_of: date, limit: int = DESK_ROWS) -> dict[str
         "disputes": _queue("disputes", scope_for_user(dispute_list_open(), user), limit=limit),
         "holds": _queue("holds", customers_on_hold(user=user), limit=limit),
         "failed": _queue("failed", failed_communications(user=user), limit=limit),
+        "outgoing": _queue("outgoing", approved_communications_waiting(user=user), limit=limit),
     }

@@ -1,4 +1,10 @@
-from dunning.models.cases import CaseEvent, CollectionCase, Dispute, PromiseToPay
+from dunning.models.cases import (
+    CaseEvent,
+    CollectionCase,
+    Dispute,
+    PromiseToPay,
+    SettlementReason,
+)
 from dunning.models.policy import Channel, DunningLevel, DunningPolicy, LevelCode
 from dunning.models.run import (
     CollectionTask,
@@ -23,5 +29,6 @@ __all__ = [
     "DunningStep",
     "LevelCode",
     "PromiseToPay",
+    "SettlementReason",
     "instalment_label",
 ]

@@ -4,12 +4,22 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.append_only import AppendOnlyModel
 from receivables.models import Customer, Invoice
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
+
+
+class SettlementReason(models.TextChoices):
+    """Why work about an item ended without anyone doing it: the money settled the item."""
+
+    PAID = "paid", _("Paid")
+    CREDITED = "credited", _("Credited")
+    CANCELLED = "cancelled", _("Invoice cancelled")
+    REPLACED = "replaced_by_agreement", _("Replaced by a supplementary agreement")
 
 
 class CollectionCase(models.Model):
@@ -50,6 +60,13 @@ class CollectionCase(models.Model):
     )
     opened_on = models.DateField(_("opened on"))
     closed_on = models.DateField(_("closed on"), null=True, blank=True)
+    closed_reason = models.CharField(
+        _("closed because"),
+        max_length=24,
+        choices=SettlementReason.choices,
+        blank=True,
+        help_text=_("Set when the money closed the case; a reversal reopens such a case."),
+    )
     notes = models.TextField(_("notes"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -200,8 +217,14 @@ class CaseEvent(AppendOnlyModel):
         COMMUNICATION_SENT = "communication_sent", _("Message sent")
         COMMUNICATION_FAILED = "communication_failed", _("Message failed")
         COMMUNICATION_CANCELLED = "communication_cancelled", _("Message cancelled")
+        COMMUNICATION_RETRIED = "communication_retried", _("Message sent again")
+        COMMUNICATION_HANDLED = "communication_handled", _("Message handled by phone")
         TASK_CREATED = "task_created", _("Task created")
         TASK_COMPLETED = "task_completed", _("Task completed")
+        TASK_CLOSED = "task_closed", _("Task closed")
+        TASK_REOPENED = "task_reopened", _("Task reopened")
+        CASE_REOPENED = "case_reopened", _("Case reopened")
+        CREDIT_HOLD_RELEASED = "credit_hold_released", _("Credit hold lifted")
         CONTACT_ATTEMPT = "contact_attempt", _("Contact attempt")
         DISPUTE_OPENED = "dispute_opened", _("Dispute opened")
         DISPUTE_RESOLVED = "dispute_resolved", _("Dispute resolved")
@@ -250,3 +273,51 @@ class CaseEvent(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.customer_id} {self.get_kind_display()} {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def summary(self) -> str:
+        """The row's sentence: its stored text, or worded now from its kind and parameters."""
+        if self.text:
+            return self.text
+        return event_summary(kind=self.kind, data=self.data if isinstance(self.data, dict) else {})
+
+
+def _reason_label(code: object) -> str:
+    if code in SettlementReason.values:
+        return str(SettlementReason(code).label)
+    if code == "payment_reversed":
+        return str(gettext("payment reversed"))
+    return str(code or "")
+
+
+def event_summary(*, kind: str, data: dict) -> str:
+    """Word an event written as kind + parameters, in the reader's language."""
+    reason = _reason_label(data.get("reason"))
+    items = ", ".join(str(item) for item in data.get("items") or [])
+    if kind == CaseEvent.Kind.TASK_CLOSED:
+        return gettext("%(title)s — closed: %(reason)s.") % {
+            "title": data.get("title", ""),
+            "reason": reason,
+        }
+    if kind == CaseEvent.Kind.TASK_REOPENED:
+        return gettext("%(title)s — reopened: %(reason)s.") % {
+            "title": data.get("title", ""),
+            "reason": reason,
+        }
+    if kind == CaseEvent.Kind.COMMUNICATION_CANCELLED:
+        return gettext("Message not sent, its items are settled (%(reason)s): %(items)s.") % {
+            "reason": reason,
+            "items": items,
+        }
+    if kind == CaseEvent.Kind.CASE_CLOSED:
+        return gettext("Case closed, nothing overdue any more (%(reason)s).") % {"reason": reason}
+    if kind == CaseEvent.Kind.CASE_REOPENED:
+        return gettext("Case reopened: %(reason)s; items overdue again: %(items)s.") % {
+            "reason": reason,
+            "items": items,
+        }
+    if kind == CaseEvent.Kind.CREDIT_HOLD_RELEASED:
+        return gettext("Credit hold of the legal referral lifted: nothing overdue any more.")
+    if kind == CaseEvent.Kind.CREDIT_HOLD:
+        return gettext("Credit hold of the legal referral back: %(reason)s.") % {"reason": reason}
+    return ""

@@ -62,6 +62,10 @@ def template_missing(name: str) -> list[str]:
 class DunningPolicy(models.Model):
     """How and when customers are reminded; exactly one policy is active."""
 
+    class HoldRelease(models.TextChoices):
+        SETTLED = "settled", _("At once, when nothing is overdue any more")
+        FINANCE = "finance", _("Only when finance releases it")
+
     name = models.CharField(_("name"), max_length=100, unique=True)
     is_active = models.BooleanField(_("active"), default=False)
     min_gap_days = models.PositiveSmallIntegerField(
@@ -95,6 +99,16 @@ class DunningPolicy(models.Model):
         default=7,
         validators=[MinValueValidator(1)],
         help_text=_("The final deadline a demand letter sets, counted from the letter date."),
+    )
+    credit_hold_release = models.CharField(
+        _("credit hold of a legal referral lifts"),
+        max_length=16,
+        choices=HoldRelease.choices,
+        default=HoldRelease.SETTLED,
+        help_text=_(
+            "A hold finance placed by hand is only ever released by finance; this is for the "
+            "hold the legal rung puts on."
+        ),
     )
     # Default late-fee terms for items without a contract clause; the field
     # names mirror contracts.models.LateFeeTerms so one reader serves both.

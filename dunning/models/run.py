@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from contracts.models import AgreementInstalment
 from core.append_only import ALL_FIELDS, AppendOnlyModel
+from dunning.models.cases import SettlementReason
 from dunning.models.policy import DunningPolicy, LevelCode
 from receivables.models import Customer, Invoice
 
@@ -78,6 +79,10 @@ class DunningRunChunk(models.Model):
     communications_created = models.PositiveIntegerField(_("communications created"), default=0)
     skipped = models.JSONField(_("skipped"), default=dict, blank=True)
     error = models.TextField(_("error"), blank=True)
+    # The lease: when the chunk was last handed to a worker (dispatched or
+    # re-dispatched). A pending chunk whose lease is older than
+    # DUNNING_LEASE_SECONDS and whose row nobody holds is dispatched again.
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
     class Meta:
@@ -103,6 +108,8 @@ class Communication(AppendOnlyModel):
     Lifecycle: `awaiting_approval` (the level needs finance approval) →
     `pending` → `sending` (claimed under a row lock) → `sent` | `failed`
     (with a reason); `cancelled` when the items no longer need it at send time.
+    A failed message stays undelivered on the finance desk until finance
+    sends it again or records it as handled by phone (`handled_at`).
     """
 
     scope_owner_path = "customer__sales_rep"
@@ -126,6 +133,15 @@ class Communication(AppendOnlyModel):
         REJECTED = "rejected", _("Approval refused")
 
     TERMINAL = frozenset({Status.SENT, Status.FAILED, Status.CANCELLED})
+    # Failures finance may send again from the desk (the others need data fixed first).
+    RETRYABLE = frozenset(
+        {
+            FailureReason.SMTP_ERROR,
+            FailureReason.STUCK,
+            FailureReason.BOUNCE,
+            FailureReason.RENDER_ERROR,
+        }
+    )
 
     # Evidence: never deleted; the services move the status on, but a sent
     # message stays sent, with what it said, to whom and about what.
@@ -198,9 +214,21 @@ class Communication(AppendOnlyModel):
     )
     approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    # Start of the retry window (DUNNING_SEND_RETRY_WINDOW): the first claim.
+    first_attempt_at = models.DateTimeField(_("first attempt at"), null=True, blank=True)
     next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    # The lease: when a sender last claimed the message (moved it to `sending`).
     sending_started_at = models.DateTimeField(_("sending started at"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("handled by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    handled_at = models.DateTimeField(_("handled by phone at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -223,6 +251,15 @@ class Communication(AppendOnlyModel):
     def frozen_q(cls) -> Q:
         """A sent message is what the customer received: its content is frozen."""
         return Q(status=cls.Status.SENT)
+
+    @property
+    def is_retryable(self) -> bool:
+        """Undelivered for a reason another attempt may cure, and not handled otherwise."""
+        return (
+            self.status == self.Status.FAILED
+            and self.failure_reason in self.RETRYABLE
+            and self.handled_at is None
+        )
 
     @property
     def email_message_id(self) -> str:
@@ -386,6 +423,13 @@ class CollectionTask(models.Model):
         _("status"), max_length=16, choices=Status.choices, default=Status.OPEN
     )
     outcome = models.TextField(_("outcome"), blank=True)
+    closed_reason = models.CharField(
+        _("closed because"),
+        max_length=24,
+        choices=SettlementReason.choices,
+        blank=True,
+        help_text=_("Set when the money ended the task; a reversal reopens such a task."),
+    )
     completed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("completed by"),

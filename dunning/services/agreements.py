@@ -24,7 +24,7 @@ from contracts.models import AgreementInstalment, Contract, SupplementaryAgreeme
 from core.exceptions import BusinessRuleError
 from core.money import money_quantize
 from core.roles import Role, has_role
-from dunning.models import CaseEvent, CollectionCase, Dispute
+from dunning.models import CaseEvent, CollectionCase, Dispute, SettlementReason
 from dunning.services.cases import (
     case_open_get,
     case_reason_suggest,
@@ -32,6 +32,7 @@ from dunning.services.cases import (
     ensure_may_work_customer,
 )
 from dunning.services.events import case_event_create
+from dunning.services.follow import items_follow
 from receivables.models import Customer, Invoice
 from receivables.services.customers import customer_lock
 from receivables.services.invoices import invoices_lock, money_positive
@@ -395,6 +396,13 @@ def agreement_approve(
         data={"agreement": agreement.pk, "number": agreement.number, "comment": comment},
     )
     case_reason_suggest(case=case, reason=CollectionCase.OverdueReason.CASH_FLOW, actor=actor)
+    # The replaced invoices' messages, tasks and (if nothing else is overdue) case end now.
+    items_follow(
+        invoice_ids=[invoice.pk for invoice in invoices],
+        reason=SettlementReason.REPLACED,
+        actor=actor,
+        as_of=as_of,
+    )
     return agreement
 
 

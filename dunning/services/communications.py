@@ -30,6 +30,7 @@ from dunning.models.policy import EMAIL_CHANNELS
 from dunning.services.events import case_event_create
 from dunning.services.render import RenderError, communication_render
 from receivables.models import Contact, Customer
+from receivables.services.customers import customer_lock
 
 
 def manager_for_escalation() -> AbstractBaseUser | None:
@@ -323,6 +324,9 @@ def communication_approve(
     """Finance approves a message held for approval: it is released and queued for sending."""
     if not has_role(actor, Role.FINANCE):
         raise BusinessRuleError(_("Only finance can approve dunning messages."))
+    # The customer before the message (the lock order of the money services, which
+    # cancel messages): releasing a legal referral locks the customer again for its hold.
+    customer_lock(pk=communication.customer_id)
     communication = _communication_lock(pk=communication.pk)
     if communication.status != Communication.Status.AWAITING_APPROVAL:
         raise BusinessRuleError(_("This message is not waiting for approval."))

@@ -28,7 +28,7 @@ from contracts.models import AgreementInstalment
 from contracts.selectors.instalments import instalments_as_of, invoice_replaced
 from dunning.models import Dispute, DunningPolicy, PromiseToPay
 from receivables.models import Invoice
-from receivables.selectors.balances import invoices_as_of, open_q
+from receivables.selectors.balances import invoices_as_of, is_open, is_owing, owing_q
 
 
 def _promise_cutoff(*, as_of: date, policy: DunningPolicy) -> date:
@@ -105,8 +105,7 @@ def instalment_items(
 def dunnable(queryset: QuerySet, *, policy: DunningPolicy) -> QuerySet:
     """Keep the items that may be dunned: open at least the tolerance, no pause rule applies."""
     queryset = queryset.filter(
-        open_q(amount="open_amount"),
-        open_amount__gte=policy.tolerance,
+        owing_q(tolerance=policy.tolerance, amount="open_amount"),
         is_disputed=False,
         is_promised=False,
         is_paused=False,
@@ -126,9 +125,9 @@ def pause_reason(item: object, *, policy: DunningPolicy) -> str:
         return "dispute"
     if getattr(item, "is_promised", False):
         return "promise"
-    if item.open_amount <= 0:
+    if not is_open(open_amount=item.open_amount):
         return "paid"
-    if item.open_amount < policy.tolerance:
+    if not is_owing(open_amount=item.open_amount, tolerance=policy.tolerance):
         return "below_tolerance"
     return ""
 
@@ -143,7 +142,7 @@ def skip_conditions(*, policy: DunningPolicy) -> dict[str, Q]:
         ("replaced_by_agreement", Q(is_replaced=True)),
         ("dispute", Q(is_disputed=True)),
         ("promise", Q(is_promised=True)),
-        ("below_tolerance", Q(open_amount__lt=policy.tolerance)),
+        ("below_tolerance", ~owing_q(tolerance=policy.tolerance, amount="open_amount")),
     ]
     conditions: dict[str, Q] = {}
     earlier: Q | None = None

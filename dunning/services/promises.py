@@ -197,6 +197,31 @@ def promise_review(*, as_of: date) -> PromiseReview:
     return review
 
 
+def promises_keep_settled(*, invoice_ids: Sequence[int], as_of: date) -> list[int]:
+    """Mark kept, now, the open promises on these invoices that the money settled.
+
+    Call inside the transaction that moved the money, under the customer lock;
+    the daily review decides the rest (a promise is only ever broken by the date).
+    """
+    grace = policy_promise_grace_days()
+    kept = []
+    # A subquery rather than DISTINCT over the join: PostgreSQL locks no DISTINCT rows.
+    covering = PromiseToPay.invoices.through.objects.filter(
+        invoice_id__in=list(invoice_ids)
+    ).values("promisetopay_id")
+    for promise in (
+        PromiseToPay.objects.select_for_update(of=("self",))
+        .filter(status=PromiseToPay.Status.OPEN, pk__in=covering)
+        .select_related("customer", "case")
+        .order_by("pk")
+    ):
+        deadline = promise.promised_date + timedelta(days=grace)
+        if _promise_settled(promise=promise, until=min(as_of, deadline)):
+            _promise_close(promise=promise, status=PromiseToPay.Status.KEPT, as_of=as_of)
+            kept.append(promise.pk)
+    return kept
+
+
 @transaction.atomic
 def _promise_decide(*, pk: int, as_of: date, grace_days: int) -> str:
     promise = PromiseToPay.objects.select_related("customer").get(pk=pk)

@@ -9,7 +9,12 @@ Exactly once, whatever happens:
   `INSERT … SELECT … ON CONFLICT DO NOTHING` against the unique
   `(item, level)`, and builds messages only from the rows it inserted;
 * a chunk killed half-way leaves nothing behind; repeated, it starts afresh
-  and any step another worker already wrote is skipped by the constraint.
+  and any step another worker already wrote is skipped by the constraint;
+* the database owns the leases: a chunk carries when it was last handed to a
+  worker (`claimed_at`), and `dunning_chunks_recover` hands out again every
+  pending chunk whose lease expired and whose row no worker holds, so a
+  killed worker or a Redis that lost its queue delays a chunk by a lease,
+  never forever; `dunning_runs_finish` completes runs whose chunks are done.
 
 Messages are created `pending` (or `awaiting_approval`); `dunning.services.send`
 delivers them after this transaction commits.
@@ -18,7 +23,7 @@ delivers them after this transaction commits.
 import logging
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -42,10 +47,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from contracts.models import AgreementInstalment, SupplementaryAgreement
+from contracts.selectors.instalments import customer_ids_overdue
 from core.exceptions import BusinessRuleError
 from dunning.models import (
     CaseEvent,
     CollectionCase,
+    CollectionTask,
     Communication,
     DunningLevel,
     DunningPolicy,
@@ -65,11 +72,23 @@ from dunning.services.items import (
     skip_conditions,
 )
 from receivables.models import Customer, Invoice
-from receivables.selectors.balances import invoices_maybe_open_as_of, open_q, overdue_q
+from receivables.selectors.balances import invoices_maybe_open_as_of, open_q
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_CHUNK_SIZE = 200
+# A rung counts as reached for the gap only once it was carried out: its
+# message sent, or handled by phone from the finance desk, or a task it made
+# done. A message still waiting (approval, an SMTP outage) or undelivered
+# holds the ladder. A cancelled one (items settled, or refused by finance)
+# was decided, and its level can never fire again for the item: it counts,
+# or a reversed payment would leave the item stuck below the next rung.
+REACHED = (
+    Q(communication__isnull=True)
+    | Q(communication__status__in=[Communication.Status.SENT, Communication.Status.CANCELLED])
+    | Q(communication__handled_at__isnull=False)
+    | Q(communication__tasks__status=CollectionTask.Status.DONE)
+)
 LEVEL_ORDER = {code: position for position, code in enumerate(LevelCode.values)}
 
 
@@ -214,8 +233,9 @@ def _run_plan(
         run.finished_at = None
     customer_ids = list(customers_to_visit(as_of=as_of).order_by("pk").values_list("pk", flat=True))
     slices = [customer_ids[i : i + chunk_size] for i in range(0, len(customer_ids), chunk_size)]
+    now = timezone.now()
     chunks = DunningRunChunk.objects.bulk_create(
-        DunningRunChunk(run=run, index=run.chunk_count + position, customer_ids=ids)
+        DunningRunChunk(run=run, index=run.chunk_count + position, customer_ids=ids, claimed_at=now)
         for position, ids in enumerate(slices)
     )
     run.chunk_count += len(chunks)
@@ -244,8 +264,48 @@ def dunning_run_finish(*, run_id: int) -> bool:
         return True
 
 
+def dunning_chunks_recover(*, lease: timedelta) -> list[int]:
+    """Renew the lease of pending chunks nobody works on (lease expired, row unlocked).
+
+    Returns their ids for the caller to dispatch once this commits. A worker
+    inside a chunk holds its row lock, so SKIP LOCKED leaves live work alone;
+    two beats renewing at once take disjoint rows.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        ids = list(
+            DunningRunChunk.objects.select_for_update(skip_locked=True)
+            .filter(status=DunningRunChunk.Status.PENDING)
+            .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - lease))
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        DunningRunChunk.objects.filter(pk__in=ids).update(claimed_at=now)
+    return ids
+
+
+def dunning_runs_finish() -> list[int]:
+    """Complete every running run none of whose chunks is still pending; return their ids."""
+    finished = []
+    running = DunningRun.objects.filter(status=DunningRun.Status.RUNNING).exclude(
+        Exists(
+            DunningRunChunk.objects.filter(
+                run=OuterRef("pk"), status=DunningRunChunk.Status.PENDING
+            )
+        )
+    )
+    for run_id in running.values_list("pk", flat=True):
+        if dunning_run_finish(run_id=run_id):
+            finished.append(run_id)
+    return finished
+
+
 def dunning_chunk_process(*, chunk_id: int) -> ChunkResult:
     """Process one chunk in one transaction; a chunk already done does nothing."""
+    # Renew the lease, committed before the work so recovery sees a live claim.
+    DunningRunChunk.objects.filter(pk=chunk_id, status=DunningRunChunk.Status.PENDING).update(
+        claimed_at=timezone.now()
+    )
     try:
         with transaction.atomic():
             return _chunk_process(chunk_id=chunk_id)
@@ -351,6 +411,7 @@ def _level_candidates(
         ladder.append(
             Exists(
                 DunningStep.objects.filter(
+                    REACHED,
                     **{kind: OuterRef("pk")},
                     level=previous_rung.code,
                     fired_on__lte=as_of - timedelta(days=policy.min_gap_days),
@@ -441,30 +502,11 @@ def _steps_insert(
         return max(cursor.rowcount, 0)
 
 
-def _overdue_customer_ids(
-    *, as_of: date, policy: DunningPolicy, customer_ids: Iterable[int]
-) -> set[int]:
-    """Customers with at least one overdue item (pauses do not matter, tolerance does)."""
-    ids = list(customer_ids)
-    overdue = overdue_q(as_of=as_of, tolerance=policy.tolerance, amount="open_amount")
-    invoices = (
-        invoice_items(as_of=as_of, policy=policy, customer_ids=ids)
-        .filter(overdue, is_replaced=False)
-        .values_list("customer_id", flat=True)
-    )
-    instalments = (
-        instalment_items(as_of=as_of, policy=policy, customer_ids=ids)
-        .filter(overdue)
-        .values_list("customer_id_value", flat=True)
-    )
-    return set(invoices) | set(instalments)
-
-
 def _cases_sync(
     *, as_of: date, policy: DunningPolicy, customers: dict[int, Customer]
 ) -> dict[int, CollectionCase]:
     """Open a case for each customer with overdue items; close the ones with nothing overdue."""
-    overdue = _overdue_customer_ids(as_of=as_of, policy=policy, customer_ids=customers)
+    overdue = customer_ids_overdue(as_of=as_of, tolerance=policy.tolerance, customer_ids=customers)
     open_cases = {
         case.customer_id: case
         for case in CollectionCase.objects.filter(

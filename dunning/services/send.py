@@ -1,23 +1,31 @@
 """Delivering communications: claim under a lock, re-check, send after commit, always finish.
 
-1. `communications_claim` locks pending messages with `FOR UPDATE SKIP LOCKED`
+1. `communications_claim` locks a pending message with `FOR UPDATE SKIP LOCKED`
    (two senders never take the same one), re-checks under that lock that
-   their items still need dunning (a payment, a dispute, a promise or a pause
-   may have landed since the run), and moves them to `sending`.
+   its items still need dunning (a payment, a dispute, a promise or a pause
+   may have landed since the run), and moves it to `sending`, stamping the
+   claim (`sending_started_at`, the lease). The sender claims one message
+   right before it sends it, so the re-check is as late as it can be.
 2. After that transaction commits, `communication_deliver` renders the
    letter if the level has one and sends the email with the message's stable
    `Message-ID`, so that a repeat after a crash is recognisable as the same
    message.
-3. Every message ends `sent` or `failed` with a reason; transient mail-server
-   errors put it back to `pending` with a growing delay until the attempts
-   run out. `communications_reap` returns messages stuck in `sending` (a
-   worker killed between claim and finish) to `pending`.
+3. Every message ends `sent` or `failed` with a reason. Transient mail-server
+   errors (down, refusing, dropping, silent) put it back to `pending` with a
+   capped exponential back-off for DUNNING_SEND_RETRY_WINDOW; only then does
+   it fail, undelivered, on the finance desk, which can send it again or mark
+   it handled by phone. A server that is down stops the batch, so a blackhole
+   costs one EMAIL_TIMEOUT, not one per message. `communications_reap`
+   returns messages whose lease expired in `sending` (a killed worker) to
+   `pending`; that is the one way a message can go out twice, with the same
+   Message-ID, at most once per kill.
 """
 
 import logging
 import smtplib
+import time
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -38,6 +46,7 @@ from dunning.models import (
     DunningStep,
 )
 from dunning.models.policy import EMAIL_CHANNELS
+from dunning.policy import communication_policy, policy_active_or_default
 from dunning.services.communications import (
     communication_fail,
     communication_fail_missing_address,
@@ -49,9 +58,12 @@ from dunning.services.render import RenderError, communication_render
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MAX_ATTEMPTS = 5
-DEFAULT_SENDING_TIMEOUT = timedelta(minutes=15)
-DEFAULT_CLAIM_BATCH = 50
+DEFAULT_MAX_ATTEMPTS = 500
+DEFAULT_LEASE = timedelta(minutes=3)
+DEFAULT_RETRY_WINDOW = timedelta(days=3)
+DEFAULT_RETRY_MAX_DELAY = timedelta(minutes=30)
+DEFAULT_CLAIM_BATCH = 1
+DEFAULT_SEND_BUDGET = timedelta(minutes=5)
 PAUSE_REASON_TEXT = {
     "customer_paused": "customer paused",
     "replaced_by_agreement": "replaced by a supplementary agreement",
@@ -66,9 +78,24 @@ def max_attempts() -> int:
     return getattr(settings, "DUNNING_SEND_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS)
 
 
+def lease() -> timedelta:
+    return getattr(settings, "DUNNING_LEASE", DEFAULT_LEASE)
+
+
+def retry_window() -> timedelta:
+    return getattr(settings, "DUNNING_SEND_RETRY_WINDOW", DEFAULT_RETRY_WINDOW)
+
+
 def retry_delay(*, attempts: int) -> timedelta:
-    """1, 2, 4, 8 … minutes after each failed attempt, at most an hour."""
-    return timedelta(seconds=min(60 * 2 ** max(attempts - 1, 0), 3600))
+    """1, 2, 4, 8 … minutes after each failed attempt, at most DUNNING_SEND_RETRY_MAX_DELAY."""
+    cap = getattr(settings, "DUNNING_SEND_RETRY_MAX_DELAY", DEFAULT_RETRY_MAX_DELAY)
+    return min(timedelta(seconds=60 * 2 ** min(max(attempts - 1, 0), 20)), cap)
+
+
+def _retry_allowed(communication: Communication, *, now: datetime) -> bool:
+    """Within the attempts bound and the retry window counted from the first claim."""
+    started = communication.first_attempt_at or now
+    return communication.attempts < max_attempts() and now < started + retry_window()
 
 
 @dataclass
@@ -87,12 +114,12 @@ class SendSummary:
 
 
 def _policy_for(communication: Communication) -> DunningPolicy:
-    if communication.run_id and communication.run.policy_id:
-        return communication.run.policy
-    return DunningPolicy.objects.get(is_active=True)
+    return communication_policy(communication=communication) or policy_active_or_default()
 
 
 def _level_for(communication: Communication, policy: DunningPolicy) -> DunningLevel | None:
+    if policy.pk is None:  # the defaults stand in for a missing policy: no levels to read
+        return None
     return DunningLevel.objects.filter(policy=policy, code=communication.level).first()
 
 
@@ -242,8 +269,16 @@ def communications_claim(*, ids: list[int] | None = None, limit: int | None = No
             communication.status = Communication.Status.SENDING
             communication.attempts += 1
             communication.sending_started_at = now
+            if communication.first_attempt_at is None:
+                communication.first_attempt_at = now
             communication.save(
-                update_fields=["status", "attempts", "sending_started_at", "updated_at"]
+                update_fields=[
+                    "status",
+                    "attempts",
+                    "sending_started_at",
+                    "first_attempt_at",
+                    "updated_at",
+                ]
             )
             claim.claimed.append(communication.pk)
     return claim
@@ -266,11 +301,10 @@ def _finish(
         )
         if communication.status in Communication.TERMINAL:
             return communication.status
-        if retry and communication.attempts < max_attempts():
+        now = timezone.now()
+        if retry and _retry_allowed(communication, now=now):
             communication.status = Communication.Status.PENDING
-            communication.next_attempt_at = timezone.now() + retry_delay(
-                attempts=communication.attempts
-            )
+            communication.next_attempt_at = now + retry_delay(attempts=communication.attempts)
             communication.failure_detail = detail[:2000]
             communication.save(
                 update_fields=["status", "next_attempt_at", "failure_detail", "updated_at"]
@@ -326,10 +360,22 @@ def _store_letter(*, pk: int, pdf: bytes) -> Communication | None:
         return communication
 
 
+class MailServerUnavailable(Exception):
+    """The mail server is down, silent or dropping connections: stop this batch."""
+
+
 def communication_deliver(
     *, communication_id: int, connection: BaseEmailBackend | None = None
 ) -> str:
     """Send one claimed message (outside any transaction) and record how it ended."""
+    try:
+        return _deliver(communication_id=communication_id, connection=connection)
+    except MailServerUnavailable as unavailable:
+        return unavailable.args[0]
+
+
+def _deliver(*, communication_id: int, connection: BaseEmailBackend | None) -> str:
+    """Deliver; raise MailServerUnavailable(status) when the server itself failed."""
     communication = Communication.objects.select_related("customer", "run__policy").get(
         pk=communication_id
     )
@@ -381,21 +427,27 @@ def communication_deliver(
         },
         attachments=attachments,
         # A bounded SMTP timeout keeps every attempt far shorter than the
-        # reaper's timeout, so a slow send is never taken for a dead one.
+        # lease, so a slow send is never taken for a dead one.
         connection=connection
-        or get_connection(timeout=getattr(settings, "EMAIL_TIMEOUT", None) or 60),
+        or get_connection(timeout=getattr(settings, "EMAIL_TIMEOUT", None) or 20),
     )
     try:
         delivered = message.send(fail_silently=False)
     except smtplib.SMTPRecipientsRefused as error:
         return _failed(communication_id, Communication.FailureReason.BAD_ADDRESS, error)
+    except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError) as error:
+        raise MailServerUnavailable(_retry(communication_id, error)) from error
     except smtplib.SMTPResponseException as error:
+        if error.smtp_code == 421:  # service not available: the server, not this message
+            raise MailServerUnavailable(_retry(communication_id, error)) from error
         if 400 <= error.smtp_code < 500:
             return _retry(communication_id, error)
         return _failed(communication_id, Communication.FailureReason.BOUNCE, error)
-    except (smtplib.SMTPException, OSError) as error:
-        # Server down, connection refused or dropped, timeout: try again later.
+    except smtplib.SMTPException as error:  # before OSError, its base class
         return _retry(communication_id, error)
+    except OSError as error:
+        # Server down, connection refused or reset, timeout: try again later.
+        raise MailServerUnavailable(_retry(communication_id, error)) from error
     except ValueError as error:  # malformed address or header
         return _failed(communication_id, Communication.FailureReason.BAD_ADDRESS, error)
     if not delivered:
@@ -432,44 +484,64 @@ def communications_send(
     *,
     ids: list[int] | None = None,
     batch: int = DEFAULT_CLAIM_BATCH,
-    max_batches: int = 100,
+    max_batches: int = 10_000,
     connection: BaseEmailBackend | None = None,
+    budget: timedelta = DEFAULT_SEND_BUDGET,
 ) -> SendSummary:
-    """Claim and deliver pending messages batch by batch until none is left to claim."""
+    """Claim and deliver pending messages one claim at a time until none is due.
+
+    Stops when the mail server is unavailable (the rest waits for its
+    back-off) or the time budget is spent (the next sweep goes on), so a
+    dead server never runs a task into its time limit.
+    """
     summary = SendSummary()
+    deadline = time.monotonic() + budget.total_seconds()
     for _batch in range(max_batches):
+        if time.monotonic() > deadline:
+            break
         claim = communications_claim(ids=ids, limit=batch)
         if not claim:
             break
         summary.cancelled.extend(claim.cancelled)
         summary.failed.extend(claim.failed)
+        unavailable: MailServerUnavailable | None = None
         for pk in claim.claimed:
+            if unavailable is not None:
+                # Claimed with the server already gone: wait with the others.
+                summary.add(_retry(pk, unavailable.__cause__ or unavailable), pk)
+                continue
             try:
-                status = communication_deliver(communication_id=pk, connection=connection)
+                status = _deliver(communication_id=pk, connection=connection)
+            except MailServerUnavailable as error:
+                unavailable = error
+                status = error.args[0]
             except Exception:
                 # A bug for one message must not strand the rest in `sending`:
-                # the reaper returns this one to pending later.
+                # the lease returns this one to pending later.
                 logger.exception("delivering communication %s failed", pk)
                 continue
             summary.add(status, pk)
+        if unavailable is not None:
+            break
     return summary
 
 
 def communications_reap(*, timeout: timedelta | None = None) -> int:
-    """Return messages stuck in `sending` past the timeout to `pending` (or fail them)."""
+    """Return messages whose lease expired in `sending` to `pending` (or fail them, stuck)."""
     if timeout is None:
-        timeout = getattr(settings, "DUNNING_SENDING_TIMEOUT", DEFAULT_SENDING_TIMEOUT)
+        timeout = getattr(settings, "DUNNING_SENDING_TIMEOUT", None) or lease()
     now = timezone.now()
     reaped = 0
     with transaction.atomic():
         stuck = (
             Communication.objects.select_for_update(skip_locked=True)
             .filter(status=Communication.Status.SENDING, sending_started_at__lt=now - timeout)
+            .select_related("customer")
             .order_by("pk")
         )
         for communication in stuck:
             reaped += 1
-            if communication.attempts >= max_attempts():
+            if not _retry_allowed(communication, now=now):
                 communication_fail(
                     communication=communication,
                     reason=Communication.FailureReason.STUCK,
@@ -481,3 +553,13 @@ def communications_reap(*, timeout: timedelta | None = None) -> int:
             communication.next_attempt_at = now
             communication.save(update_fields=["status", "next_attempt_at", "updated_at"])
     return reaped
+
+
+def communications_due_exist() -> bool:
+    """Whether any message waits to be claimed now."""
+    now = timezone.now()
+    return (
+        Communication.objects.filter(status=Communication.Status.PENDING)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .exists()
+    )

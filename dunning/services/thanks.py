@@ -50,12 +50,16 @@ def _thanked_invoice_ids(*, customer_ids: list[int]) -> set[int]:
     }
 
 
-def invoices_to_thank(*, as_of: date) -> dict[int, list[Invoice]]:
+def invoices_to_thank(
+    *, as_of: date, customer_ids: list[int] | None = None
+) -> dict[int, list[Invoice]]:
     """Paid invoices that were dunned and settled by a payment in the last two weeks."""
     dunned = DunningStep.objects.filter(level__in=OVERDUE_LEVELS).values("invoice_id")
+    paid = Invoice.objects.filter(status=Invoice.Status.PAID, pk__in=dunned)
+    if customer_ids is not None:
+        paid = paid.filter(customer_id__in=customer_ids)
     invoices = (
-        Invoice.objects.filter(status=Invoice.Status.PAID, pk__in=dunned)
-        .annotate(
+        paid.annotate(
             paid_on=Max(
                 "allocations__payment__payment_date",
                 filter=Q(allocations__payment__status=Payment.Status.POSTED),
@@ -160,10 +164,16 @@ def _thank_customer(*, customer_id: int, invoice_ids: list[int], as_of: date) ->
     return "sent", invoices
 
 
-def dunning_thank_you_for_paid(*, as_of: date) -> ThankYouResult:
-    """Thank each customer's finance contact once for every dunned invoice now paid in full."""
+def dunning_thank_you_for_paid(
+    *, as_of: date, customer_ids: list[int] | None = None
+) -> ThankYouResult:
+    """Thank each customer's finance contact once for every dunned invoice now paid in full.
+
+    The daily review thanks every customer; a payment thanks its own customers
+    right after it commits (`dunning.services.follow`).
+    """
     result = ThankYouResult()
-    for customer_id, invoices in invoices_to_thank(as_of=as_of).items():
+    for customer_id, invoices in invoices_to_thank(as_of=as_of, customer_ids=customer_ids).items():
         try:
             outcome, done = _thank_customer(
                 customer_id=customer_id,

@@ -450,6 +450,12 @@ class CreditHoldEvent(AppendOnlyModel):
         MANUAL = "manual", _("Finance")
         DUNNING = "dunning", _("Dunning (legal referral)")
 
+    # The ladder's own reasons are stored as codes and worded at display time.
+    DUNNING_REASONS = {
+        "settled": _("Nothing is overdue any more: the hold of the legal referral is lifted."),
+        "reopened": _("A reversal made items overdue again: the legal-referral hold is back."),
+    }
+
     customer = models.ForeignKey(
         Customer,
         verbose_name=_("customer"),
@@ -478,3 +484,10 @@ class CreditHoldEvent(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.customer_id} {self.action} {self.created_at:%Y-%m-%d}"
+
+    @property
+    def reason_text(self) -> str:
+        """The reason as written by finance, or the ladder's reason in the reader's language."""
+        if self.source == self.Source.DUNNING and self.reason in self.DUNNING_REASONS:
+            return str(self.DUNNING_REASONS[self.reason])
+        return self.reason

@@ -9,8 +9,10 @@
   (`invoices_open_today`): the payment services keep it under a row lock and
   refuse payments dated after the business date, so it always equals the
   as-of figure for today. Pages about today read it instead of history.
-- An item is overdue as of a date when its due date is before the date and
-  it still owes at least the tolerance (`overdue_q`, `is_overdue`). The
+- An item is owed while it still owes at least the tolerance (`owing_q`); one
+  owing less is settled ("no letter for ten cents"). It is overdue as of a
+  date when its due date is before the date and it is owed (`overdue_q`,
+  `is_overdue`). The
   tolerance is the dunning policy's (default 1.00): callers that know the
   policy pass it, as receivables imports neither contracts nor dunning.
 - Ageing buckets by days past due: `current` (<= 0), `1-30`, `31-60`,
@@ -218,6 +220,13 @@ def open_q(*, amount: str = "outstanding") -> Q:
     return Q(**{f"{amount}__gte": HALF_CENT})
 
 
+def owing_q(
+    *, tolerance: Decimal | Expression = DEFAULT_TOLERANCE, amount: str = "outstanding"
+) -> Q:
+    """Condition: the item still owes at least the tolerance (below it, it is settled)."""
+    return open_q(amount=amount) & Q(**{f"{amount}__gte": tolerance})
+
+
 def overdue_q(
     *,
     as_of: date,
@@ -231,14 +240,24 @@ def overdue_q(
     today, or an annotated as-of amount (`open_amount`) for another date.
     `tolerance` may be an SQL expression (the policy's, read in the same query).
     """
-    return Q(**{f"{due}__lt": as_of}) & open_q(amount=amount) & Q(**{f"{amount}__gte": tolerance})
+    return Q(**{f"{due}__lt": as_of}) & owing_q(tolerance=tolerance, amount=amount)
+
+
+def is_open(*, open_amount: Decimal) -> bool:
+    """The Python twin of `open_q`."""
+    return open_amount >= HALF_CENT
+
+
+def is_owing(*, open_amount: Decimal, tolerance: Decimal = DEFAULT_TOLERANCE) -> bool:
+    """The Python twin of `owing_q`."""
+    return is_open(open_amount=open_amount) and open_amount >= tolerance
 
 
 def is_overdue(
     *, due_date: date, open_amount: Decimal, as_of: date, tolerance: Decimal = DEFAULT_TOLERANCE
 ) -> bool:
     """The Python twin of `overdue_q`."""
-    return due_date < as_of and open_amount >= HALF_CENT and open_amount >= tolerance
+    return due_date < as_of and is_owing(open_amount=open_amount, tolerance=tolerance)
 
 
 # --- Ageing buckets ----------------------------------------------------------------

@@ -585,14 +585,25 @@ def customer_hold(
 
 @transaction.atomic
 def customer_release(
-    *, customer: Customer, actor: AbstractBaseUser, reason: str
+    *,
+    customer: Customer,
+    actor: AbstractBaseUser | None,
+    reason: str,
+    source: str = CreditHoldEvent.Source.MANUAL,
 ) -> CreditHoldEvent | None:
-    """Release the customer's credit hold (finance only, with a reason).
+    """Release the customer's credit hold (finance, with a reason; or the dunning ladder).
 
-    Returns the release event, or None when the customer was not on hold.
+    The ladder lifts its own legal-referral hold once nothing is overdue, when
+    its policy says so (`source=CreditHoldEvent.Source.DUNNING`, `actor` may be
+    None, `reason` one of `CreditHoldEvent.DUNNING_REASONS`). Returns the
+    release event, or None when the customer was not on hold.
     """
     reason = reason.strip()
-    if not has_role(actor, Role.FINANCE):
+    if source not in CreditHoldEvent.Source.values:
+        raise BusinessRuleError(gettext("Unknown source of a credit hold."))
+    if source == CreditHoldEvent.Source.MANUAL and (
+        actor is None or not has_role(actor, Role.FINANCE)
+    ):
         raise BusinessRuleError(gettext("Only finance can release a credit hold."))
     if not reason:
         raise BusinessRuleError(gettext("Write the reason for the release."), field="reason")
@@ -605,7 +616,7 @@ def customer_release(
     return CreditHoldEvent.objects.create(
         customer=customer,
         action=CreditHoldEvent.Action.RELEASE,
-        source=CreditHoldEvent.Source.MANUAL,
+        source=source,
         actor=actor,
         reason=reason,
     )

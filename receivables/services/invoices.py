@@ -3,7 +3,8 @@
 Lock order, shared with the payment services so that concurrent writers never
 deadlock: the customer row first, then payments, then invoices in pk order.
 `Invoice.outstanding` and `Invoice.status` change only here and in
-`receivables.services.payments`, always under those locks.
+`receivables.services.payments`, always under those locks, and every change
+is announced (`receivables.services.balance_changes`) in the same transaction.
 """
 
 from collections.abc import Iterable
@@ -20,6 +21,7 @@ from core.exceptions import BusinessRuleError
 from core.money import money_quantize
 from receivables.currencies import is_iso_4217
 from receivables.models import CreditNote, Customer, Invoice, Payment, PaymentAllocation
+from receivables.services.balance_changes import BalanceCause, invoices_balance_changed
 from receivables.services.credit import credit_check
 from receivables.services.customers import customer_lock
 
@@ -84,12 +86,18 @@ def invoices_lock(*, invoice_ids: Iterable[int]) -> dict[int, Invoice]:
 
 
 def invoices_refresh_outstanding(
-    *, invoices: Iterable[Invoice], actor: AbstractBaseUser | None, reason: str = ""
+    *,
+    invoices: Iterable[Invoice],
+    actor: AbstractBaseUser | None,
+    cause: str,
+    reason: str = "",
 ) -> None:
     """Recompute outstanding and status of locked invoices from allocations and credit notes.
 
     Outstanding = amount - allocations of posted payments - credit notes; it is
-    recomputed rather than adjusted so that it cannot drift from the rows.
+    recomputed rather than adjusted so that it cannot drift from the rows. The
+    invoices that changed are announced once, with the cause, so that the work
+    derived from them follows in this transaction.
     """
     by_pk = {invoice.pk: invoice for invoice in invoices}
     if not by_pk:
@@ -110,6 +118,7 @@ def invoices_refresh_outstanding(
         .annotate(total=Sum("amount"))
         .values_list("invoice_id", "total")
     )
+    changed = []
     for pk, invoice in sorted(by_pk.items()):
         outstanding = money_quantize(
             invoice.amount
@@ -134,6 +143,8 @@ def invoices_refresh_outstanding(
         if reason:
             invoice._change_reason = reason[:100]
         invoice.save(update_fields=["outstanding", "status"])
+        changed.append(pk)
+    invoices_balance_changed(invoice_ids=changed, cause=cause, actor=actor)
 
 
 @transaction.atomic
@@ -320,6 +331,8 @@ def invoice_cancel(*, invoice: Invoice, reason: str, actor: AbstractBaseUser | N
     reason = (reason or "").strip()
     if not reason:
         raise BusinessRuleError(_("Give a reason for the cancellation."), field="reason")
+    # The customer first (the lock order): the work that follows locks it too.
+    customer_lock(pk=invoice.customer_id)
     invoice = _invoice_lock_one(invoice)
     if invoice.status == Invoice.Status.CANCELLED:
         raise BusinessRuleError(_("The invoice is already cancelled."))
@@ -340,6 +353,7 @@ def invoice_cancel(*, invoice: Invoice, reason: str, actor: AbstractBaseUser | N
     invoice._history_user = actor
     invoice._change_reason = "cancelled"
     invoice.save(update_fields=["status", "outstanding", "cancelled_at", "cancellation_reason"])
+    invoices_balance_changed(invoice_ids=[invoice.pk], cause=BalanceCause.CANCELLATION, actor=actor)
     return invoice
 
 
@@ -361,6 +375,8 @@ def credit_note_issue(
     if not reason:
         raise BusinessRuleError(_("Give a reason for the credit note."), field="reason")
     amount = money_positive(amount)
+    # The customer first (the lock order): the work that follows locks it too.
+    customer_lock(pk=invoice.customer_id)
     invoice = _invoice_lock_one(invoice)
     if invoice.status == Invoice.Status.CANCELLED:
         raise BusinessRuleError(_("The invoice is cancelled."))
@@ -392,5 +408,10 @@ def credit_note_issue(
     )
     credit_note._history_user = actor
     credit_note.save()
-    invoices_refresh_outstanding(invoices=[invoice], actor=actor, reason=f"credit note {number}")
+    invoices_refresh_outstanding(
+        invoices=[invoice],
+        actor=actor,
+        cause=BalanceCause.CREDIT_NOTE,
+        reason=f"credit note {number}",
+    )
     return credit_note

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from core.exceptions import BusinessRuleError
 from core.money import money_quantize
 from receivables.models import Customer, Invoice, Payment, PaymentAllocation
+from receivables.services.balance_changes import BalanceCause
 from receivables.services.customers import customer_lock
 from receivables.services.invoices import (
     currency_validate,
@@ -117,6 +118,7 @@ def _allocate(
     invoices_refresh_outstanding(
         invoices=[invoice for invoice, _amount in plan],
         actor=actor,
+        cause=BalanceCause.PAYMENT,
         reason=f"payment {payment.pk}",
     )
     return created
@@ -242,6 +244,9 @@ def payment_reverse(*, payment: Payment, reason: str, actor: AbstractBaseUser | 
         invoice_ids=payment.allocations.values_list("invoice_id", flat=True).distinct()
     )
     invoices_refresh_outstanding(
-        invoices=locked.values(), actor=actor, reason=f"payment {payment.pk} reversed"
+        invoices=locked.values(),
+        actor=actor,
+        cause=BalanceCause.PAYMENT_REVERSED,
+        reason=f"payment {payment.pk} reversed",
     )
     return payment

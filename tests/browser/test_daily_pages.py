@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.mail import get_connection
 from django.utils import timezone
 from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
@@ -22,6 +23,7 @@ from playwright.sync_api import Page, expect
 from contracts.models import SupplementaryAgreement
 from dunning.models import CaseEvent, CollectionCase, Communication, PromiseToPay
 from dunning.services.run import run_dunning
+from dunning.services.send import communications_send
 from receivables.models import Customer, Invoice, Payment
 from tests.demo import DEMO_PASSWORD
 
@@ -46,7 +48,11 @@ def demo(seeded_demo, live_server, settings):
     today = timezone.localdate()
     run_dunning(as_of=today)
     if not Communication.objects.filter(status=Communication.Status.AWAITING_APPROVAL).exists():
-        # The demo's oldest items reach the demand letter a week after the reminder.
+        # The demo's oldest items reach the demand letter a week after the
+        # reminder, once the reminder went out (the ladder climbs only then).
+        communications_send(
+            connection=get_connection("django.core.mail.backends.dummy.EmailBackend")
+        )
         run_dunning(as_of=today + timedelta(days=7))
     return live_server
 

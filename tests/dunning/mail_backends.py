@@ -3,6 +3,7 @@
 import smtplib
 
 from django.core.mail.backends.locmem import EmailBackend
+from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 
 
 class FlakyBackend(EmailBackend):
@@ -32,3 +33,17 @@ class BouncingBackend(EmailBackend):
 class GreylistingBackend(EmailBackend):
     def send_messages(self, messages):
         raise smtplib.SMTPDataError(451, b"4.7.1 try again later")
+
+
+class PaymentLandsBackend(SmtpBackend):
+    """Real SMTP; after its first message goes out, runs `after_first` once (a payment
+    recorded while the sender is half-way through its work)."""
+
+    after_first = None
+
+    def send_messages(self, messages):
+        sent = super().send_messages(messages)
+        hook, PaymentLandsBackend.after_first = PaymentLandsBackend.after_first, None
+        if hook is not None:
+            hook()
+        return sent

@@ -149,6 +149,7 @@ def _admin_post_data(policy: DunningPolicy, **changes) -> dict:
         "tolerance": policy.tolerance,
         "promise_grace_days": policy.promise_grace_days,
         "letter_deadline_days": policy.letter_deadline_days,
+        "credit_hold_release": policy.credit_hold_release,
         "late_fee_rate_percent": policy.late_fee_rate_percent,
         "late_fee_rate_period": policy.late_fee_rate_period,
         "late_fee_grace_days": policy.late_fee_grace_days,

@@ -68,3 +68,21 @@ def daily(start: date, end: date):
     while day <= end:
         yield day
         day += timedelta(days=1)
+
+
+def carry_out() -> None:
+    """What follows a run: finance approves the held letters and every due message goes out.
+
+    The ladder climbs only over rungs that were carried out.
+    """
+    from dunning.models import Communication
+    from dunning.services.communications import communication_approve
+    from dunning.services.send import communications_send
+    from tests.factories.users import FinanceUserFactory
+
+    held = Communication.objects.filter(status=Communication.Status.AWAITING_APPROVAL)
+    if held.exists():
+        finance = FinanceUserFactory()
+        for communication in held:
+            communication_approve(communication=communication, actor=finance)
+    communications_send()

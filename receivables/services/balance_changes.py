@@ -1,0 +1,64 @@
+"""Announce that invoices' open balances changed, so that the work derived from them follows.
+
+`receivables` imports neither `contracts` nor `dunning` (the dependency rule),
+so the apps that derive work from balances register a listener here in their
+`AppConfig.ready()`. The money services announce every change once per
+batch, inside their transaction and under their locks (customer, then
+invoices in pk order): a listener's writes commit or roll back with the
+payment, credit note, reversal or cancellation that caused them. A future
+bank-receipt service records its receipts through `payment_record`, which
+announces them like any other payment.
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import models, transaction
+from django.utils.translation import gettext_lazy as _
+
+
+class BalanceCause(models.TextChoices):
+    """What moved the balances: a listener decides from it why its work ends or reopens."""
+
+    PAYMENT = "payment", _("Payment")
+    PAYMENT_REVERSED = "payment_reversed", _("Payment reversed")
+    CREDIT_NOTE = "credit_note", _("Credit note")
+    CANCELLATION = "cancellation", _("Invoice cancelled")
+
+
+@dataclass(frozen=True)
+class BalanceChange:
+    """A batch of invoices whose stored `outstanding` or status changed, and why."""
+
+    invoice_ids: frozenset[int]
+    cause: str
+    actor: AbstractBaseUser | None
+
+
+BalanceListener = Callable[[BalanceChange], None]
+
+_listeners: list[BalanceListener] = []
+
+
+def balance_listener_register(*, listener: BalanceListener) -> None:
+    """Call the listener with every batch of changed invoices (registering twice is harmless)."""
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
+def invoices_balance_changed(
+    *, invoice_ids: Iterable[int], cause: str, actor: AbstractBaseUser | None
+) -> None:
+    """Tell every listener, in the caller's transaction, that these invoices' balances changed."""
+    ids = frozenset(invoice_ids)
+    if not ids:
+        return
+    if cause not in BalanceCause.values:
+        raise ValueError(f"unknown balance cause {cause!r}")
+    if not transaction.get_connection().in_atomic_block:
+        # The derived work must commit with the money, never after it.
+        raise RuntimeError("announce balance changes inside the transaction that made them")
+    change = BalanceChange(invoice_ids=ids, cause=cause, actor=actor)
+    for listener in list(_listeners):
+        listener(change)
