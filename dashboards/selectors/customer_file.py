@@ -20,9 +20,9 @@ from dunning.models import CaseEvent, CollectionCase, Communication, LevelCode
 from dunning.policy import policy_tolerance_expression
 from dunning.selectors import (
     case_task_list_open,
-    collection_case_open_for_customer,
     customer_agreement_list,
     customer_dispute_list,
+    customer_open_case_relation,
     customer_promise_list,
 )
 from receivables.models import CreditAssessment, Customer, Payment
@@ -58,7 +58,8 @@ def customer_summary(*, customer: Customer, as_of: date) -> CustomerSummary:
         customer=OuterRef("pk"), status=CreditAssessment.Status.APPROVED
     ).order_by("-decided_at", "-pk")
     tolerance = policy_tolerance_expression()
-    rank, oldest, overdue, grade, decided_at = (
+    # One query: the figures as annotations, the open case joined alongside.
+    row = (
         Customer.objects.filter(pk=customer.pk)
         .annotate(
             rung=customer_rung(as_of=as_of),
@@ -66,9 +67,17 @@ def customer_summary(*, customer: Customer, as_of: date) -> CustomerSummary:
             overdue=customer_overdue_amount(as_of=as_of, tolerance=tolerance),
             grade=Subquery(approved.values("grade")[:1]),
             decided_at=Subquery(approved.values("decided_at")[:1]),
+            open_case=customer_open_case_relation(),
         )
-        .values_list("rung", "oldest", "overdue", "grade", "decided_at")
-        .first()
+        .select_related("open_case")
+        .get()
+    )
+    rank, oldest, overdue, grade, decided_at = (
+        row.rung,
+        row.oldest,
+        row.overdue,
+        row.grade,
+        row.decided_at,
     )
     level = RANK_LEVELS.get(rank, "")
     return CustomerSummary(
@@ -79,7 +88,8 @@ def customer_summary(*, customer: Customer, as_of: date) -> CustomerSummary:
         oldest_overdue_days=(as_of - oldest).days if oldest else None,
         rung_level=level,
         rung_label=str(LevelCode(level).label) if level else "",
-        case=collection_case_open_for_customer(customer=customer),
+        # Django sets the joined relation only when a row matched (no open case: unset).
+        case=getattr(row, "open_case", None),
     )
 
 
