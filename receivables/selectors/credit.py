@@ -108,24 +108,30 @@ def customer_exposure(*, customer: Customer) -> Decimal:
     )
 
 
-def customer_credit_position(*, customer: Customer) -> CreditPosition:
-    """The customer's limit, terms, status, exposure and available credit (one query)."""
-    open_receivables, contracted = (
-        Customer.objects.filter(pk=customer.pk)
-        .annotate(
-            open=customer_open_receivables_expression(),
-            contracted=customer_contracted_not_invoiced_expression(),
-        )
-        .values_list("open", "contracted")
-        .get()
+CREDIT_FIGURES = ("credit_open", "credit_contracted")
+
+
+def customers_with_credit_position(queryset: QuerySet[Customer]) -> QuerySet[Customer]:
+    """Annotate each customer with what `customer_credit_position` reads, so a page that
+    fetches the customer this way gets its position without another query."""
+    return queryset.annotate(
+        credit_open=customer_open_receivables_expression(),
+        credit_contracted=customer_contracted_not_invoiced_expression(),
     )
+
+
+def customer_credit_position(*, customer: Customer) -> CreditPosition:
+    """The customer's limit, terms, status, exposure and available credit (read by
+    `customers_with_credit_position`, with one query unless the customer came annotated)."""
+    if not all(hasattr(customer, name) for name in CREDIT_FIGURES):
+        customer = customers_with_credit_position(Customer.objects.filter(pk=customer.pk)).get()
     return CreditPosition(
         currency=customer.currency,
         credit_limit=money_quantize(customer.credit_limit),
         payment_terms_days=customer.payment_terms_days,
         credit_status=customer.credit_status,
-        open_receivables=money_quantize(open_receivables),
-        contracted_not_invoiced=money_quantize(contracted),
+        open_receivables=money_quantize(customer.credit_open),
+        contracted_not_invoiced=money_quantize(customer.credit_contracted),
     )
 
 
