@@ -5,6 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from receivables.models import Customer
 from tests.dashboards.conftest import book_create
 from tests.factories.users import FinanceUserFactory, ManagerFactory, SalesRepFactory
 
@@ -73,3 +74,18 @@ def test_the_customer_page_costs_at_most_25_queries(client, django_assert_max_nu
 
     with django_assert_max_num_queries(MAX_QUERIES):
         client.get(customer.get_absolute_url())
+
+
+def test_every_demo_customer_page_costs_at_most_25_queries(
+    client, seeded_demo, django_assert_max_num_queries
+):
+    # Given the demo: customers with credit stories, holds, contracts, cases, promises,
+    # disputes, plans and letters
+    customers = list(Customer.objects.select_related("sales_rep").order_by("code"))
+    assert len(customers) > 1
+
+    for customer in customers:
+        client.force_login(customer.sales_rep)
+        # When the customer's rep opens its page, then it costs at most 25 queries
+        with django_assert_max_num_queries(MAX_QUERIES):
+            assert client.get(customer.get_absolute_url()).status_code == 200, customer.code
