@@ -1,7 +1,8 @@
 """Demo dunning history: the ladder run over the demo book on a few past dates.
 
-Idempotent: a date that already ran creates nothing new, so running the seed
-again (the same day) changes nothing. Messages go to a dummy mail backend
+Idempotent: a date that already ran is not run again (replaying an older date
+after later ones would reopen cases and add chunks), so running the seed again
+the same day changes nothing. Messages go to a dummy mail backend
 (demo data never mails anyone); older demand letters are approved by the
 demo finance user so that letters, tasks and escalations appear at several
 levels, and the most recent ones wait in the approval queue.
@@ -14,7 +15,7 @@ from django.core.mail import get_connection
 from django.utils import timezone
 
 from core.exceptions import BusinessRuleError
-from dunning.models import Communication
+from dunning.models import Communication, DunningRun
 from dunning.services.communications import communication_approve
 from dunning.services.run import run_dunning
 from dunning.services.send import communications_send
@@ -29,8 +30,15 @@ def seed(*, users: dict[str, AbstractUser], stdout) -> None:
     today = timezone.localdate()
     connection = get_connection("django.core.mail.backends.dummy.EmailBackend")
     created = 0
+    already_run = set(
+        DunningRun.objects.filter(status=DunningRun.Status.COMPLETED).values_list(
+            "business_date", flat=True
+        )
+    )
     for days_ago in RUN_DAYS_AGO:
         as_of = today - timedelta(days=days_ago)
+        if as_of in already_run:
+            continue
         try:
             result = run_dunning(as_of=as_of)
         except BusinessRuleError as error:

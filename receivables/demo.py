@@ -1,14 +1,16 @@
 """Demo customers, contacts and credit: every grade, every assessment state, a hold.
 
-Idempotent: master data and contacts are updated in place; the credit story
-of a customer (assessments, approvals, holds) is played through the services
-once, when the customer has no assessment yet.
+Idempotent: master data and contacts are updated in place, and saved only when
+they changed (so a second seed adds no history rows); the credit story of a
+customer (assessments, approvals, holds) is played through the services once,
+when the customer has no assessment yet.
 """
 
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractUser
+from django.db.models import Model
 
 from receivables.models import Contact, CreditAssessment, Customer
 from receivables.models.credit import CreditFactor, CreditSource
@@ -265,9 +267,22 @@ def _play_credit_story(
         customer_hold(customer=customer, actor=finance, reason=demo.hold_reason)
 
 
+def _upsert(model: type[Model], *, defaults: dict[str, object], **lookup: object) -> Model:
+    """Create the row or update the fields that differ; save nothing when none does, so a
+    second seed adds no history rows."""
+    instance, created = model.objects.get_or_create(**lookup, defaults=defaults)
+    changed = [name for name, value in defaults.items() if getattr(instance, name) != value]
+    if not created and changed:
+        for name in changed:
+            setattr(instance, name, defaults[name])
+        instance.save(update_fields=changed)
+    return instance
+
+
 def seed(*, users: dict[str, AbstractUser], stdout) -> None:
     for demo in DEMO_CUSTOMERS:
-        customer, _ = Customer.objects.update_or_create(
+        customer = _upsert(
+            Customer,
             code=demo.code,
             defaults={
                 "name": demo.name,
@@ -280,7 +295,8 @@ def seed(*, users: dict[str, AbstractUser], stdout) -> None:
             },
         )
         for role, name, email, phone in demo.contacts:
-            Contact.objects.update_or_create(
+            _upsert(
+                Contact,
                 customer=customer,
                 role=role,
                 defaults={"name": name, "email": email, "phone": phone},

@@ -10,23 +10,43 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Window
+from django.db.models import (
+    CharField,
+    Count,
+    DateField,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    Window,
+)
 
-from contracts.models import Contract, PaymentMilestone
+from contracts.models import AgreementInstalment, Contract, PaymentMilestone
 from contracts.selectors.instalments import customer_oldest_overdue_due, customer_overdue_amount
 from dashboards.selectors.common import User
 from dashboards.selectors.kpis import RANK_LEVELS, customer_rung
-from dunning.models import CaseEvent, CollectionCase, Communication, LevelCode
+from dunning.models import (
+    CaseEvent,
+    CollectionCase,
+    Communication,
+    Dispute,
+    LevelCode,
+    PromiseToPay,
+)
 from dunning.policy import policy_tolerance_expression
 from dunning.selectors import (
     case_task_list_open,
-    collection_case_open_for_customer,
     customer_agreement_list,
     customer_dispute_list,
+    customer_open_case_relation,
     customer_promise_list,
 )
 from receivables.models import CreditAssessment, Customer, Payment
-from receivables.selectors.balances import cents
+from receivables.selectors.balances import MONEY_FIELD, cents
 from receivables.selectors.invoices import payments_with_allocated
 
 PAYMENT_ROWS = 10
@@ -58,7 +78,8 @@ def customer_summary(*, customer: Customer, as_of: date) -> CustomerSummary:
         customer=OuterRef("pk"), status=CreditAssessment.Status.APPROVED
     ).order_by("-decided_at", "-pk")
     tolerance = policy_tolerance_expression()
-    rank, oldest, overdue, grade, decided_at = (
+    # One query: the figures as annotations, the open case joined alongside.
+    row = (
         Customer.objects.filter(pk=customer.pk)
         .annotate(
             rung=customer_rung(as_of=as_of),
@@ -66,9 +87,17 @@ def customer_summary(*, customer: Customer, as_of: date) -> CustomerSummary:
             overdue=customer_overdue_amount(as_of=as_of, tolerance=tolerance),
             grade=Subquery(approved.values("grade")[:1]),
             decided_at=Subquery(approved.values("decided_at")[:1]),
+            open_case=customer_open_case_relation(),
         )
-        .values_list("rung", "oldest", "overdue", "grade", "decided_at")
-        .first()
+        .select_related("open_case")
+        .get()
+    )
+    rank, oldest, overdue, grade, decided_at = (
+        row.rung,
+        row.oldest,
+        row.overdue,
+        row.grade,
+        row.decided_at,
     )
     level = RANK_LEVELS.get(rank, "")
     return CustomerSummary(
@@ -79,7 +108,8 @@ def customer_summary(*, customer: Customer, as_of: date) -> CustomerSummary:
         oldest_overdue_days=(as_of - oldest).days if oldest else None,
         rung_level=level,
         rung_label=str(LevelCode(level).label) if level else "",
-        case=collection_case_open_for_customer(customer=customer),
+        # Django sets the joined relation only when a row matched (no open case: unset).
+        case=getattr(row, "open_case", None),
     )
 
 
@@ -146,14 +176,85 @@ def customer_case_file(
         .select_related("actor")
         .order_by("-created_at", "-pk")
     )
+    # The lists' own prefetches would cost a query each: their details come in one below.
+    promises = _section(customer_promise_list(customer=customer).prefetch_related(None), limit=10)
+    disputes = _section(customer_dispute_list(customer=customer).prefetch_related(None), limit=10)
+    agreements = _section(
+        customer_agreement_list(customer=customer).prefetch_related(None), limit=10
+    )
+    _case_details_attach(promises=promises.rows, disputes=disputes.rows, agreements=agreements.rows)
     return CaseFile(
         case=case,
         tasks=list(case_task_list_open(customer=customer)[:20]),
-        promises=_section(customer_promise_list(customer=customer), limit=10),
-        disputes=_section(customer_dispute_list(customer=customer), limit=10),
-        agreements=_section(customer_agreement_list(customer=customer), limit=10),
+        promises=promises,
+        disputes=disputes,
+        agreements=agreements,
         timeline=_section(timeline, limit=limit),
     )
+
+
+@dataclass(frozen=True)
+class InstalmentLine:
+    due_date: date
+    amount: Decimal
+
+
+def _case_details_attach(*, promises: list, disputes: list, agreements: list) -> None:
+    """Give each promise and dispute its `invoice_numbers` (by number) and each agreement
+    its `instalment_lines` (by sequence), read together in one query (a union)."""
+    for row in (*promises, *disputes):
+        row.invoice_numbers = []
+    for row in agreements:
+        row.instalment_lines = []
+    if not (promises or disputes or agreements):
+        return
+    # Every branch selects the same columns: kind, owner, invoice number, sequence, due, amount.
+    # Instalments come first: their typed columns give the union's types.
+    branches = [
+        AgreementInstalment.objects.filter(agreement__in=[row.pk for row in agreements])
+        .order_by()
+        .annotate(
+            kind=Value("agreement"),
+            owner=F("agreement_id"),
+            number=Value(None, output_field=CharField()),
+            position=F("sequence"),
+            due=F("due_date"),
+            money=F("amount"),
+        )
+        .values_list("kind", "owner", "number", "position", "due", "money")
+    ]
+    for kind, model, owner, rows in (
+        ("promise", PromiseToPay, "promisetopay_id", promises),
+        ("dispute", Dispute, "dispute_id", disputes),
+    ):
+        branches.append(
+            model.invoices.through.objects.filter(**{f"{owner}__in": [row.pk for row in rows]})
+            .order_by()
+            .annotate(
+                kind=Value(kind),
+                owner=F(owner),
+                number=F("invoice__number"),
+                position=Value(None, output_field=IntegerField()),
+                due=Value(None, output_field=DateField()),
+                money=Value(None, output_field=MONEY_FIELD),
+            )
+            .values_list("kind", "owner", "number", "position", "due", "money")
+        )
+    by_owner = {
+        **{("promise", row.pk): row for row in promises},
+        **{("dispute", row.pk): row for row in disputes},
+        **{("agreement", row.pk): row for row in agreements},
+    }
+    details = sorted(
+        branches[0].union(*branches[1:], all=True),
+        key=lambda line: (line[3] or 0, line[2] or ""),
+    )
+    for kind, owner, number, _position, due, money in details:
+        row = by_owner[(kind, owner)]
+        if kind == "agreement":
+            row.instalment_lines.append(InstalmentLine(due_date=due, amount=money))
+        else:
+            row.invoice_numbers.append(number)
 
 
 def customer_letters(*, customer: Customer, limit: int = LETTER_ROWS) -> Section:

@@ -5,8 +5,10 @@ from datetime import date
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import (
     Count,
+    FilteredRelation,
     OuterRef,
     Prefetch,
+    Q,
     QuerySet,
     Subquery,
     Value,
@@ -61,6 +63,14 @@ def collection_case_get(*, user: User, pk: int) -> CollectionCase:
         CollectionCase.objects.select_related("customer", "owner", "customer__sales_rep"),
         user,
         pk=pk,
+    )
+
+
+def customer_open_case_relation() -> FilteredRelation:
+    """A customer's open case as a relation to annotate and `select_related` (at most one:
+    the model's constraint), so a customer query brings its open case along."""
+    return FilteredRelation(
+        "collection_cases", condition=Q(collection_cases__status=CollectionCase.Status.OPEN)
     )
 
 

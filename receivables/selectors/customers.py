@@ -174,8 +174,11 @@ def customer_history(
     A page that has read the holds and overrides already passes them in.
     """
     order = ("id", "history_date", "history_id")
+    # The users the records name come joined (no lookup of their own).
     customer_records = list(
-        Customer.history.filter(id=customer.pk).select_related("history_user").order_by(*order)
+        Customer.history.filter(id=customer.pk)
+        .select_related("history_user", "sales_rep")
+        .order_by(*order)
     )
     contact_records = list(
         Contact.history.filter(customer_id=customer.pk)
@@ -184,14 +187,13 @@ def customer_history(
     )
     assessment_records = list(
         CreditAssessment.history.filter(customer_id=customer.pk)
-        .select_related("history_user")
+        .select_related("history_user", "requested_by", "decided_by")
         .order_by(*order)
     )
-    user_ids = {r.sales_rep_id for r in customer_records} | {
-        user_id for r in assessment_records for user_id in (r.requested_by_id, r.decided_by_id)
-    }
-    user_ids.discard(None)
-    users = dict(get_user_model().objects.filter(pk__in=user_ids).values_list("pk", "username"))
+    named = [r.sales_rep for r in customer_records] + [
+        user for r in assessment_records for user in (r.requested_by, r.decided_by)
+    ]
+    users = {user.pk: user.get_username() for user in named if user is not None}
     role_labels = dict(Contact.Role.choices)
 
     entries = [

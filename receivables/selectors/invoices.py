@@ -32,11 +32,28 @@ from receivables.selectors.replaced import invoices_exclude_replaced
 User = AbstractBaseUser | AnonymousUser
 
 
+def _per_customer(queryset: QuerySet, *, group: str, total: object) -> Subquery:
+    """One total per customer of `queryset` (filtered on OuterRef("pk")), as a subquery."""
+    return Subquery(
+        queryset.order_by().values(group).annotate(total=total).values("total"),
+        output_field=MONEY_FIELD,
+    )
+
+
+def customer_open_receivables_expression() -> Coalesce:
+    """Per customer: what it still owes today on its open invoices (annotate a Customer)."""
+    open_invoices = invoices_open_today(Invoice.objects.filter(customer=OuterRef("pk")))
+    return Coalesce(_per_customer(open_invoices, group="customer", total=Sum("outstanding")), ZERO)
+
+
 def customer_open_receivables(*, customer: Customer) -> Decimal:
     """Sum what the customer still owes on its invoices that are not cancelled."""
-    total = invoices_open_today(Invoice.objects.filter(customer=customer)).aggregate(
-        total=Coalesce(Sum("outstanding"), ZERO)
-    )["total"]
+    total = (
+        Customer.objects.filter(pk=customer.pk)
+        .annotate(total=customer_open_receivables_expression())
+        .values_list("total", flat=True)
+        .get()
+    )
     return money_quantize(total)
 
 
@@ -59,29 +76,33 @@ def payments_with_allocated(queryset: QuerySet[Payment]) -> QuerySet[Payment]:
     )
 
 
-def customer_unallocated_credit(*, customer: Customer) -> Decimal:
-    """Sum what the customer's posted payments hold unallocated (credit to apply later)."""
-
-    def total(queryset: QuerySet, group: str) -> Subquery:
-        return Subquery(
-            queryset.order_by().values(group).annotate(total=Sum("amount")).values("total"),
-            output_field=MONEY_FIELD,
-        )
-
+def _customer_credit_expressions() -> dict[str, Coalesce]:
+    """Per customer: what its posted payments received and what of it is allocated."""
     posted = Payment.objects.filter(customer=OuterRef("pk"), status=Payment.Status.POSTED)
     allocated = PaymentAllocation.objects.filter(
         payment__customer=OuterRef("pk"), payment__status=Payment.Status.POSTED
     )
+    return {
+        "received": Coalesce(_per_customer(posted, group="customer", total=Sum("amount")), ZERO),
+        "allocated": Coalesce(
+            _per_customer(allocated, group="payment__customer", total=Sum("amount")), ZERO
+        ),
+    }
+
+
+def _unallocated(received: Decimal, allocated: Decimal) -> Decimal:
+    return money_quantize(money_quantize(received) - money_quantize(allocated))
+
+
+def customer_unallocated_credit(*, customer: Customer) -> Decimal:
+    """Sum what the customer's posted payments hold unallocated (credit to apply later)."""
     received, allocated = (
         Customer.objects.filter(pk=customer.pk)
-        .annotate(
-            received=Coalesce(total(posted, "customer"), ZERO),
-            allocated=Coalesce(total(allocated, "payment__customer"), ZERO),
-        )
+        .annotate(**_customer_credit_expressions())
         .values_list("received", "allocated")
         .get()
     )
-    return money_quantize(money_quantize(received) - money_quantize(allocated))
+    return _unallocated(received, allocated)
 
 
 def payment_unallocated(*, payment: Payment) -> Decimal:
@@ -208,19 +229,37 @@ class CustomerBalance:
         return self.open_receivables - self.unallocated_credit
 
 
+BALANCE_FIGURES = ("balance_open", "balance_count", "balance_received", "balance_allocated")
+
+
+def customers_with_balance(queryset: QuerySet[Customer]) -> QuerySet[Customer]:
+    """Annotate each customer with what `customer_balance` reads, so a page that fetches
+    the customer this way gets its balance without another query."""
+    open_invoices = invoices_open_today(Invoice.objects.filter(customer=OuterRef("pk")))
+    return queryset.annotate(
+        balance_open=customer_open_receivables_expression(),
+        balance_count=Coalesce(
+            Subquery(
+                open_invoices.order_by().values("customer").annotate(n=Count("pk")).values("n")
+            ),
+            0,
+        ),
+        **{f"balance_{name}": value for name, value in _customer_credit_expressions().items()},
+    )
+
+
 def customer_balance(*, customer: Customer) -> CustomerBalance:
-    """The customer's open receivables today and its unapplied credit.
+    """The customer's open receivables today and its unapplied credit (read by
+    `customers_with_balance`, with one query unless the customer came annotated).
 
     What is overdue is the customer file's (`dashboards`): after an approved
     instalment plan it is the plan's instalments, which receivables does not know.
     """
-    totals = invoices_open_today(Invoice.objects.filter(customer=customer)).aggregate(
-        open=Coalesce(Sum("outstanding"), ZERO),
-        count=Count("pk"),
-    )
+    if not all(hasattr(customer, name) for name in BALANCE_FIGURES):
+        customer = customers_with_balance(Customer.objects.filter(pk=customer.pk)).get()
     return CustomerBalance(
         currency=customer.currency,
-        open_receivables=money_quantize(totals["open"]),
-        open_invoice_count=totals["count"],
-        unallocated_credit=customer_unallocated_credit(customer=customer),
+        open_receivables=money_quantize(customer.balance_open),
+        open_invoice_count=customer.balance_count,
+        unallocated_credit=_unallocated(customer.balance_received, customer.balance_allocated),
     )

@@ -19,8 +19,10 @@ from receivables.selectors.credit import (
     credit_hold_event_list,
     credit_override_list,
     customer_credit_position,
+    customers_with_credit_position,
 )
 from receivables.selectors.customers import contact_list, customer_history, customer_list
+from receivables.selectors.invoices import customers_with_balance
 from receivables.services.customers import (
     CUSTOMER_EDITABLE_FIELDS,
     contact_create,
@@ -59,8 +61,13 @@ def customer_list_view(request: HttpRequest) -> HttpResponse:
 
 
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    # The credit panel's and the balance panel's figures come with the customer.
     customer = get_in_scope_or_404(
-        Customer.objects.select_related("sales_rep"), request.user, pk=pk
+        customers_with_balance(
+            customers_with_credit_position(Customer.objects.all())
+        ).select_related("sales_rep"),
+        request.user,
+        pk=pk,
     )
     contacts = list(contact_list(customer=customer))
     assessments = list(credit_assessment_list_for_customer(customer=customer))

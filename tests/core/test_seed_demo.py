@@ -4,12 +4,14 @@ database leaves; a second run on top of it changes none of what it seeded."""
 import io
 
 import pytest
+from django.apps import apps
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
 from django.test import RequestFactory
 
 from contracts.models import Contract, DeliveryRecord, PaymentMilestone
 from core.roles import Role, user_roles
+from dunning.models import CaseEvent, CollectionCase, DunningRun, DunningRunChunk
 from receivables.models import (
     Contact,
     CreditAssessment,
@@ -40,6 +42,12 @@ def _snapshot() -> dict:
         "invoices": Invoice.objects.count(),
         "milestone invoices": Invoice.objects.filter(milestone__isnull=False).count(),
         "payments": Payment.objects.count(),
+        "cases": sorted(CollectionCase.objects.values_list("customer__code", "status")),
+        "case events": CaseEvent.objects.count(),
+        "runs": sorted(DunningRun.objects.values_list("business_date", "repeat_count")),
+        "run chunks": DunningRunChunk.objects.count(),
+        # and no row of any other table either (history, snapshots, messages, tasks)
+        "rows": {model._meta.label: model._base_manager.count() for model in apps.get_models()},
     }
 
 

@@ -5,14 +5,13 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from receivables.models import Customer
 from tests.dashboards.conftest import book_create
 from tests.factories.users import FinanceUserFactory, ManagerFactory, SalesRepFactory
 
 pytestmark = pytest.mark.django_db
 
 MAX_QUERIES = 25
-# Down from 39; not yet within MAX_QUERIES (the xfail below keeps the gap visible).
-CUSTOMER_PAGE_QUERIES = 33
 
 
 def _pages(rep, customer) -> list[tuple[str, str, str]]:
@@ -60,20 +59,14 @@ def test_every_page_costs_the_same_bounded_queries_on_a_small_and_a_larger_book(
     book_create(rep=SalesRepFactory(), customers=6, invoices_per_customer=10, prefix="L3")
     larger_counts = _counts(client, users, pages)
 
-    # Then every page runs the same number of queries, at most 25 (the customer page: see below)
+    # Then every page runs the same number of queries, at most 25
     assert larger_counts == small_counts
     for label, role, url in pages:
         client.force_login(users[role])
-        bound = CUSTOMER_PAGE_QUERIES if label == "customer page" else MAX_QUERIES
-        with django_assert_max_num_queries(bound):
+        with django_assert_max_num_queries(MAX_QUERIES):
             assert client.get(url).status_code == 200, label
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the customer page still runs 33 queries: the credit panels, the history and the "
-    "collection file's prefetches each read on their own",
-)
 def test_the_customer_page_costs_at_most_25_queries(client, django_assert_max_num_queries):
     rep = SalesRepFactory()
     customer = book_create(rep=rep, customers=2, invoices_per_customer=5, prefix="S1").customers[0]
@@ -81,3 +74,18 @@ def test_the_customer_page_costs_at_most_25_queries(client, django_assert_max_nu
 
     with django_assert_max_num_queries(MAX_QUERIES):
         client.get(customer.get_absolute_url())
+
+
+def test_every_demo_customer_page_costs_at_most_25_queries(
+    client, seeded_demo, django_assert_max_num_queries
+):
+    # Given the demo: customers with credit stories, holds, contracts, cases, promises,
+    # disputes, plans and letters
+    customers = list(Customer.objects.select_related("sales_rep").order_by("code"))
+    assert len(customers) > 1
+
+    for customer in customers:
+        client.force_login(customer.sales_rep)
+        # When the customer's rep opens its page, then it costs at most 25 queries
+        with django_assert_max_num_queries(MAX_QUERIES):
+            assert client.get(customer.get_absolute_url()).status_code == 200, customer.code

@@ -15,10 +15,13 @@ from openpyxl import load_workbook
 from dunning.models import CaseEvent, CollectionCase, LevelCode
 from receivables.models import Invoice
 from tests.factories.cases import (
+    AgreementInstalmentFactory,
     CaseEventFactory,
     CollectionCaseFactory,
     CommunicationFactory,
+    DisputeFactory,
     PromiseToPayFactory,
+    SupplementaryAgreementFactory,
 )
 from tests.factories.customers import ContactFactory, CustomerFactory
 from tests.factories.invoices import InvoiceFactory
@@ -502,3 +505,38 @@ def test_customer_file_links_stored_letters_to_their_pdf(client):
     client.force_login(FinanceUserFactory())
     page = client.get(customer.get_absolute_url()).content.decode()
     assert reverse("dunning:communication_preview", args=[waiting.pk]) in page
+
+
+def test_customer_file_lists_each_promise_and_dispute_invoices_and_each_plan_instalments(client):
+    # Given a customer with a promise over two invoices, a dispute over one, a plan of two
+    # instalments, and another customer's promise over its own invoice
+    rep = SalesRepFactory()
+    customer = CustomerFactory(sales_rep=rep)
+    first, second, third = (
+        InvoiceFactory(customer=customer, number=number)
+        for number in ("INV-FILE-2", "INV-FILE-1", "INV-FILE-3")
+    )
+    PromiseToPayFactory(customer=customer, invoices=[first, second])
+    DisputeFactory(customer=customer, invoices=[third])
+    plan = SupplementaryAgreementFactory(customer=customer, number="SA-FILE-1")
+    AgreementInstalmentFactory(
+        agreement=plan, sequence=2, due_date=date(2026, 6, 1), amount=Decimal("250.50")
+    )
+    AgreementInstalmentFactory(
+        agreement=plan, sequence=1, due_date=date(2026, 5, 1), amount=Decimal("1000.00")
+    )
+    other = CustomerFactory(sales_rep=rep)
+    PromiseToPayFactory(
+        customer=other, invoices=[InvoiceFactory(customer=other, number="INV-OTHER-1")]
+    )
+    client.force_login(rep)
+
+    # When the rep opens the customer page
+    page = client.get(customer.get_absolute_url()).content.decode()
+
+    # Then the promise shows its invoices by number, the dispute its own, and the plan its
+    # instalments by sequence; the other customer's invoice is not there
+    assert "INV-FILE-1, INV-FILE-2" in page
+    assert "<small>INV-FILE-3</small>" in page
+    assert "2026-05-01: 1,000.00 · 2026-06-01: 250.50" in page
+    assert "INV-OTHER-1" not in page
