@@ -104,6 +104,8 @@ MIDDLEWARE = [
 _sqlite_path = VAR_DIR / "huikuan.sqlite3"
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{_sqlite_path}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's SQLite backend with the real parameter limit (core/db/sqlite3).
+    DATABASES["default"]["ENGINE"] = "core.db.sqlite3"
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",

@@ -361,8 +361,15 @@ class DunningStep(AppendOnlyModel):
 
 def instalment_label(instalment: AgreementInstalment) -> str:
     """Name an instalment after the (first) invoice its agreement replaces: `INV-7#2`."""
-    first = instalment.agreement.invoices.order_by("due_date", "number").first()
-    base = first.number if first else instalment.agreement.number
+    agreement = instalment.agreement
+    # A reader that labels many instalments prefetches the ordered invoices
+    # into `invoices_by_due` (see `dunning.services.run`), one query for all.
+    ordered = getattr(agreement, "invoices_by_due", None)
+    if ordered is None:
+        first = agreement.invoices.order_by("due_date", "number").first()
+    else:
+        first = ordered[0] if ordered else None
+    base = first.number if first else agreement.number
     return f"{base}#{instalment.sequence}"
 
 

@@ -11,8 +11,10 @@ from datetime import date
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Case, IntegerField, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from simple_history.utils import bulk_update_with_history
 
 from core.exceptions import BusinessRuleError
 from core.roles import Role, has_role
@@ -29,7 +31,7 @@ from dunning.models import (
 from dunning.models.policy import EMAIL_CHANNELS
 from dunning.services.events import case_event_create
 from dunning.services.render import RenderError, communication_render
-from receivables.models import Contact, Customer
+from receivables.models import Contact, CreditHoldEvent, Customer
 from receivables.services.customers import customer_lock
 
 
@@ -149,36 +151,20 @@ def communication_release(
         case = CollectionCase.objects.filter(
             customer=customer, status=CollectionCase.Status.OPEN
         ).first()
-    if Channel.PHONE_TASK in channels:
-        _task_create(
-            communication=communication,
-            case=case,
-            kind=CollectionTask.Kind.CALL,
-            assignee=customer.sales_rep,
-            title=_("Call %(customer)s about overdue %(items)s")
-            % {"customer": customer.name, "items": items},
-            due_date=as_of,
-        )
-    if Channel.MANAGER_TASK in channels:
-        _task_create(
-            communication=communication,
-            case=case,
-            kind=CollectionTask.Kind.MANAGER_ESCALATION,
-            assignee=manager_for_escalation(),
-            title=_("Escalate %(customer)s to their management: %(items)s")
-            % {"customer": customer.name, "items": items},
-            due_date=as_of,
-        )
-    if Channel.LEGAL_TASK in channels:
-        _task_create(
-            communication=communication,
-            case=case,
-            kind=CollectionTask.Kind.LEGAL_REFERRAL,
-            assignee=manager_for_escalation(),
-            title=_("Refer %(customer)s to legal: %(items)s")
-            % {"customer": customer.name, "items": items},
-            due_date=as_of,
-        )
+    titles = _task_titles(customer=customer, items=items)
+    for channel in (Channel.PHONE_TASK, Channel.MANAGER_TASK, Channel.LEGAL_TASK):
+        if channel in channels:
+            kind, title = titles[channel]
+            _task_create(
+                communication=communication,
+                case=case,
+                kind=kind,
+                assignee=customer.sales_rep
+                if channel == Channel.PHONE_TASK
+                else manager_for_escalation(),
+                title=title,
+                due_date=as_of,
+            )
     if Channel.CREDIT_HOLD in channels:
         _credit_hold(communication=communication, case=case, items=items)
     needs_email = bool(channels & EMAIL_CHANNELS)
@@ -293,17 +279,7 @@ def communication_fail_missing_address(
         assignee=customer.sales_rep,
         title=_("No email address for %(customer)s: contact them about %(items)s")
         % {"customer": customer.name, "items": items_text(steps)},
-        details=_(
-            "The %(level)s could not be emailed because the customer has no %(contact)s "
-            "contact with an email address. Call them, and add the address."
-        )
-        % {
-            "level": communication.get_level_display(),
-            "contact": _("executive")
-            if Channel.EXECUTIVE_EMAIL in communication.channels
-            else _("finance"),
-        }
-        + letter_note,
+        details=_missing_address_details(communication=communication) + letter_note,
         due_date=communication.business_date,
     )
     communication_fail(
@@ -382,3 +358,308 @@ def communication_reject(
         data={"communication": communication.pk},
     )
     return communication
+
+
+# --- The daily run's messages, built for a whole chunk at once ---------------
+
+
+def _task_titles(*, customer: Customer, items: str) -> dict[str, tuple[str, str]]:
+    """Per internal channel: the kind and title of the task the ladder gives it."""
+    return {
+        Channel.PHONE_TASK: (
+            CollectionTask.Kind.CALL,
+            _("Call %(customer)s about overdue %(items)s")
+            % {"customer": customer.name, "items": items},
+        ),
+        Channel.MANAGER_TASK: (
+            CollectionTask.Kind.MANAGER_ESCALATION,
+            _("Escalate %(customer)s to their management: %(items)s")
+            % {"customer": customer.name, "items": items},
+        ),
+        Channel.LEGAL_TASK: (
+            CollectionTask.Kind.LEGAL_REFERRAL,
+            _("Refer %(customer)s to legal: %(items)s")
+            % {"customer": customer.name, "items": items},
+        ),
+    }
+
+
+def _missing_address_details(*, communication: Communication) -> str:
+    return _(
+        "The %(level)s could not be emailed because the customer has no %(contact)s "
+        "contact with an email address. Call them, and add the address."
+    ) % {
+        "level": communication.get_level_display(),
+        "contact": _("executive")
+        if Channel.EXECUTIVE_EMAIL in communication.channels
+        else _("finance"),
+    }
+
+
+def communications_build_many(
+    *,
+    run_id: int | None,
+    as_of: date,
+    policy: DunningPolicy,
+    groups: list[tuple[Customer, DunningLevel, str, list[DunningStep]]],
+    cases: dict[int, CollectionCase],
+) -> list[Communication]:
+    """Create the messages of many (customer, level, currency) groups with a fixed number of
+    statements, with the same result as `communication_build` on each group in turn.
+
+    The steps carry their items (and, for instalments, the agreement's invoices
+    prefetched as `invoices_by_due`); the customers their sales rep. Contacts,
+    the escalation manager, messages, step links, tasks, credit holds and the
+    timeline are each read or written once for all groups.
+    """
+    if not groups:
+        return []
+    customer_ids = {customer.pk for customer, _level, _currency, _steps in groups}
+    contacts: dict[tuple[int, str], Contact] = {}
+    for contact in (
+        Contact.objects.filter(customer_id__in=customer_ids)
+        .exclude(email="")
+        .order_by("customer_id", "role", "pk")
+    ):
+        contacts.setdefault((contact.customer_id, contact.role), contact)
+    internal = {Channel.MANAGER_TASK, Channel.LEGAL_TASK}
+    needs_manager = any(internal & set(level.channels) for _c, level, _cu, _s in groups)
+    manager = manager_for_escalation() if needs_manager else None
+    now = timezone.now()
+    communications: list[Communication] = []
+    plans: list[dict] = []
+    for customer, level, currency, steps in groups:
+        channels = list(level.channels)
+        role = (
+            Contact.Role.EXECUTIVE
+            if Channel.EXECUTIVE_EMAIL in channels and Channel.EMAIL not in channels
+            else Contact.Role.FINANCE
+        )
+        contact = contacts.get((customer.pk, role))
+        communication = Communication(
+            run_id=run_id,
+            business_date=as_of,
+            customer=customer,
+            level=level.code,
+            currency=currency,
+            channels=channels,
+            language=customer.language,
+            recipient_name=contact.name if contact else "",
+            recipient_email=contact.email if contact else "",
+            total_amount=sum(step.outstanding for step in steps),
+            status=(
+                Communication.Status.AWAITING_APPROVAL
+                if level.requires_approval
+                else Communication.Status.PENDING
+            ),
+        )
+        plan = {
+            "level": level,
+            "steps": steps,
+            "items": items_text(steps),
+            # Releasing reads the message's steps back in their model order (`pk`).
+            "released_items": items_text(sorted(steps, key=lambda step: step.pk)),
+            "tasks": [],
+        }
+        if level.sends_email:
+            try:
+                communication.subject, communication.body = communication_render(
+                    communication=communication, steps=steps, level=level, policy=policy
+                )
+            except RenderError as error:
+                communication.status = Communication.Status.FAILED
+                communication.failure_reason = Communication.FailureReason.RENDER_ERROR
+                communication.failure_detail = str(error)[:2000]
+                plan["fail_detail"] = str(error)
+        if communication.status == Communication.Status.PENDING:
+            plan["released"] = True
+            titles = _task_titles(customer=customer, items=plan["released_items"])
+            for channel in (Channel.PHONE_TASK, Channel.MANAGER_TASK, Channel.LEGAL_TASK):
+                if channel in channels:
+                    kind, title = titles[channel]
+                    assignee = customer.sales_rep if channel == Channel.PHONE_TASK else manager
+                    plan["tasks"].append(
+                        CollectionTask(
+                            kind=kind,
+                            customer=customer,
+                            case=cases.get(customer.pk),
+                            assignee=assignee,
+                            communication=communication,
+                            title=title[:200],
+                            due_date=as_of,
+                        )
+                    )
+            plan["hold"] = Channel.CREDIT_HOLD in channels
+            needs_email = bool(set(channels) & EMAIL_CHANNELS)
+            if not needs_email and Channel.LETTER not in channels:
+                communication.status = Communication.Status.SENT
+                communication.sent_at = now
+                plan["sent"] = True
+            elif (
+                needs_email and not communication.recipient_email and Channel.LETTER not in channels
+            ):
+                communication.status = Communication.Status.FAILED
+                communication.failure_reason = Communication.FailureReason.MISSING_ADDRESS
+                communication.failure_detail = _("No contact email address on file.")
+                plan["missing_address"] = True
+                plan["tasks"].append(
+                    CollectionTask(
+                        kind=CollectionTask.Kind.CALL,
+                        customer=customer,
+                        case=cases.get(customer.pk),
+                        assignee=customer.sales_rep,
+                        communication=communication,
+                        title=(
+                            _("No email address for %(customer)s: contact them about %(items)s")
+                            % {"customer": customer.name, "items": plan["released_items"]}
+                        )[:200],
+                        details=_missing_address_details(communication=communication),
+                        due_date=as_of,
+                    )
+                )
+        communications.append(communication)
+        plans.append(plan)
+    Communication.objects.bulk_create(communications)
+    links = [
+        When(pk=step.pk, then=Value(communication.pk))
+        for communication, plan in zip(communications, plans, strict=True)
+        for step in plan["steps"]
+    ]
+    DunningStep.objects.filter(pk__in=[step.pk for plan in plans for step in plan["steps"]]).update(
+        communication_id=Case(*links, output_field=IntegerField())
+    )
+    for communication, plan in zip(communications, plans, strict=True):
+        for step in plan["steps"]:
+            step.communication = communication
+    CollectionTask.objects.bulk_create([task for plan in plans for task in plan["tasks"]])
+    # The legal credit hold: each customer once, unless already on hold.
+    held: dict[int, CreditHoldEvent | None] = {}
+    to_hold: list[Customer] = []
+    hold_events: list[CreditHoldEvent] = []
+    for communication, plan in zip(communications, plans, strict=True):
+        customer = communication.customer
+        if not plan.get("hold") or customer.pk in held:
+            if plan.get("hold"):
+                plan["hold_event"] = None
+            continue
+        if customer.credit_status == Customer.CreditStatus.ON_HOLD:
+            held[customer.pk] = plan["hold_event"] = None
+            continue
+        customer.credit_status = Customer.CreditStatus.ON_HOLD
+        customer.updated_at = now
+        to_hold.append(customer)
+        event = CreditHoldEvent(
+            customer=customer,
+            action=CreditHoldEvent.Action.HOLD,
+            source=CreditHoldEvent.Source.DUNNING,
+            actor=None,
+            reason=_("Legal referral by the dunning ladder: %(items)s")
+            % {"items": plan["released_items"]},
+        )
+        hold_events.append(event)
+        held[customer.pk] = plan["hold_event"] = event
+    if to_hold:
+        bulk_update_with_history(to_hold, Customer, ["credit_status", "updated_at"])
+        CreditHoldEvent.objects.bulk_create(hold_events)
+    events: list[CaseEvent] = []
+    for communication, plan in zip(communications, plans, strict=True):
+        customer = communication.customer
+        case = cases.get(customer.pk)
+        level = plan["level"]
+        labels = [step.item_label for step in plan["steps"]]
+
+        def event(kind: str, text: str, data: dict, *, case=case, customer=customer) -> None:
+            events.append(CaseEvent(customer=customer, case=case, kind=kind, text=text, data=data))
+
+        event(
+            CaseEvent.Kind.COMMUNICATION_QUEUED,
+            _("%(level)s prepared for %(items)s.")
+            % {"level": level.get_code_display(), "items": plan["items"]},
+            {
+                "communication": communication.pk,
+                "level": level.code,
+                "currency": communication.currency,
+                "items": labels,
+                "status": (
+                    Communication.Status.AWAITING_APPROVAL
+                    if level.requires_approval
+                    else Communication.Status.PENDING
+                ),
+            },
+        )
+        if "fail_detail" in plan:
+            event(
+                CaseEvent.Kind.COMMUNICATION_FAILED,
+                _("%(level)s could not be sent: %(reason)s.")
+                % {
+                    "level": communication.get_level_display(),
+                    "reason": communication.get_failure_reason_display(),
+                },
+                {
+                    "communication": communication.pk,
+                    "reason": communication.failure_reason,
+                    "detail": plan["fail_detail"][:500],
+                },
+            )
+            continue
+        if not plan.get("released"):
+            continue
+        for task in plan["tasks"]:
+            if task.details:
+                continue  # the missing-address task, written with its failure below
+            event(
+                CaseEvent.Kind.TASK_CREATED,
+                task.title,
+                {
+                    "task": task.pk,
+                    "kind": task.kind,
+                    "assignee": task.assignee.get_username() if task.assignee else None,
+                    "communication": communication.pk,
+                },
+            )
+        if plan.get("hold"):
+            hold_event = plan["hold_event"]
+            event(
+                CaseEvent.Kind.CREDIT_HOLD,
+                _("Customer put on credit hold (legal referral).")
+                if hold_event
+                else _("Legal referral: the customer was already on credit hold."),
+                {
+                    "communication": communication.pk,
+                    "hold_event": hold_event.pk if hold_event else None,
+                },
+            )
+        if plan.get("sent"):
+            event(
+                CaseEvent.Kind.COMMUNICATION_SENT,
+                _("%(level)s carried out for %(items)s.")
+                % {"level": communication.get_level_display(), "items": plan["released_items"]},
+                {"communication": communication.pk, "level": communication.level},
+            )
+        elif plan.get("missing_address"):
+            task = plan["tasks"][-1]
+            event(
+                CaseEvent.Kind.TASK_CREATED,
+                task.title,
+                {
+                    "task": task.pk,
+                    "kind": task.kind,
+                    "assignee": task.assignee.get_username() if task.assignee else None,
+                    "communication": communication.pk,
+                },
+            )
+            event(
+                CaseEvent.Kind.COMMUNICATION_FAILED,
+                _("%(level)s could not be sent: %(reason)s.")
+                % {
+                    "level": communication.get_level_display(),
+                    "reason": communication.get_failure_reason_display(),
+                },
+                {
+                    "communication": communication.pk,
+                    "reason": communication.failure_reason,
+                    "detail": communication.failure_detail[:500],
+                },
+            )
+    CaseEvent.objects.bulk_create(events)
+    return communications

@@ -37,6 +37,7 @@ from django.db.models import (
     F,
     IntegerField,
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
     UUIDField,
@@ -62,8 +63,7 @@ from dunning.models import (
     LevelCode,
 )
 from dunning.policy import policy_active, pre_due_last_due, pre_due_q
-from dunning.services.communications import communication_build
-from dunning.services.events import case_event_create
+from dunning.services.communications import communications_build_many
 from dunning.services.items import (
     SKIP_REASONS,
     dunnable,
@@ -505,7 +505,12 @@ def _steps_insert(
 def _cases_sync(
     *, as_of: date, policy: DunningPolicy, customers: dict[int, Customer]
 ) -> dict[int, CollectionCase]:
-    """Open a case for each customer with overdue items; close the ones with nothing overdue."""
+    """Open a case for each customer with overdue items; close the ones with nothing overdue.
+
+    Set-based: one read of who is overdue, one of the open cases, one insert
+    of the new cases, one update of the closed ones and one insert of their
+    timeline rows, whatever the number of customers.
+    """
     overdue = customer_ids_overdue(as_of=as_of, tolerance=policy.tolerance, customer_ids=customers)
     open_cases = {
         case.customer_id: case
@@ -513,34 +518,49 @@ def _cases_sync(
             customer_id__in=list(customers), status=CollectionCase.Status.OPEN
         )
     }
-    for customer_id in sorted(overdue - set(open_cases)):
-        customer = customers[customer_id]
-        case = CollectionCase.objects.create(
-            customer=customer, owner=customer.sales_rep, opened_on=as_of
+    opened = [
+        CollectionCase(
+            customer=customers[customer_id],
+            owner=customers[customer_id].sales_rep,
+            opened_on=as_of,
         )
-        open_cases[customer_id] = case
-        case_event_create(
-            customer=customer,
+        for customer_id in sorted(overdue - set(open_cases))
+    ]
+    CollectionCase.objects.bulk_create(opened)
+    events = [
+        CaseEvent(
+            customer=case.customer,
             case=case,
             kind=CaseEvent.Kind.CASE_OPENED,
             text=_("Case opened: items overdue on %(date)s.") % {"date": as_of.isoformat()},
             data={"as_of": as_of.isoformat()},
         )
-    for customer_id in sorted(set(open_cases) - overdue):
-        case = open_cases[customer_id]
-        if case.opened_on > as_of:
-            continue  # a run for an earlier date does not undo a later one
+        for case in opened
+    ]
+    # A run for an earlier date does not undo a later one.
+    closed = [
+        open_cases[customer_id]
+        for customer_id in sorted(set(open_cases) - overdue)
+        if open_cases[customer_id].opened_on <= as_of
+    ]
+    CollectionCase.objects.filter(pk__in=[case.pk for case in closed]).update(
+        status=CollectionCase.Status.CLOSED, closed_on=as_of, updated_at=timezone.now()
+    )
+    for case in closed:
         case.status = CollectionCase.Status.CLOSED
         case.closed_on = as_of
-        case.save(update_fields=["status", "closed_on", "updated_at"])
-        del open_cases[customer_id]
-        case_event_create(
-            customer=customers[customer_id],
-            case=case,
-            kind=CaseEvent.Kind.CASE_CLOSED,
-            text=_("Case closed: nothing overdue on %(date)s.") % {"date": as_of.isoformat()},
-            data={"as_of": as_of.isoformat()},
+        del open_cases[case.customer_id]
+        events.append(
+            CaseEvent(
+                customer=customers[case.customer_id],
+                case=case,
+                kind=CaseEvent.Kind.CASE_CLOSED,
+                text=_("Case closed: nothing overdue on %(date)s.") % {"date": as_of.isoformat()},
+                data={"as_of": as_of.isoformat()},
+            )
         )
+    CaseEvent.objects.bulk_create(events)
+    open_cases.update({case.customer_id: case for case in opened})
     return open_cases
 
 
@@ -554,39 +574,46 @@ def _communications_create(
     customers: dict[int, Customer],
     cases: dict[int, CollectionCase],
 ) -> list[CreatedCommunication]:
-    """One message per customer, level and currency, from the steps this chunk inserted."""
+    """One message per customer, level and currency, from the steps this chunk inserted.
+
+    The steps are read once with their items (and the agreements' invoices
+    for the `INV#n` labels), and the messages written by
+    `communications_build_many` with a fixed number of statements.
+    """
     steps = list(
         DunningStep.objects.filter(batch=batch)
         .select_related("invoice", "instalment__agreement")
-        .order_by("customer_id", "level", "currency", "due_date", "pk")
-    )
-    groups: dict[tuple[int, str, str], list[DunningStep]] = {}
-    for step in steps:
-        groups.setdefault((step.customer_id, step.level, step.currency), []).append(step)
-    created = []
-    for (customer_id, code, currency), group in sorted(
-        groups.items(), key=lambda item: (item[0][0], LEVEL_ORDER[item[0][1]], item[0][2])
-    ):
-        customer = customers[customer_id]
-        communication = communication_build(
-            run_id=run_id,
-            as_of=as_of,
-            customer=customer,
-            level=levels[code],
-            policy=policy,
-            currency=currency,
-            steps=group,
-            case=cases.get(customer_id),
-        )
-        created.append(
-            CreatedCommunication(
-                communication_id=communication.pk,
-                customer_code=customer.code,
-                level=code,
-                currency=currency,
-                channels=list(communication.channels),
-                invoices=[step.item_label for step in group],
-                status=communication.status,
+        .prefetch_related(
+            Prefetch(
+                "instalment__agreement__invoices",
+                queryset=Invoice.objects.order_by("due_date", "number"),
+                to_attr="invoices_by_due",
             )
         )
-    return created
+        .order_by("customer_id", "level", "currency", "due_date", "pk")
+    )
+    grouped: dict[tuple[int, str, str], list[DunningStep]] = {}
+    for step in steps:
+        grouped.setdefault((step.customer_id, step.level, step.currency), []).append(step)
+    keys = sorted(grouped, key=lambda key: (key[0], LEVEL_ORDER[key[1]], key[2]))
+    groups = [
+        (customers[customer_id], levels[code], currency, grouped[(customer_id, code, currency)])
+        for customer_id, code, currency in keys
+    ]
+    communications = communications_build_many(
+        run_id=run_id, as_of=as_of, policy=policy, groups=groups, cases=cases
+    )
+    return [
+        CreatedCommunication(
+            communication_id=communication.pk,
+            customer_code=customer.code,
+            level=level.code,
+            currency=currency,
+            channels=list(communication.channels),
+            invoices=[step.item_label for step in group],
+            status=communication.status,
+        )
+        for communication, (customer, level, currency, group) in zip(
+            communications, groups, strict=True
+        )
+    ]
