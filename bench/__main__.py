@@ -63,7 +63,11 @@ def _ensure_static() -> None:
             [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
             cwd=book.ROOT,
             check=True,
-            env={**os.environ, "DJANGO_DEBUG": "False", "DJANGO_SECRET_KEY": "collect"},
+            env={
+                **os.environ,
+                "DJANGO_DEBUG": "False",
+                "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+            },
         )
 
 
