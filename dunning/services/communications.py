@@ -45,92 +45,15 @@ def manager_for_escalation() -> AbstractBaseUser | None:
     )
 
 
-def recipient_for(*, customer: Customer, channels: list[str]) -> Contact | None:
+def recipient_role(*, channels: list[str]) -> str:
     """The contact a level writes to: the executive for executive email, else finance."""
-    role = (
-        Contact.Role.EXECUTIVE
-        if Channel.EXECUTIVE_EMAIL in channels and Channel.EMAIL not in channels
-        else Contact.Role.FINANCE
-    )
-    return (
-        Contact.objects.filter(customer=customer, role=role)
-        .exclude(email="")
-        .order_by("pk")
-        .first()
-    )
+    if Channel.EXECUTIVE_EMAIL in channels and Channel.EMAIL not in channels:
+        return Contact.Role.EXECUTIVE
+    return Contact.Role.FINANCE
 
 
 def items_text(steps: list[DunningStep]) -> str:
     return ", ".join(step.item_label for step in steps)
-
-
-def communication_build(
-    *,
-    run_id: int | None,
-    as_of: date,
-    customer: Customer,
-    level: DunningLevel,
-    policy: DunningPolicy,
-    currency: str,
-    steps: list[DunningStep],
-    case: CollectionCase | None,
-) -> Communication:
-    """Create the one message of a customer, level and currency and attach its steps."""
-    channels = list(level.channels)
-    contact = recipient_for(customer=customer, channels=channels)
-    communication = Communication(
-        run_id=run_id,
-        business_date=as_of,
-        customer=customer,
-        level=level.code,
-        currency=currency,
-        channels=channels,
-        language=customer.language,
-        recipient_name=contact.name if contact else "",
-        recipient_email=contact.email if contact else "",
-        total_amount=sum(step.outstanding for step in steps),
-        status=(
-            Communication.Status.AWAITING_APPROVAL
-            if level.requires_approval
-            else Communication.Status.PENDING
-        ),
-    )
-    render_error = ""
-    if level.sends_email:
-        try:
-            communication.subject, communication.body = communication_render(
-                communication=communication, steps=steps, level=level, policy=policy
-            )
-        except RenderError as error:
-            render_error = str(error)
-    communication.save()
-    DunningStep.objects.filter(pk__in=[step.pk for step in steps]).update(
-        communication=communication
-    )
-    case_event_create(
-        customer=customer,
-        case=case,
-        kind=CaseEvent.Kind.COMMUNICATION_QUEUED,
-        text=_("%(level)s prepared for %(items)s.")
-        % {"level": level.get_code_display(), "items": items_text(steps)},
-        data={
-            "communication": communication.pk,
-            "level": level.code,
-            "currency": currency,
-            "items": [step.item_label for step in steps],
-            "status": communication.status,
-        },
-    )
-    if render_error:
-        communication_fail(
-            communication=communication,
-            reason=Communication.FailureReason.RENDER_ERROR,
-            detail=render_error,
-        )
-        return communication
-    if communication.status == Communication.Status.PENDING:
-        communication_release(communication=communication, case=case)
-    return communication
 
 
 def communication_release(
@@ -405,7 +328,7 @@ def communications_build_many(
     cases: dict[int, CollectionCase],
 ) -> list[Communication]:
     """Create the messages of many (customer, level, currency) groups with a fixed number of
-    statements, with the same result as `communication_build` on each group in turn.
+    statements, with the result that building each group's message on its own would give.
 
     The steps carry their items (and, for instalments, the agreement's invoices
     prefetched as `invoices_by_due`); the customers their sales rep. Contacts,
@@ -430,12 +353,7 @@ def communications_build_many(
     plans: list[dict] = []
     for customer, level, currency, steps in groups:
         channels = list(level.channels)
-        role = (
-            Contact.Role.EXECUTIVE
-            if Channel.EXECUTIVE_EMAIL in channels and Channel.EMAIL not in channels
-            else Contact.Role.FINANCE
-        )
-        contact = contacts.get((customer.pk, role))
+        contact = contacts.get((customer.pk, recipient_role(channels=channels)))
         communication = Communication(
             run_id=run_id,
             business_date=as_of,
