@@ -590,7 +590,16 @@ def _communications_create(
                 to_attr="invoices_by_due",
             )
         )
-        .order_by("customer_id", "level", "currency", "due_date", "pk")
+        # Items due the same day in number order: the set-based insert gives steps no order.
+        .order_by(
+            "customer_id",
+            "level",
+            "currency",
+            "due_date",
+            "invoice__number",
+            "instalment__sequence",
+            "pk",
+        )
     )
     grouped: dict[tuple[int, str, str], list[DunningStep]] = {}
     for step in steps:
