@@ -68,13 +68,15 @@ from dashboards.selectors.snapshots import Position, snapshot_positions
 from dunning.models import DunningStep, LevelCode, PromiseToPay
 from dunning.policy import policy_tolerance
 from dunning.selectors import agreement_list_pending
-from receivables.models import CreditNote, Customer, Invoice, Payment, PaymentAllocation
+from receivables.models import Customer, Invoice
 from receivables.selectors.ageing import AgeingReport, AgeingRow, ageing_report
 from receivables.selectors.balances import (
     BUCKETS,
     KEYS,
     ZERO_AMOUNT,
+    allocations_as_of,
     bucket_q,
+    credit_notes_as_of,
     invoices_open_today,
     invoices_with_open_amount,
     open_q,
@@ -220,11 +222,18 @@ def receivables_at(
         return result
 
     issued = invoices.aggregate(**aggregates("issue_date", "due_date", None))
-    paid = PaymentAllocation.objects.filter(
-        invoice__in=invoice_ids, payment__status=Payment.Status.POSTED
-    ).aggregate(**aggregates("invoice__issue_date", "invoice__due_date", "payment__payment_date"))
-    credited = CreditNote.objects.filter(invoice__in=invoice_ids).aggregate(
-        **aggregates("invoice__issue_date", "invoice__due_date", "issue_date")
+    # Each day's sums keep what is dated by that day; the balance module gives the rest.
+    paid = (
+        allocations_as_of(as_of=max(days))
+        .filter(invoice__in=invoice_ids)
+        .aggregate(
+            **aggregates("invoice__issue_date", "invoice__due_date", "payment__payment_date")
+        )
+    )
+    credited = (
+        credit_notes_as_of(as_of=max(days))
+        .filter(invoice__in=invoice_ids)
+        .aggregate(**aggregates("invoice__issue_date", "invoice__due_date", "issue_date"))
     )
     return {
         day: ReceivablesAt(

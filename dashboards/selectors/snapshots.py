@@ -22,8 +22,13 @@ from dashboards.selectors.common import (
     month_start,
     scoped,
 )
-from receivables.models import CreditNote, Invoice, Payment, PaymentAllocation
-from receivables.selectors.balances import ZERO_AMOUNT, bucket_q
+from receivables.models import Invoice
+from receivables.selectors.balances import (
+    ZERO_AMOUNT,
+    allocations_as_of,
+    bucket_q,
+    credit_notes_as_of,
+)
 
 
 @dataclass(frozen=True)
@@ -69,15 +74,11 @@ def receivables_positions(*, as_of: date) -> dict[tuple[str, int], Position]:
 
     issued = grouped(invoices, "", sales=True)
     paid = grouped(
-        PaymentAllocation.objects.filter(
-            invoice__in=invoices.values("pk"),
-            payment__status=Payment.Status.POSTED,
-            payment__payment_date__lte=as_of,
-        ),
+        allocations_as_of(as_of=as_of).filter(invoice__in=invoices.values("pk")),
         "invoice__",
     )
     credited = grouped(
-        CreditNote.objects.filter(invoice__in=invoices.values("pk"), issue_date__lte=as_of),
+        credit_notes_as_of(as_of=as_of).filter(invoice__in=invoices.values("pk")),
         "invoice__",
     )
     empty = {"total": None, "current": None}
