@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.views.i18n import set_language
 
 from core.views import healthz
+from dashboards.views import role_home
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
@@ -42,7 +43,8 @@ urlpatterns = [
     ),
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
     path("admin/", admin.site.urls),
-    path("", include("core.urls")),
+    # The home page is each role's morning page, which `dashboards` composes; core stays below it.
+    path("", include(([path("", role_home, name="home")], "core"))),
     path("customers/", include("receivables.urls")),
     path("contracts/", include("contracts.urls")),
     path("dunning/", include("dunning.urls")),
