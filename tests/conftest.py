@@ -23,15 +23,20 @@ CHROMIUM = "/usr/lib/chromium/chromium"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A transactional test gets back the rows `migrate` wrote after every flush (below), which
-    is all that serialized rollback would restore, and it does so before its own test only,
-    leaving the tables empty for the next one. Drop the flag, and with it serializing the
-    database at set-up."""
-    for item in items:
-        marker = item.get_closest_marker("django_db")
-        if marker is not None and marker.kwargs.get("serialized_rollback"):
-            kwargs = {**marker.kwargs, "serialized_rollback": False}
-            item.add_marker(pytest.mark.django_db(*marker.args, **kwargs), append=False)
+    """Refuse `serialized_rollback`: a transactional test gets back the rows `migrate` wrote after
+    every flush (below), which is all that serialized rollback would restore, while serializing
+    the database at set-up costs seconds and restores it before its own test only."""
+    flagged = [
+        item.nodeid
+        for item in items
+        if (marker := item.get_closest_marker("django_db")) is not None
+        and marker.kwargs.get("serialized_rollback")
+    ]
+    if flagged:
+        raise pytest.UsageError(
+            "serialized_rollback is not used here (migrated rows are replayed after every "
+            "flush): drop it from " + ", ".join(flagged)
+        )
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -35,7 +35,7 @@ from tests.services import celery_worker, require_postgres, require_redis
 
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 CUSTOMERS = 24
