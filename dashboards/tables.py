@@ -1,11 +1,14 @@
 """Every table of the dashboards, as exportable rows built from the same selectors as the pages."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from django.db.models import CharField, DateField, F, IntegerField, QuerySet, Value
+from django.db.models.functions import Cast, Coalesce, Concat
 from django.http import QueryDict
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from dashboards.exports import Column, Table
@@ -26,7 +29,7 @@ from dashboards.selectors.kpis import (
 )
 from dashboards.selectors.worklist import customer_worklist
 from dunning.models import CollectionCase, LevelCode
-from receivables.models import Customer, Invoice
+from receivables.models import Customer
 from receivables.selectors.ageing import BUCKETS
 
 
@@ -71,27 +74,75 @@ class DrillRow:
     due_date: date
     amount: Decimal
     open_amount: Decimal
-    invoice: Invoice | None = None
+    invoice_id: int | None = None
     agreement_id: int | None = None
 
     @property
     def is_instalment(self) -> bool:
         return self.agreement_id is not None
 
-
-# The sort keys of the drill-down's `order` values (django-filter's OrderingFilter params).
-DRILL_ORDER: dict[str, Callable[[DrillRow], object]] = {
-    "due": lambda row: row.due_date,
-    "open": lambda row: row.open_amount,
-    "number": lambda row: row.number,
-    "customer": lambda row: row.customer.name,
-}
+    @property
+    def invoice_url(self) -> str:
+        return reverse("receivables:invoice_detail", kwargs={"pk": self.invoice_id})
 
 
-def drilldown_rows(request: TableRequest) -> tuple[InvoiceDrillFilter, list[DrillRow]]:
+# The drill-down's `order` values (django-filter's OrderingFilter params) as columns of the
+# union below; every order ends with the due date and the number, as the chart lists them.
+DRILL_ORDER = {"due": "line_due", "open": "line_open", "number": "line_number"}
+DRILL_ORDER["customer"] = "line_customer_name"
+DRILL_CHUNK = 500
+
+
+class DrillLines:
+    """The drill-down's lines as one SQL `UNION ALL` of invoices and instalments, sorted in
+    the database: `count()` and a slice are one query each, plus one for the slice's
+    customers, so a page costs the same whatever the size of the bucket."""
+
+    def __init__(self, union: QuerySet) -> None:
+        self.union = union
+
+    def count(self) -> int:
+        return self.union.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, key: slice) -> list[DrillRow]:
+        return self._rows(list(self.union[key]))
+
+    def __iter__(self) -> Iterator[DrillRow]:
+        chunk: list[dict] = []
+        for values in self.union.iterator(chunk_size=DRILL_CHUNK):
+            chunk.append(values)
+            if len(chunk) == DRILL_CHUNK:
+                yield from self._rows(chunk)
+                chunk = []
+        yield from self._rows(chunk)
+
+    @staticmethod
+    def _rows(lines: list[dict]) -> list[DrillRow]:
+        customers = Customer.objects.select_related("sales_rep").in_bulk(
+            {line["line_customer"] for line in lines}
+        )
+        return [
+            DrillRow(
+                number=line["line_number"],
+                customer=customers[line["line_customer"]],
+                issue_date=line["line_issue"],
+                due_date=line["line_due"],
+                amount=line["line_amount"],
+                open_amount=line["line_open"],
+                invoice_id=line["line_invoice"],
+                agreement_id=line["line_agreement"],
+            )
+            for line in lines
+        ]
+
+
+def drilldown_rows(request: TableRequest) -> tuple[InvoiceDrillFilter, DrillLines]:
     """The drill-down's lines as the chart ages them: the invoices no approved plan replaces,
-    and the open instalments of approved plans by their own due dates, searched and sorted
-    together (two queries)."""
+    and the open instalments of approved plans by their own due dates, searched together and
+    sorted in SQL."""
     drill = drilldown_filter(request)
     instalments = InstalmentDrillFilter(
         request.params,
@@ -99,37 +150,42 @@ def drilldown_rows(request: TableRequest) -> tuple[InvoiceDrillFilter, list[Dril
             user=request.user, filters=request.filters, bucket=drilldown_bucket(request.params)
         ),
     ).qs
-    rows = [
-        DrillRow(
-            number=invoice.number,
-            customer=invoice.customer,
-            issue_date=invoice.issue_date,
-            due_date=invoice.due_date,
-            amount=invoice.amount,
-            open_amount=invoice.open_amount,
-            invoice=invoice,
-        )
-        for invoice in drill.qs.iterator(chunk_size=500)
-    ]
-    rows.extend(
-        DrillRow(
-            number=f"{instalment.label_base or instalment.agreement.number}#{instalment.sequence}",
-            customer=instalment.agreement.customer,
-            issue_date=None,
-            due_date=instalment.due_date,
-            amount=instalment.amount,
-            open_amount=instalment.open_amount,
-            agreement_id=instalment.agreement_id,
-        )
-        for instalment in instalments.iterator(chunk_size=500)
+    no_id = Value(None, output_field=IntegerField())
+    invoice_lines = drill.qs.order_by().values(
+        line_number=F("number"),
+        line_customer=F("customer_id"),
+        line_customer_name=F("customer__name"),
+        line_issue=F("issue_date"),
+        line_due=F("due_date"),
+        line_amount=F("amount"),
+        line_open=F("open_amount"),
+        line_invoice=F("pk"),
+        line_agreement=no_id,
+    )
+    instalment_lines = instalments.order_by().values(
+        line_number=Concat(
+            Coalesce("label_base", "agreement__number"),
+            Value("#"),
+            Cast("sequence", CharField()),
+            output_field=CharField(),
+        ),
+        line_customer=F("agreement__customer_id"),
+        line_customer_name=F("agreement__customer__name"),
+        line_issue=Value(None, output_field=DateField()),
+        line_due=F("due_date"),
+        line_amount=F("amount"),
+        line_open=F("open_amount"),
+        line_invoice=no_id,
+        line_agreement=F("agreement_id"),
     )
     cleaned = getattr(drill.form, "cleaned_data", {})
     order = [value for value in (cleaned.get("order") or []) if value]
-    keys = [*order, "due", "number"] if order else ["due", "number"]
-    # Stable sorts, least significant key first.
-    for key in reversed(keys):
-        rows.sort(key=DRILL_ORDER[key.lstrip("-")], reverse=key.startswith("-"))
-    return drill, rows
+    keys = [
+        ("-" if value.startswith("-") else "") + DRILL_ORDER[value.lstrip("-")]
+        for value in [*order, "due", "number"]
+    ]
+    union = invoice_lines.union(instalment_lines, all=True).order_by(*keys)
+    return drill, DrillLines(union)
 
 
 def _money_header(label: str, filters: DashboardFilters) -> str:

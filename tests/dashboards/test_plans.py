@@ -288,3 +288,53 @@ def test_the_invoice_page_and_list_call_a_replaced_invoice_replaced_not_overdue(
     # and the unfiltered list still lists it
     listed = client.get(reverse("receivables:invoice_list")).context["invoices"]
     assert late.number in [invoice.number for invoice in listed]
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_drill_down_pages_invoices_and_instalments_together_in_sql_order(
+    client, django_assert_max_num_queries
+):
+    # Given 60 overdue invoices and a plan whose three instalments sort among them
+    ensure_default_policy()
+    rep = SalesRepFactory()
+    customer = CustomerFactory(sales_rep=rep, currency="CNY")
+    invoices = [
+        overdue_invoice(customer=customer, due=TODAY - timedelta(days=day), amount=f"{day}.00")
+        for day in range(1, 61)
+    ]
+    replaced = invoices[39]  # due 40 days ago, 40.00
+    agreement = agreement_propose(
+        customer=customer,
+        invoices=[replaced],
+        kind=SupplementaryAgreement.Kind.INSTALMENT_PLAN,
+        instalments=[
+            InstalmentInput(due_date=TODAY - timedelta(days=5), amount=D("13.00")),
+            InstalmentInput(due_date=TODAY + timedelta(days=5), amount=D("13.00")),
+            InstalmentInput(due_date=TODAY + timedelta(days=15), amount=D("14.00")),
+        ],
+        reason="cash flow",
+        actor=rep,
+        as_of=TODAY - timedelta(days=30),
+    )
+    agreement_approve(agreement=agreement, actor=ManagerFactory(), as_of=TODAY - timedelta(days=30))
+    client.force_login(rep)
+    url = reverse("dashboards:ageing_invoices")
+
+    # When the rep pages through the drill-down sorted by open amount, largest first
+    numbers, opens = [], []
+    for page_number in (1, 2):
+        with django_assert_max_num_queries(25):
+            response = client.get(url, {"order": "-open", "page": page_number})
+        page = response.context["page"]
+        assert page.paginator.count == 62
+        numbers += [row.number for row in page.object_list]
+        opens += [row.open_amount for row in page.object_list]
+
+    # Then the two pages hold every line once, in one order across invoices and instalments
+    assert len(numbers) == len(set(numbers)) == 62
+    assert opens == sorted(opens, reverse=True)
+    assert replaced.number not in numbers
+    assert {f"{replaced.number}#{n}" for n in (1, 2, 3)} <= set(numbers)
+    # and ties on the amount fall back to the due date, then the number
+    thirteens = [n for n, amount in zip(numbers, opens, strict=True) if amount == D("13.00")]
+    assert thirteens == [invoices[12].number, f"{replaced.number}#1", f"{replaced.number}#2"]
