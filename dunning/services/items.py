@@ -37,15 +37,19 @@ def _promise_cutoff(*, as_of: date, policy: DunningPolicy) -> date:
 
 
 def invoice_items(
-    *, as_of: date, policy: DunningPolicy, customer_ids: list[int] | None = None
+    *,
+    as_of: date,
+    policy: DunningPolicy,
+    customer_ids: list[int] | None = None,
+    queryset: QuerySet[Invoice] | None = None,
 ) -> QuerySet[Invoice]:
     """Invoices that existed on as_of and are not cancelled, with open amount and pause flags.
 
     Annotations: `open_amount`, `is_replaced` (covered by an approved
     supplementary agreement), `is_disputed`, `is_promised`, `is_paused`
-    (customer paused through as_of or later).
+    (customer paused through as_of or later). `queryset` narrows the invoices first.
     """
-    queryset = Invoice.objects.all()
+    queryset = Invoice.objects.all() if queryset is None else queryset
     if customer_ids is not None:
         queryset = queryset.filter(customer_id__in=customer_ids)
     disputes = Dispute.invoices.through.objects.filter(

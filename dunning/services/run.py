@@ -419,8 +419,10 @@ def _level_candidates(
             )
         )
     if kind == "invoice":
-        base = Invoice.objects.filter(customer_id__in=customer_ids, issue_date__lte=as_of).exclude(
-            status=Invoice.Status.CANCELLED
+        # Only what may be open on the date: for today's run the open-invoice index, so the
+        # cost follows the open book, not every invoice the customers were ever sent.
+        base = invoices_maybe_open_as_of(
+            as_of=as_of, queryset=Invoice.objects.filter(customer_id__in=customer_ids)
         )
     else:
         base = AgreementInstalment.objects.filter(
@@ -430,7 +432,7 @@ def _level_candidates(
     if not base.filter(dates, *ladder).exists():
         return None
     if kind == "invoice":
-        queryset = invoice_items(as_of=as_of, policy=policy, customer_ids=customer_ids)
+        queryset = invoice_items(as_of=as_of, policy=policy, queryset=base)
     else:
         queryset = instalment_items(as_of=as_of, policy=policy, customer_ids=customer_ids)
     return queryset.filter(dates, *ladder, open_q(amount="open_amount"))

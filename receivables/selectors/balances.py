@@ -37,6 +37,7 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from core.money import money_quantize
 from receivables.models import CreditNote, Invoice, Payment, PaymentAllocation
@@ -123,23 +124,26 @@ def invoices_maybe_open_as_of(
     *, as_of: date, queryset: QuerySet[Invoice] | None = None
 ) -> QuerySet[Invoice]:
     """Invoices that may have been open on the date, found without summing: open today, or
-    lowered by something dated after it, or by a payment since reversed."""
+    lowered by something dated after it, or by a payment since reversed.
+
+    From today on that is the open invoices alone (the open-invoice index): the services
+    refuse payments and credit notes dated after the business date, and a reversal re-opens
+    its invoices."""
     queryset = Invoice.objects.all() if queryset is None else queryset
-    return (
-        queryset.filter(issue_date__lte=as_of)
-        .exclude(status=Invoice.Status.CANCELLED)
-        .filter(
-            Q(status=Invoice.Status.OPEN)
-            | Exists(
-                PaymentAllocation.objects.filter(
-                    invoice=OuterRef("pk"), payment__payment_date__gt=as_of
-                )
+    existed = queryset.filter(issue_date__lte=as_of).exclude(status=Invoice.Status.CANCELLED)
+    if as_of >= timezone.localdate():
+        return existed.filter(status=Invoice.Status.OPEN)
+    return existed.filter(
+        Q(status=Invoice.Status.OPEN)
+        | Exists(
+            PaymentAllocation.objects.filter(
+                invoice=OuterRef("pk"), payment__payment_date__gt=as_of
             )
-            | Exists(CreditNote.objects.filter(invoice=OuterRef("pk"), issue_date__gt=as_of))
-            | Exists(
-                PaymentAllocation.objects.filter(
-                    invoice=OuterRef("pk"), payment__status=Payment.Status.REVERSED
-                )
+        )
+        | Exists(CreditNote.objects.filter(invoice=OuterRef("pk"), issue_date__gt=as_of))
+        | Exists(
+            PaymentAllocation.objects.filter(
+                invoice=OuterRef("pk"), payment__status=Payment.Status.REVERSED
             )
         )
     )
