@@ -70,11 +70,13 @@ INSTALLED_APPS = [
     "django_filters",
     "simple_history",
     "csp",
+    "anymail",
     "core",
     "receivables",
     "contracts",
     "dunning",
     "dashboards",
+    "statements",
 ]
 
 MIDDLEWARE = [
