@@ -308,6 +308,24 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=0, minute=15),
     },
 }
+# Statements of account: the monthly run checks each morning which schedules are
+# due (monthly on the n-th working day); the sweep sends them and reaps stuck ones.
+STATEMENT_RUN_AT = env.str("STATEMENT_RUN_AT", default="07:00")
+try:
+    _statement_hour, _statement_minute = (int(part) for part in STATEMENT_RUN_AT.split(":"))
+except ValueError as error:
+    raise ImproperlyConfigured("STATEMENT_RUN_AT must look like HH:MM, e.g. 07:00.") from error
+CELERY_BEAT_SCHEDULE["statements-monthly-run"] = {
+    "task": "statements.tasks.statement_run_task",
+    "schedule": crontab(hour=_statement_hour, minute=_statement_minute),
+}
+CELERY_BEAT_SCHEDULE["statements-send-pending"] = {
+    "task": "statements.tasks.statements_send_task",
+    "schedule": env.int("DUNNING_SEND_EVERY_SECONDS", default=60),
+    "options": {"expires": env.int("DUNNING_SEND_EVERY_SECONDS", default=60)},
+}
+STATEMENT_LEASE = timedelta(seconds=env.int("STATEMENT_LEASE_SECONDS", default=300))
+STATEMENT_SEND_MAX_ATTEMPTS = env.int("STATEMENT_SEND_MAX_ATTEMPTS", default=8)
 # Customers per chunk of the daily run; each chunk is one task and one transaction.
 DUNNING_CHUNK_SIZE = env.int("DUNNING_CHUNK_SIZE", default=200)
 # A claimed chunk or message nobody finished within the lease is handed out

@@ -107,6 +107,7 @@ class Statement(models.Model):
     )
     failure_detail = models.TextField(_("failure detail"), blank=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
     sending_started_at = models.DateTimeField(_("sending started at"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     message_id = models.UUIDField(_("message id"), default=uuid.uuid4, unique=True, editable=False)
