@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet, Value
 from django.db.models.functions import TruncDate
@@ -203,10 +204,10 @@ def statement_of_account(
 
 
 def statement_list_attention(
-    *, user: AbstractBaseUser | AnonymousUser, stuck_after: timedelta
+    *, user: AbstractBaseUser | AnonymousUser, stuck_after: timedelta | None = None
 ) -> QuerySet[Statement]:
     """Statements finance must see: failed ones, and ones left in sending past their lease."""
-    stuck_since = timezone.now() - stuck_after
+    stuck_since = timezone.now() - (stuck_after or settings.STATEMENT_LEASE)
     return (
         scope_for_user(Statement.objects.all(), user)
         .filter(

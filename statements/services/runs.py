@@ -58,7 +58,7 @@ def max_attempts() -> int:
 
 
 def lease() -> timedelta:
-    return getattr(settings, "STATEMENT_LEASE", DEFAULT_LEASE)
+    return getattr(settings, "STATEMENT_LEASE", None) or DEFAULT_LEASE
 
 
 def statement_period(*, as_of: date) -> tuple[date, date]:
