@@ -5,6 +5,8 @@ var/, Celery on kombu's filesystem transport, email to the console), so that
 `make run` needs no service. Production sets the variables in .env.example.
 """
 
+import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -353,6 +355,22 @@ vars().update(EMAIL_CONFIG)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Huikuan <receivables@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# An email provider through django-anymail (off by default: EMAIL_URL's backend, SMTP or
+# the console, sends). EMAIL_PROVIDER names anymail's backend module (postmark,
+# mailgun, amazon_ses, sendgrid, brevo, ...); every ANYMAIL_<NAME> variable becomes
+# ANYMAIL["<NAME>"] (ANYMAIL_POSTMARK_SERVER_TOKEN, ANYMAIL_MAILGUN_API_KEY, ...).
+# The tracking webhooks, /webhooks/anymail/<provider>/tracking/, answer only when
+# ANYMAIL_WEBHOOK_SECRET ("user:password", HTTP basic auth) is set.
+EMAIL_PROVIDER = env.str("EMAIL_PROVIDER", default="").strip().lower()
+if EMAIL_PROVIDER and not re.fullmatch(r"[a-z_]+", EMAIL_PROVIDER):
+    raise ImproperlyConfigured("EMAIL_PROVIDER must name an anymail backend, e.g. postmark.")
+if EMAIL_PROVIDER:
+    EMAIL_BACKEND = f"anymail.backends.{EMAIL_PROVIDER}.EmailBackend"
+ANYMAIL = {
+    name.removeprefix("ANYMAIL_"): value
+    for name, value in os.environ.items()
+    if name.startswith("ANYMAIL_") and value
+}
 
 # --- Logging -----------------------------------------------------------------
 

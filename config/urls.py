@@ -48,4 +48,5 @@ urlpatterns = [
     path("dunning/", include("dunning.urls")),
     path("dashboard/", include("dashboards.urls")),
     path("statements/", include("statements.urls")),
+    path("webhooks/anymail/", include("statements.webhooks")),
 ]

@@ -29,7 +29,7 @@ from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -39,7 +39,7 @@ from core.roles import Role, has_role
 from dunning.calendar import nth_working_day_of_month
 from dunning.models import CaseEvent
 from dunning.services.events import case_event_create
-from dunning.services.send import retry_delay
+from dunning.services.send import provider_message_id, retry_delay
 from receivables.models import Contact
 from receivables.selectors.balances import HALF_CENT, cents, ledger_balance_expression
 from statements.documents import statement_pdf
@@ -81,14 +81,18 @@ def due_working_day(*, as_of: date) -> int:
     return due
 
 
-def _finance_email() -> Subquery:
-    """The customer's finance contact with an email, those that never bounced first."""
-    return Subquery(
-        Contact.objects.filter(customer=OuterRef("customer_id"), role=Contact.Role.FINANCE)
+def _finance_emails() -> QuerySet[Contact]:
+    """Finance contacts' addresses that never bounced (a bounced one waits for the rep's fix)."""
+    return (
+        Contact.objects.filter(role=Contact.Role.FINANCE, email_bounced_at__isnull=True)
         .exclude(email="")
-        .order_by(F("email_bounced_at").asc(nulls_first=True), "pk")
-        .values("email")[:1]
+        .order_by("pk")
     )
+
+
+def _finance_email() -> Subquery:
+    """The customer's first finance contact address that never bounced."""
+    return Subquery(_finance_emails().filter(customer=OuterRef("customer_id")).values("email")[:1])
 
 
 @dataclass
@@ -399,13 +403,7 @@ def statement_deliver(*, statement_id: int, connection: BaseEmailBackend | None 
             reason=Statement.FailureReason.BAD_ADDRESS,
             detail="no recipient accepted",
         )
-    return _finish(pk=statement_id, sent=True, provider_message_id=_provider_id(message))
-
-
-def _provider_id(message: EmailMessage) -> str:
-    """The provider's message id anymail recorded at send ("" over plain SMTP)."""
-    status = getattr(message, "anymail_status", None)
-    return (getattr(status, "message_id", None) or "") if status is not None else ""
+    return _finish(pk=statement_id, sent=True, provider_message_id=provider_message_id(message))
 
 
 def _retry(pk: int, error: object) -> str:
@@ -494,20 +492,16 @@ def statement_retry(*, statement: Statement, actor: AbstractBaseUser) -> Stateme
     )
     if statement.status != Statement.Status.FAILED and not stuck:
         raise BusinessRuleError(_("This statement is not waiting to be sent again."))
-    if (
-        statement.failure_reason == Statement.FailureReason.MISSING_ADDRESS
-        or not statement.recipient_email
-    ):
-        statement.recipient_email = (
-            Contact.objects.filter(customer=statement.customer, role=Contact.Role.FINANCE)
-            .exclude(email="")
-            .order_by(F("email_bounced_at").asc(nulls_first=True), "pk")
-            .values_list("email", flat=True)
-            .first()
-            or ""
-        )
-        if not statement.recipient_email:
-            raise BusinessRuleError(_("Record the customer's finance contact email first."))
+    # The address as it is now: the rep may have fixed a missing or bounced one.
+    statement.recipient_email = (
+        _finance_emails()
+        .filter(customer=statement.customer)
+        .values_list("email", flat=True)
+        .first()
+        or ""
+    )
+    if not statement.recipient_email:
+        raise BusinessRuleError(_("Record the customer's finance contact email first."))
     statement.status = Statement.Status.PENDING
     statement.failure_reason = ""
     statement.failure_detail = ""
