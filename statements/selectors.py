@@ -24,6 +24,7 @@ from receivables.models import Customer
 from receivables.selectors.ageing import ageing_report
 from receivables.selectors.balances import (
     KEYS,
+    ZERO_AMOUNT,
     cents,
     credit_notes_as_of,
     invoices_issued_as_of,
@@ -51,8 +52,9 @@ class StatementLine:
             "date": self.date.isoformat(),
             "kind": self.kind,
             "reference": self.reference,
-            "debit": _amount(self.debit),
-            "credit": _amount(self.credit),
+            # Every amount is a string with two decimals: the side a line is not on is 0.00.
+            "debit": _amount(self.debit or ZERO_AMOUNT),
+            "credit": _amount(self.credit or ZERO_AMOUNT),
             "balance": _amount(self.balance),
         }
 

@@ -18,6 +18,7 @@ from dunning.models import CaseEvent, CollectionTask, Communication, LevelCode
 from dunning.services.run import run_dunning
 from dunning.services.send import communications_send
 from receivables.models import Contact
+from receivables.services.customers import contact_update
 from statements.models import Statement
 from statements.services.runs import statement_run, statements_send
 from tests.dunning.smtp_servers import smtp_sink
@@ -230,3 +231,17 @@ def test_without_a_provider_statements_and_messages_go_out_over_smtp(settings):
     assert statement.status == Statement.Status.SENT
     assert statement.provider_message_id == ""
     assert sink.message_ids == [statement.email_message_id]
+
+
+def test_editing_a_bounced_address_clears_the_flag(client, sent_reminder):
+    payload = bounce("x", metadata={"huikuan_communication": str(sent_reminder.message_id)})
+    postmark(client, payload)
+    contact = Contact.objects.get(customer=sent_reminder.customer, role="finance")
+    assert contact.email_bounced_at is not None
+
+    contact_update(
+        actor=sent_reminder.customer.sales_rep, contact=contact, email="new@customer.example"
+    )
+
+    contact.refresh_from_db()
+    assert contact.email_bounced_at is None

@@ -115,11 +115,11 @@ def test_statement_opening_lines_running_balance_and_closing(ledger):
         )
         for line in data["lines"]
     ] == [
-        ("2026-02-02", "invoice", "INV-2", "250.50", "", "950.50"),
-        ("2026-02-02", "invoice", "INV-3", "500.00", "", "1450.50"),
-        ("2026-02-02", "payment", "B-2", "", "200.00", "1250.50"),
-        ("2026-02-10", "payment_reversal", "B-1", "300.00", "", "1550.50"),
-        ("2026-02-10", "credit_note", "CN-1", "", "100.25", "1450.25"),
+        ("2026-02-02", "invoice", "INV-2", "250.50", "0.00", "950.50"),
+        ("2026-02-02", "invoice", "INV-3", "500.00", "0.00", "1450.50"),
+        ("2026-02-02", "payment", "B-2", "0.00", "200.00", "1250.50"),
+        ("2026-02-10", "payment_reversal", "B-1", "300.00", "0.00", "1550.50"),
+        ("2026-02-10", "credit_note", "CN-1", "0.00", "100.25", "1450.25"),
     ]
     assert data["closing"] == "1450.25"
     assert statement.ageing["total"] == Decimal("1450.25")
