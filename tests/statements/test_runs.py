@@ -166,3 +166,18 @@ def test_a_mail_server_that_is_down_leaves_it_pending_then_failed(settings):
     statement.refresh_from_db()
     assert statement.status == Statement.Status.FAILED
     assert statement.failure_reason == Statement.FailureReason.SMTP_ERROR
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_beat_task_runs_and_sends_in_the_customers_language(mailoutbox):
+    from statements.tasks import statement_run_task
+
+    scheduled_customer(code="ZH-1", language="zh-hans")
+
+    result = statement_run_task.delay(as_of="2026-12-01").get()
+
+    assert result == {"created": 1, "skipped_zero_balance": 0}
+    assert Statement.objects.get().status == Statement.Status.SENT
+    assert mailoutbox[0].subject.startswith("对账单 ZH-1")
+    assert "2026-11-01 至 2026-11-30" in mailoutbox[0].subject
+    assert "期末余额为 CNY 1,000.00" in mailoutbox[0].body
