@@ -5,6 +5,8 @@ var/, Celery on kombu's filesystem transport, email to the console), so that
 `make run` needs no service. Production sets the variables in .env.example.
 """
 
+import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -70,11 +72,13 @@ INSTALLED_APPS = [
     "django_filters",
     "simple_history",
     "csp",
+    "anymail",
     "core",
     "receivables",
     "contracts",
     "dunning",
     "dashboards",
+    "statements",
 ]
 
 MIDDLEWARE = [
@@ -306,6 +310,24 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=0, minute=15),
     },
 }
+# Statements of account: the monthly run checks each morning which schedules are
+# due (monthly on the n-th working day); the sweep sends them and reaps stuck ones.
+STATEMENT_RUN_AT = env.str("STATEMENT_RUN_AT", default="07:00")
+try:
+    _statement_hour, _statement_minute = (int(part) for part in STATEMENT_RUN_AT.split(":"))
+except ValueError as error:
+    raise ImproperlyConfigured("STATEMENT_RUN_AT must look like HH:MM, e.g. 07:00.") from error
+CELERY_BEAT_SCHEDULE["statements-monthly-run"] = {
+    "task": "statements.tasks.statement_run_task",
+    "schedule": crontab(hour=_statement_hour, minute=_statement_minute),
+}
+CELERY_BEAT_SCHEDULE["statements-send-pending"] = {
+    "task": "statements.tasks.statements_send_task",
+    "schedule": env.int("DUNNING_SEND_EVERY_SECONDS", default=60),
+    "options": {"expires": env.int("DUNNING_SEND_EVERY_SECONDS", default=60)},
+}
+STATEMENT_LEASE = timedelta(seconds=env.int("STATEMENT_LEASE_SECONDS", default=300))
+STATEMENT_SEND_MAX_ATTEMPTS = env.int("STATEMENT_SEND_MAX_ATTEMPTS", default=8)
 # Customers per chunk of the daily run; each chunk is one task and one transaction.
 DUNNING_CHUNK_SIZE = env.int("DUNNING_CHUNK_SIZE", default=200)
 # A claimed chunk or message nobody finished within the lease is handed out
@@ -333,6 +355,22 @@ vars().update(EMAIL_CONFIG)
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Huikuan <receivables@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# An email provider through django-anymail (off by default: EMAIL_URL's backend, SMTP or
+# the console, sends). EMAIL_PROVIDER names anymail's backend module (postmark,
+# mailgun, amazon_ses, sendgrid, brevo, ...); every ANYMAIL_<NAME> variable becomes
+# ANYMAIL["<NAME>"] (ANYMAIL_POSTMARK_SERVER_TOKEN, ANYMAIL_MAILGUN_API_KEY, ...).
+# The tracking webhooks, /webhooks/anymail/<provider>/tracking/, answer only when
+# ANYMAIL_WEBHOOK_SECRET ("user:password", HTTP basic auth) is set.
+EMAIL_PROVIDER = env.str("EMAIL_PROVIDER", default="").strip().lower()
+if EMAIL_PROVIDER and not re.fullmatch(r"[a-z_]+", EMAIL_PROVIDER):
+    raise ImproperlyConfigured("EMAIL_PROVIDER must name an anymail backend, e.g. postmark.")
+if EMAIL_PROVIDER:
+    EMAIL_BACKEND = f"anymail.backends.{EMAIL_PROVIDER}.EmailBackend"
+ANYMAIL = {
+    name.removeprefix("ANYMAIL_"): value
+    for name, value in os.environ.items()
+    if name.startswith("ANYMAIL_") and value
+}
 
 # --- Logging -----------------------------------------------------------------
 

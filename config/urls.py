@@ -49,4 +49,6 @@ urlpatterns = [
     path("contracts/", include("contracts.urls")),
     path("dunning/", include("dunning.urls")),
     path("dashboard/", include("dashboards.urls")),
+    path("statements/", include("statements.urls")),
+    path("webhooks/anymail/", include("statements.webhooks")),
 ]

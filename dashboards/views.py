@@ -48,6 +48,7 @@ from dunning.services.delivery import (
     communication_send_now,
 )
 from receivables.selectors.ageing import BUCKETS, ageing_currencies
+from statements.selectors import statement_list_attention
 
 CUSTOMERS_PER_PAGE = 25
 INVOICES_PER_PAGE = 50
@@ -57,6 +58,9 @@ REP_TABLES = frozenset({"customers", "ageing", "ageing_invoices"})
 
 def _is_dashboard_user(request: HttpRequest) -> bool:
     return has_role(request.user, Role.MANAGER, Role.FINANCE)
+
+
+DESK_STATEMENTS = 10
 
 
 def _require(request: HttpRequest, *roles: Role) -> None:
@@ -270,11 +274,14 @@ def finance_desk_view(request: HttpRequest) -> HttpResponse:
     """Finance's queues on one page: counts and the first rows, linking to the full pages."""
     _require(request, Role.FINANCE)
     today = timezone.localdate()
+    statements = statement_list_attention(user=request.user)
     return render(
         request,
         "dashboards/finance_desk.html",
         {
             "queues": finance_desk(user=request.user, as_of=today),
+            "statements_attention": list(statements[:DESK_STATEMENTS]),
+            "statements_attention_count": statements.count(),
             "today": today,
             "unallocated_window_days": UNALLOCATED_WINDOW_DAYS,
         },

@@ -47,3 +47,11 @@ def pre_due_last_due_date(*, as_of: date, working_days: int, country: str | None
         last = candidate
         candidate += timedelta(days=1)
     return last
+
+
+def nth_working_day_of_month(*, year: int, month: int, n: int, country: str | None = None) -> date:
+    """Return the month's n-th working day (CN, 2026-10, 1 → 2026-10-08, after the holiday)."""
+    if n < 1:
+        raise ValueError("n must be at least 1")
+    day_before = date(year, month, 1) - timedelta(days=1)
+    return business_calendar(country=country).get_nth_working_day(day_before, n)

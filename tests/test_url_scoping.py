@@ -12,6 +12,8 @@ exports) must not show the other rep's names and numbers to the rep.
 
 import re
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 
 import pytest
 from django.apps import apps
@@ -22,6 +24,7 @@ from django.utils import timezone
 from contracts.models import SupplementaryAgreement
 from dashboards.tables import TABLES
 from receivables.models import Invoice
+from statements.models import Statement, StatementSchedule
 from tests.factories.cases import (
     AgreementInstalmentFactory,
     CaseEventFactory,
@@ -52,7 +55,7 @@ pytestmark = pytest.mark.django_db
 SKIPPED_NAMESPACES = {"admin"}  # staff only; a rep is sent to the admin login (tested below)
 # The reset link's parameters are a signed user id and token, no object of anyone's scope.
 SKIPPED_NAMES = {"login", "logout", "set_language", "healthz", "password_reset_confirm"}
-APPS = ("receivables", "contracts", "dunning")
+APPS = ("receivables", "contracts", "dunning", "statements")
 # Words URL names use for a model, besides the model's own snake_case name.
 ALIASES = {
     "assessment": "credit_assessment",
@@ -196,6 +199,17 @@ def rival_world():
         "communication": communication,
         "dunning_step": DunningStepFactory(id=1818, invoice=invoice, communication=communication),
         "collection_task": _task(id=1919, customer=customer, case=case, assignee=rival),
+        "statement": Statement.objects.create(
+            id=2020,
+            customer=customer,
+            period_start=date(2026, 1, 1),
+            period_end=date(2026, 1, 31),
+            business_date=date(2026, 2, 2),
+            currency=customer.currency,
+            closing=Decimal("1.00"),
+            status=Statement.Status.FAILED,
+        ),
+        "statement_schedule": StatementSchedule.objects.create(id=2121, customer=customer),
     }
     return objects
 

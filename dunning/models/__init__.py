@@ -9,6 +9,7 @@ from dunning.models.policy import Channel, DunningLevel, DunningPolicy, LevelCod
 from dunning.models.run import (
     CollectionTask,
     Communication,
+    DeliveryState,
     DunningRun,
     DunningRunChunk,
     DunningStep,
@@ -21,6 +22,7 @@ __all__ = [
     "CollectionCase",
     "CollectionTask",
     "Communication",
+    "DeliveryState",
     "Dispute",
     "DunningLevel",
     "DunningPolicy",

@@ -240,6 +240,9 @@ class CaseEvent(AppendOnlyModel):
         PAYMENT_RECEIVED = "payment_received", _("Payment received")
         THANK_YOU_SENT = "thank_you_sent", _("Thank-you sent")
         NOTE = "note", _("Note")
+        STATEMENT_SENT = "statement_sent", _("Statement of account sent")
+        STATEMENT_FAILED = "statement_failed", _("Statement of account not delivered")
+        EMAIL_BOUNCED = "email_bounced", _("Email bounced")
 
     customer = models.ForeignKey(
         Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="case_events"

@@ -102,6 +102,20 @@ def letter_upload_to(instance: "Communication", filename: str) -> str:
     return f"letters/{secrets.token_hex(16)}.pdf"
 
 
+class DeliveryState(models.TextChoices):
+    """What the email provider reported after the message left us (anymail's events)."""
+
+    UNKNOWN = "", _("Not reported")
+    QUEUED = "queued", _("Queued by the provider")
+    DELIVERED = "delivered", _("Delivered")
+    DEFERRED = "deferred", _("Delivery delayed")
+    BOUNCED = "bounced", _("Bounced")
+    REJECTED = "rejected", _("Rejected by the provider")
+    COMPLAINED = "complained", _("Marked as spam")
+    OPENED = "opened", _("Opened")
+    CLICKED = "clicked", _("Link clicked")
+
+
 class Communication(AppendOnlyModel):
     """One message to one customer for one level and currency, listing all its items.
 
@@ -220,6 +234,19 @@ class Communication(AppendOnlyModel):
     # The lease: when a sender last claimed the message (moved it to `sending`).
     sending_started_at = models.DateTimeField(_("sending started at"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    # What the email provider reported (anymail's tracking webhooks), matched by
+    # the provider's message id stored at send.
+    provider_message_id = models.CharField(
+        _("provider message id"), max_length=200, blank=True, db_index=True
+    )
+    delivery_state = models.CharField(
+        _("delivery state"),
+        max_length=16,
+        choices=DeliveryState.choices,
+        blank=True,
+        default=DeliveryState.UNKNOWN,
+    )
+    delivery_state_at = models.DateTimeField(_("delivery state at"), null=True, blank=True)
     handled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("handled by"),
@@ -386,6 +413,7 @@ class CollectionTask(models.Model):
         PROMISE_DUE = "promise_due", _("Check promised payment")
         LETTER_REVIEW = "letter_review", _("Review demand letter")
         DELIVERY_FAILED = "delivery_failed", _("Message could not be delivered")
+        FIX_CONTACT_EMAIL = "fix_contact_email", _("Fix a bounced email address")
 
     class Status(models.TextChoices):
         OPEN = "open", _("Open")
@@ -425,6 +453,8 @@ class CollectionTask(models.Model):
     )
     title = models.CharField(_("title"), max_length=200)
     details = models.TextField(_("details"), blank=True)
+    # The task's parameters (ids, addresses, ISO dates): worded at display time.
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
     due_date = models.DateField(_("due date"))
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.OPEN

@@ -292,7 +292,13 @@ def letter_render(*, communication: Communication) -> bytes:
 
 
 def _finish(
-    *, pk: int, status: str, reason: str = "", detail: str = "", retry: bool = False
+    *,
+    pk: int,
+    status: str,
+    reason: str = "",
+    detail: str = "",
+    retry: bool = False,
+    provider_message_id: str = "",
 ) -> str:
     """Record the outcome of one attempt under the row lock; return the final status."""
     with transaction.atomic():
@@ -314,7 +320,16 @@ def _finish(
             communication.status = Communication.Status.SENT
             communication.sent_at = timezone.now()
             communication.failure_detail = ""
-            communication.save(update_fields=["status", "sent_at", "failure_detail", "updated_at"])
+            communication.provider_message_id = provider_message_id
+            communication.save(
+                update_fields=[
+                    "status",
+                    "sent_at",
+                    "failure_detail",
+                    "provider_message_id",
+                    "updated_at",
+                ]
+            )
             _after_sent(communication)
             return communication.status
         if reason == Communication.FailureReason.MISSING_ADDRESS:
@@ -431,6 +446,8 @@ def _deliver(*, communication_id: int, connection: BaseEmailBackend | None) -> s
         connection=connection
         or get_connection(timeout=getattr(settings, "EMAIL_TIMEOUT", None) or 20),
     )
+    # Providers behind anymail echo the metadata in their tracking events.
+    message.metadata = {"huikuan_communication": str(communication.message_id)}
     try:
         delivered = message.send(fail_silently=False)
     except smtplib.SMTPRecipientsRefused as error:
@@ -454,7 +471,19 @@ def _deliver(*, communication_id: int, connection: BaseEmailBackend | None) -> s
         return _failed(
             communication_id, Communication.FailureReason.BAD_ADDRESS, "no recipient accepted"
         )
-    return _finish(pk=communication_id, status=Communication.Status.SENT)
+    return _finish(
+        pk=communication_id,
+        status=Communication.Status.SENT,
+        provider_message_id=provider_message_id(message),
+    )
+
+
+def provider_message_id(message: EmailMessage) -> str:
+    """The provider's message id anymail recorded at send ("" over plain SMTP)."""
+    value = getattr(getattr(message, "anymail_status", None), "message_id", None)
+    if isinstance(value, (set, frozenset, list, tuple)):  # one id per recipient: we send to one
+        value = next(iter(value), None)
+    return "" if value is None else str(value)[:200]
 
 
 def _failed(pk: int, reason: str, error: object) -> str:

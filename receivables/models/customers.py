@@ -102,6 +102,12 @@ class Contact(models.Model):
     email = models.EmailField(_("email"), blank=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     im_handle = models.CharField(_("IM handle"), max_length=80, blank=True)
+    email_bounced_at = models.DateTimeField(
+        _("email bounced at"),
+        null=True,
+        blank=True,
+        help_text=_("Set when mail to this address bounced; cleared when the address changes."),
+    )
 
     history = HistoricalRecords()
 

@@ -15,6 +15,12 @@
   `is_overdue`). The
   tolerance is the dunning policy's (default 1.00): callers that know the
   policy pass it, as receivables imports neither contracts nor dunning.
+- The customer's ledger balance at the end of a day (a statement of account's
+  balance): what was invoiced (never cancelled invoices) and payments reversed,
+  less what was paid and credited, each counted on its own date; a reversal is
+  dated the day it was made, so a past balance never changes
+  (`ledger_balance_expression` and its pieces `invoices_issued_as_of`,
+  `payments_received_as_of`, `payment_reversals_as_of`, `credit_notes_as_of`).
 - Ageing buckets by days past due: `current` (<= 0), `1-30`, `31-60`,
   `61-90`, `90+` (`BUCKETS`, `bucket_bounds`, `bucket_q`, `bucket_of`).
 """
@@ -91,6 +97,64 @@ def credit_notes_as_of(*, as_of: date) -> QuerySet[CreditNote]:
     return CreditNote.objects.filter(issue_date__lte=as_of)
 
 
+def issued_q(*, as_of: date, prefix: str = "") -> Q:
+    """Condition on an invoice: issued on or before the date and never cancelled."""
+    return Q(**{f"{prefix}issue_date__lte": as_of}) & ~Q(
+        **{f"{prefix}status": Invoice.Status.CANCELLED}
+    )
+
+
+def invoices_issued_as_of(*, as_of: date) -> QuerySet[Invoice]:
+    """Invoices issued on or before the date, never cancelled (a cancelled one is void)."""
+    return Invoice.objects.filter(issued_q(as_of=as_of))
+
+
+def payments_received_as_of(*, as_of: date) -> QuerySet[Payment]:
+    """Payments dated on or before the date, including those reversed since (the ledger
+    counts the reversal as its own entry, on the day it was made)."""
+    return Payment.objects.filter(payment_date__lte=as_of)
+
+
+def payment_reversals_as_of(*, as_of: date) -> QuerySet[Payment]:
+    """Payments reversed on or before the date (the business date of `reversed_at`)."""
+    return Payment.objects.filter(
+        status=Payment.Status.REVERSED, reversed_at__isnull=False, reversed_at__date__lte=as_of
+    )
+
+
+def _customer_sum(queryset: QuerySet, *, customer: str, currency: str, ref: str) -> Expression:
+    total = Subquery(
+        queryset.filter(**{customer: OuterRef(ref), currency: OuterRef("ledger_currency")})
+        .order_by()
+        .values(customer)
+        .annotate(total=Sum("amount"))
+        .values("total")[:1],
+        output_field=MONEY_FIELD,
+    )
+    return Coalesce(total, ZERO)
+
+
+def ledger_balance_expression(*, as_of: date, ref: str = "pk") -> Expression:
+    """Expression on a customer row annotated with `ledger_currency`: its ledger balance at
+    the end of the date in that currency (invoiced + reversed - paid - credited)."""
+    invoiced = _customer_sum(
+        invoices_issued_as_of(as_of=as_of), customer="customer", currency="currency", ref=ref
+    )
+    reversed_ = _customer_sum(
+        payment_reversals_as_of(as_of=as_of), customer="customer", currency="currency", ref=ref
+    )
+    paid = _customer_sum(
+        payments_received_as_of(as_of=as_of), customer="customer", currency="currency", ref=ref
+    )
+    credited = _customer_sum(
+        credit_notes_as_of(as_of=as_of),
+        customer="invoice__customer",
+        currency="invoice__currency",
+        ref=ref,
+    )
+    return ExpressionWrapper(invoiced + reversed_ - paid - credited, output_field=MONEY_FIELD)
+
+
 def invoice_reduced_amount(*, as_of: date, ref: str = "pk") -> Expression:
     """Expression on a row pointing at an invoice (`ref`): what lowered it by the date."""
     allocated = _sum(allocations_as_of(as_of=as_of).filter(invoice=OuterRef(ref)), "invoice")
@@ -113,10 +177,8 @@ def invoices_as_of(*, as_of: date, queryset: QuerySet[Invoice] | None = None) ->
     queryset = Invoice.objects.all() if queryset is None else queryset
     # A cancelled invoice is void from the start (issued by mistake); what
     # lowers a real invoice from a date on is a credit note.
-    return (
-        queryset.filter(issue_date__lte=as_of)
-        .exclude(status=Invoice.Status.CANCELLED)
-        .annotate(open_amount=invoice_open_amount(as_of=as_of))
+    return queryset.filter(issued_q(as_of=as_of)).annotate(
+        open_amount=invoice_open_amount(as_of=as_of)
     )
 
 

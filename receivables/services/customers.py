@@ -5,6 +5,8 @@ does not allow with a `BusinessRuleError`, and records the actor in the
 history (django-simple-history) of what it changed.
 """
 
+from datetime import datetime
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -205,6 +207,8 @@ def contact_update(*, actor: AbstractBaseUser, contact: Contact, **fields: str) 
         )
     ensure_customer_in_scope(actor=actor, customer=contact.customer)
     contact = Contact.objects.select_for_update().get(pk=contact.pk)
+    if "email" in fields and fields["email"].strip().lower() != contact.email.lower():
+        contact.email_bounced_at = None  # a new address has not bounced
     for field, value in fields.items():
         setattr(contact, field, value)
     _clean_contact(contact)
@@ -219,3 +223,19 @@ def contact_delete(*, actor: AbstractBaseUser, contact: Contact) -> None:
     ensure_customer_in_scope(actor=actor, customer=contact.customer)
     contact._history_user = actor
     contact.delete()
+
+
+@transaction.atomic
+def contacts_mark_bounced(*, customer_id: int, email: str, at: datetime) -> list[Contact]:
+    """Flag the customer's contacts with this address as bounced (the mail provider said so);
+    return those newly flagged."""
+    contacts = list(
+        Contact.objects.select_for_update()
+        .filter(customer_id=customer_id, email__iexact=email.strip())
+        .order_by("pk")
+    )
+    flagged = [contact for contact in contacts if contact.email_bounced_at is None]
+    for contact in flagged:
+        contact.email_bounced_at = at
+        contact.save(update_fields=["email_bounced_at"])
+    return flagged

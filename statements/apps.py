@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class StatementsConfig(AppConfig):
+    name = "statements"
+    verbose_name = _("Statements of account")
+
+    def ready(self) -> None:
+        from anymail.signals import tracking
+
+        from statements.services.delivery_status import delivery_event_receive
+
+        # Anymail's normalised tracking webhooks update messages and statements.
+        tracking.connect(delivery_event_receive, dispatch_uid="statements_delivery_status")
