@@ -149,26 +149,27 @@ def confirmation_periods(*, limit: int = 24) -> list[date]:
     )
 
 
+def _period_conditions(as_of: date) -> tuple[Exists, Exists, Exists, Exists]:
+    """Asked, confirmed, disputed through the portal, reminded: for customers, for one date."""
+    return (
+        Exists(PortalLink.objects.filter(customer=OuterRef("pk"), as_of=as_of)),
+        Exists(BalanceConfirmation.objects.filter(customer=OuterRef("pk"), as_of=as_of)),
+        Exists(
+            PortalAction.objects.filter(
+                customer=OuterRef("pk"), as_of=as_of, kind=PortalAction.Kind.DISPUTE
+            )
+        ),
+        Exists(ConfirmationReminder.objects.filter(customer=OuterRef("pk"), as_of=as_of)),
+    )
+
+
 def confirmation_status_list(*, as_of: date) -> QuerySet[Customer]:
     """Customers asked to confirm the balance as of the date, each marked confirmed,
     disputed (through the portal, for that date), reminded; silent is neither of the first two."""
+    asked, confirmed, disputed, reminded = _period_conditions(as_of)
     return (
-        Customer.objects.filter(
-            Exists(PortalLink.objects.filter(customer=OuterRef("pk"), as_of=as_of))
-        )
-        .annotate(
-            confirmed=Exists(
-                BalanceConfirmation.objects.filter(customer=OuterRef("pk"), as_of=as_of)
-            ),
-            disputed=Exists(
-                PortalAction.objects.filter(
-                    customer=OuterRef("pk"), as_of=as_of, kind=PortalAction.Kind.DISPUTE
-                )
-            ),
-            reminded=Exists(
-                ConfirmationReminder.objects.filter(customer=OuterRef("pk"), as_of=as_of)
-            ),
-        )
+        Customer.objects.filter(asked)
+        .annotate(confirmed=confirmed, disputed=disputed, reminded=reminded)
         .select_related("sales_rep")
         .order_by("name", "pk")
     )
@@ -181,14 +182,11 @@ def confirmation_rate(*, as_of: date | None = None) -> ConfirmationRate:
         if not periods:
             return ConfirmationRate(as_of=None, asked=0, confirmed=0, disputed=0, silent=0)
         as_of = periods[0]
-    counts = (
-        confirmation_status_list(as_of=as_of)
-        .order_by()
-        .aggregate(
-            asked=Count("pk"),
-            confirmed=Count("pk", filter=Q(confirmed=True)),
-            disputed=Count("pk", filter=Q(confirmed=False, disputed=True)),
-            silent=Count("pk", filter=Q(confirmed=False, disputed=False)),
-        )
+    asked, confirmed, disputed, _reminded = _period_conditions(as_of)
+    counts = Customer.objects.filter(asked).aggregate(
+        asked=Count("pk"),
+        confirmed=Count("pk", filter=Q(confirmed)),
+        disputed=Count("pk", filter=Q(disputed) & ~Q(confirmed)),
+        silent=Count("pk", filter=~Q(confirmed) & ~Q(disputed)),
     )
     return ConfirmationRate(as_of=as_of, **counts)
