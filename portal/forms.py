@@ -8,6 +8,16 @@ from portal.models import DocumentRequest
 from receivables.models import Invoice
 
 
+class _PortalForm(forms.Form):
+    """The page holds several forms: each one's field ids carry its own prefix."""
+
+    id_prefix = "portal"
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("auto_id", f"{self.id_prefix}-%s")
+        super().__init__(*args, **kwargs)
+
+
 class _InvoiceChoices(forms.ModelMultipleChoiceField):
     widget = forms.CheckboxSelectMultiple
 
@@ -15,12 +25,14 @@ class _InvoiceChoices(forms.ModelMultipleChoiceField):
         return f"{obj.number} · {obj.currency} {obj.outstanding:,.2f} · {obj.due_date:%Y-%m-%d}"
 
 
-class ConfirmForm(forms.Form):
+class ConfirmForm(_PortalForm):
+    id_prefix = "confirm"
     name = forms.CharField(label=_("Your name"), max_length=120)
     position = forms.CharField(label=_("Your position"), max_length=120)
 
 
-class DisputeForm(forms.Form):
+class DisputeForm(_PortalForm):
+    id_prefix = "dispute"
     invoices = _InvoiceChoices(label=_("Invoices you dispute"), queryset=Invoice.objects.none())
     reason = forms.CharField(label=_("What is wrong"), widget=forms.Textarea(attrs={"rows": 3}))
     attachment = forms.FileField(
@@ -35,7 +47,8 @@ class DisputeForm(forms.Form):
         self.fields["invoices"].queryset = invoices
 
 
-class PromiseForm(forms.Form):
+class PromiseForm(_PortalForm):
+    id_prefix = "promise"
     invoices = _InvoiceChoices(label=_("Invoices you will pay"), queryset=Invoice.objects.none())
     amount = forms.DecimalField(label=_("Amount"), max_digits=14, decimal_places=2, min_value=0)
     promised_date = forms.DateField(
@@ -48,7 +61,8 @@ class PromiseForm(forms.Form):
         self.fields["invoices"].queryset = invoices
 
 
-class DocumentRequestForm(forms.Form):
+class DocumentRequestForm(_PortalForm):
+    id_prefix = "request"
     document = forms.ChoiceField(label=_("Document"), choices=DocumentRequest.Document.choices)
     invoice = forms.ModelChoiceField(
         label=_("Invoice (for a copy)"), queryset=Invoice.objects.none(), required=False

@@ -21,6 +21,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from django_ratelimit.core import is_ratelimited
 
@@ -28,6 +29,7 @@ from core.exceptions import BusinessRuleError
 from core.roles import Role, has_role
 from core.scoping import get_in_scope_or_404
 from portal import selectors
+from portal.csrf import portal_csrf_protect
 from portal.forms import ConfirmForm, DisputeForm, DocumentRequestForm, LinkCreateForm, PromiseForm
 from portal.models import PortalLink
 from portal.services.actions import (
@@ -137,6 +139,7 @@ def _page(
         "other_language": "en" if language != "en" else "zh-hans",
         "open_items": open_items,
         "open_total": _totals(open_items),
+        "has_free_items": any(not (i.in_dispute or i.promised) for i in open_items),
         "invoices": selectors.portal_invoices(customer=customer),
         "proofs": list(selectors.portal_delivery_proofs(customer=customer)),
         "letters": list(selectors.portal_letters(customer=customer)),
@@ -186,6 +189,8 @@ def _act(
     return _page(request, link=link, token=token, language=language, forms={key: form}, status=400)
 
 
+@csrf_exempt  # checked by portal_csrf_protect (portal/csrf.py)
+@portal_csrf_protect
 @require_POST
 @portal_view
 def confirm(request: HttpRequest, *, link: PortalLink, token: str, language: str) -> HttpResponse:
@@ -207,6 +212,8 @@ def confirm(request: HttpRequest, *, link: PortalLink, token: str, language: str
     )
 
 
+@csrf_exempt  # checked by portal_csrf_protect (portal/csrf.py)
+@portal_csrf_protect
 @require_POST
 @portal_view
 def dispute(request: HttpRequest, *, link: PortalLink, token: str, language: str) -> HttpResponse:
@@ -230,6 +237,8 @@ def dispute(request: HttpRequest, *, link: PortalLink, token: str, language: str
     )
 
 
+@csrf_exempt  # checked by portal_csrf_protect (portal/csrf.py)
+@portal_csrf_protect
 @require_POST
 @portal_view
 def promise(request: HttpRequest, *, link: PortalLink, token: str, language: str) -> HttpResponse:
@@ -253,6 +262,8 @@ def promise(request: HttpRequest, *, link: PortalLink, token: str, language: str
     )
 
 
+@csrf_exempt  # checked by portal_csrf_protect (portal/csrf.py)
+@portal_csrf_protect
 @require_POST
 @portal_view
 def document_request(

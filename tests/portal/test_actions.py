@@ -209,3 +209,21 @@ def test_a_disputed_line_leaves_the_dispute_and_promise_lists(client, book):
     assert book.invoices[0].number not in promise_form
     assert book.invoices[1].number in promise_form
     assert Invoice.objects.get(pk=book.invoices[0].pk).status == Invoice.Status.OPEN
+
+
+def test_the_null_origin_of_our_no_referrer_policy_passes_with_the_csrf_token(book):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    url = reverse("portal:page", kwargs={"token": book.token})
+    page = client.get(url, secure=True)
+    csrf = page.content.decode().split('name="csrfmiddlewaretoken" value="')[1].split('"')[0]
+    confirm = reverse("portal:confirm", kwargs={"token": book.token})
+    data = {"name": "Qian Li", "position": "CFO"}
+    refused = client.post(confirm, data, secure=True, HTTP_ORIGIN="null")
+    assert refused.status_code == 403  # no token
+    accepted = client.post(
+        confirm, {**data, "csrfmiddlewaretoken": csrf}, secure=True, HTTP_ORIGIN="null"
+    )
+    assert accepted.status_code == 302
+    assert BalanceConfirmation.objects.filter(customer=book.customer).exists()
