@@ -112,6 +112,7 @@ def test_the_page_speaks_the_customers_language_with_a_switch(client, book):
     chinese = client.get(url).content.decode()
     assert 'lang="zh-hans"' in chinese
     assert "English" in chinese
+    assert "未结款项" in chinese
     english = client.get(url + "?lang=en").content.decode()
     assert 'lang="en"' in english
     assert "Open items" in english
