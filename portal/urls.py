@@ -17,7 +17,8 @@ urlpatterns = [
         views.confirmation_pdf,
         name="confirmation_pdf",
     ),
-    path("portal/customers/<int:customer_pk>/links/", views.link_create, name="link_create"),
+    path("portal/customers/<int:customer_pk>/links/", views.link_list, name="link_list"),
+    path("portal/customers/<int:customer_pk>/links/new/", views.link_create, name="link_create"),
     path("portal/links/<int:pk>/revoke/", views.link_revoke, name="link_revoke"),
     path("portal/confirmations/", views.confirmation_desk, name="confirmation_desk"),
 ]

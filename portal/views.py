@@ -45,6 +45,7 @@ from receivables.models import Customer
 
 PortalView = Callable[..., HttpResponse]
 LANGUAGES = {code for code, _name in settings.LANGUAGES}
+LINK_ROWS = 50
 
 
 def not_found(request: HttpRequest) -> HttpResponse:
@@ -372,6 +373,14 @@ def link_create(request: HttpRequest, customer_pk: int) -> HttpResponse:
     return response
 
 
+@require_GET
+def link_list(request: HttpRequest, customer_pk: int) -> HttpResponse:
+    """The customer's links to its page, newest first, with revoke buttons."""
+    customer = get_in_scope_or_404(Customer.objects.all(), request.user, pk=customer_pk)
+    links = list(PortalLink.objects.filter(customer=customer).order_by("-created_at")[:LINK_ROWS])
+    return render(request, "portal/link_list.html", {"customer": customer, "links": links})
+
+
 @require_POST
 def link_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     link = get_in_scope_or_404(PortalLink.objects.select_related("customer"), request.user, pk=pk)
@@ -381,7 +390,7 @@ def link_revoke(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, error.message)
     else:
         messages.success(request, _("The link no longer opens the customer's page."))
-    return redirect(link.customer.get_absolute_url())
+    return redirect("portal:link_list", customer_pk=link.customer_id)
 
 
 @require_GET

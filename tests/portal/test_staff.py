@@ -26,9 +26,12 @@ def test_the_rep_makes_a_link_shown_once_and_revokes_it(client, book):
     assert link.created_by == book.customer.sales_rep
     assert str(link.as_of) == "2026-02-28"
     assert token not in client.get(book.customer.get_absolute_url()).content.decode()
+    links_page = reverse("portal:link_list", kwargs={"customer_pk": book.customer.pk})
+    assert f'data-testid="portal-link-{link.pk}"' in client.get(links_page).content.decode()
 
     response = client.post(reverse("portal:link_revoke", kwargs={"pk": link.pk}))
     assert response.status_code == 302
+    assert response.url == links_page
     link.refresh_from_db()
     assert link.revoked_by == book.customer.sales_rep
     assert client.get(reverse("portal:page", kwargs={"token": token})).status_code == 404
@@ -40,6 +43,8 @@ def test_another_rep_gets_404_and_finance_may_revoke(client, book):
     assert client.post(url).status_code == 404
     create = reverse("portal:link_create", kwargs={"customer_pk": book.customer.pk})
     assert client.post(create).status_code == 404
+    listing = reverse("portal:link_list", kwargs={"customer_pk": book.customer.pk})
+    assert client.get(listing).status_code == 404
     client.force_login(FinanceUserFactory())
     assert client.post(url).status_code == 302
     book.link.refresh_from_db()
