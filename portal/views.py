@@ -10,6 +10,7 @@ from collections.abc import Callable
 from functools import wraps
 from urllib.parse import urlencode
 
+from axes.helpers import get_client_ip_address
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
@@ -68,6 +69,15 @@ def _language(request: HttpRequest, link: PortalLink | None) -> str:
     return translation.get_language_from_request(request)
 
 
+def client_address(request: HttpRequest) -> str | None:
+    """The visitor's address as the login's throttle finds it (behind AXES_PROXY_COUNT proxies)."""
+    return get_client_ip_address(request) or request.META.get("REMOTE_ADDR") or None
+
+
+def _throttle_key(group: str, request: HttpRequest) -> str:
+    return client_address(request) or "unknown"
+
+
 def portal_view(view: PortalView) -> PortalView:
     """Throttle by address, find the link of the token or answer the one 404, speak its language."""
 
@@ -77,7 +87,7 @@ def portal_view(view: PortalView) -> PortalView:
         if is_ratelimited(
             request,
             group="portal",
-            key="ip",
+            key=_throttle_key,
             rate=getattr(settings, "PORTAL_RATE_LIMIT", "100/m"),
             increment=True,
         ):
@@ -99,7 +109,7 @@ def portal_view(view: PortalView) -> PortalView:
 def _visitor(request: HttpRequest, name: str) -> Visitor:
     return Visitor(
         name=name,
-        ip_address=request.META.get("REMOTE_ADDR") or None,
+        ip_address=client_address(request),
         user_agent=request.META.get("HTTP_USER_AGENT", ""),
     )
 
