@@ -21,4 +21,9 @@ urlpatterns = [
     path("portal/customers/<int:customer_pk>/links/new/", views.link_create, name="link_create"),
     path("portal/links/<int:pk>/revoke/", views.link_revoke, name="link_revoke"),
     path("portal/confirmations/", views.confirmation_desk, name="confirmation_desk"),
+    path(
+        "portal/dispute-attachments/<int:pk>/",
+        views.portal_dispute_attachment,
+        name="portal_dispute_attachment",
+    ),
 ]

@@ -32,7 +32,7 @@ from core.scoping import get_in_scope_or_404
 from portal import selectors
 from portal.csrf import portal_csrf_protect
 from portal.forms import ConfirmForm, DisputeForm, DocumentRequestForm, LinkCreateForm, PromiseForm
-from portal.models import PortalLink
+from portal.models import PortalDisputeAttachment, PortalLink
 from portal.services.actions import (
     PortalLinkInactive,
     Visitor,
@@ -401,6 +401,19 @@ def link_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("The link no longer opens the customer's page."))
     return redirect("portal:link_list", customer_pk=link.customer_id)
+
+
+@require_GET
+def portal_dispute_attachment(request: HttpRequest, pk: int) -> HttpResponse:
+    """The file a contact attached to a dispute, for users who may see the customer."""
+    attachment = get_in_scope_or_404(PortalDisputeAttachment.objects.all(), request.user, pk=pk)
+    response = _file(
+        attachment.file,
+        filename=attachment.original_name or f"attachment-{attachment.pk}",
+        content_type=attachment.content_type or "application/octet-stream",
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @require_GET

@@ -212,6 +212,7 @@ def rival_world():
         "collection_task": _task(id=1919, customer=customer, case=case, assignee=rival),
         "portal_link": _portal_link(id=2020, customer=customer),
     }
+    objects["portal_dispute_attachment"] = _attachment(id=2121, dispute=objects["dispute"])
     return objects
 
 
@@ -237,6 +238,15 @@ def _portal_link(**fields):
     return PortalLink.objects.create(
         token_hash="0" * 64, expires_at=timezone.now() + timedelta(days=1), **fields
     )
+
+
+def _attachment(**fields):
+    from portal.models import PortalDisputeAttachment
+
+    attachment = PortalDisputeAttachment(original_name="ZZ-SECRET.pdf", **fields)
+    attachment.file.save("a.pdf", _pdf_file(), save=False)
+    attachment.save()
+    return attachment
 
 
 def _rolled_back(call):

@@ -2,6 +2,7 @@
 
 from django import template
 
+from dunning.models import Dispute
 from portal.selectors import confirmation_rate
 from receivables.models import Customer
 
@@ -21,3 +22,9 @@ def portal_customer_links(customer: Customer) -> dict:
 def portal_confirmation_rate() -> dict:
     """The latest period's confirmation rate (manager dashboard, finance desk)."""
     return {"rate": confirmation_rate()}
+
+
+@register.inclusion_tag("portal/_dispute_attachments.html")
+def portal_dispute_attachments(dispute: Dispute) -> dict:
+    """Files the contact attached to the dispute on the customer's page."""
+    return {"attachments": list(dispute.portal_attachments.all())}

@@ -20,6 +20,7 @@ from dunning.services.run import run_dunning
 from portal.models import BalanceConfirmation, DocumentRequest, PortalAction
 from receivables.models import Invoice
 from tests.factories.cases import pay_invoice
+from tests.factories.users import SalesRepFactory
 from tests.portal.conftest import AS_OF, TODAY
 
 pytestmark = pytest.mark.django_db
@@ -115,6 +116,16 @@ def test_a_dispute_pauses_only_those_items_in_the_run(client, book):
     _portal_task(book, "dispute")
     action = PortalAction.objects.get(kind=PortalAction.Kind.DISPUTE)
     assert action.as_of == AS_OF
+
+    # The rep finds the file on the dispute's page; another rep does not
+    attachment = dispute.portal_attachments.get()
+    download = reverse("portal:portal_dispute_attachment", kwargs={"pk": attachment.pk})
+    client.force_login(book.customer.sales_rep)
+    detail = client.get(reverse("dunning:dispute_detail", kwargs={"pk": dispute.pk}))
+    assert download in detail.content.decode()
+    assert b"".join(client.get(download).streaming_content) == b"\x89PNG fake"
+    client.force_login(SalesRepFactory())
+    assert client.get(download).status_code == 404
 
     run_dunning(as_of=TODAY)
     assert not DunningStep.objects.filter(invoice=disputed).exists()
