@@ -76,12 +76,31 @@ def portal_link_revoke(*, link: PortalLink, actor: AbstractBaseUser) -> PortalLi
     return link
 
 
-def portal_link_email_text(communication: Communication) -> str:
-    """The paragraph a dunning email ends with: a fresh link, made when the message goes out."""
-    _link, token = portal_link_create(customer=communication.customer, communication=communication)
-    language = communication.language or communication.customer.language
+def portal_link_email_paragraph(
+    *,
+    customer: Customer,
+    language: str,
+    as_of: date | None = None,
+    communication: Communication | None = None,
+) -> str:
+    """Make a fresh link and word the paragraph an email ends with, in the reader's language.
+
+    Statements call this with their date as `as_of` (the contact is asked to
+    confirm that balance); the text goes into the email only, never into a
+    stored message, so the token is never kept in clear.
+    """
+    _link, token = portal_link_create(customer=customer, as_of=as_of, communication=communication)
     with translation.override(language):
         return render_to_string(
             "portal/email_link.txt",
             {"url": portal_url(token=token), "days": link_days()},
         ).strip()
+
+
+def portal_link_email_text(communication: Communication) -> str:
+    """The paragraph a dunning email ends with: a fresh link, made when the message goes out."""
+    return portal_link_email_paragraph(
+        customer=communication.customer,
+        language=communication.language or communication.customer.language,
+        communication=communication,
+    )
