@@ -210,3 +210,30 @@ def test_each_dunning_email_carries_a_fresh_link_that_is_not_stored(book, client
 def test_not_found_is_plain(rf):
     response = not_found(rf.get("/p/x/"))
     assert response.status_code == 404
+
+
+@pytest.mark.redis
+def test_the_throttle_counts_in_redis_where_every_web_process_sees_it(client, book, settings):
+    import os
+    import uuid
+
+    from django.core.cache import caches
+
+    settings.CACHES = {
+        **settings.CACHES,
+        "ratelimit": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["REDIS_URL"],
+            "KEY_PREFIX": f"portal-test-{uuid.uuid4()}",
+        },
+    }
+    for attempt in range(100):
+        assert client.get(_url(f"guess-{attempt:040d}")).status_code == 404
+    assert client.get(_url("guess-one-more")).status_code == 429
+    # What another process would read: the count sits in Redis, not in this process
+    keys = (
+        caches["ratelimit"]
+        ._cache.get_client()
+        .keys(f"*{settings.CACHES['ratelimit']['KEY_PREFIX']}*")
+    )
+    assert keys
