@@ -72,7 +72,7 @@ def test_the_contact_confirms_disputes_and_promises_on_a_phone(live_server, page
     promise.get_by_role("button", name="Send the payment date").click()
     expect(page.get_by_test_id("done")).to_contain_text("payment date is recorded")
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
-    page.screenshot(path="/tmp/shots/portal-375.png", full_page=True)
+    page.screenshot(path=str(tmp_path / "portal-375.png"), full_page=True)
 
     confirmation = BalanceConfirmation.objects.get(customer=customer)
     assert confirmation.balance == Decimal("10000.00")

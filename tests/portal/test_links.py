@@ -214,16 +214,17 @@ def test_not_found_is_plain(rf):
 
 @pytest.mark.redis
 def test_the_throttle_counts_in_redis_where_every_web_process_sees_it(client, book, settings):
-    import os
     import uuid
 
     from django.core.cache import caches
+
+    from tests.services import require_redis
 
     settings.CACHES = {
         **settings.CACHES,
         "ratelimit": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": os.environ["REDIS_URL"],
+            "LOCATION": require_redis(),
             "KEY_PREFIX": f"portal-test-{uuid.uuid4()}",
         },
     }
