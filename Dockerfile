@@ -63,4 +63,4 @@ HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
     CMD ["python", "/app/deploy/healthcheck.py"]
 ENTRYPOINT ["/app/deploy/entrypoint.sh"]
 # gunicorn starts WEB_CONCURRENCY worker processes.
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--access-logfile", "-"]
+CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--access-logfile", "-", "--logger-class", "portal.gunicorn_logging.MaskingLogger"]

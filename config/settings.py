@@ -73,16 +73,19 @@ INSTALLED_APPS = [
     "simple_history",
     "csp",
     "anymail",
+    "django_ratelimit",
     "core",
     "receivables",
     "contracts",
     "dunning",
     "dashboards",
     "statements",
+    "portal",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "portal.middleware.PortalHeadersMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -377,12 +380,32 @@ ANYMAIL = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    # Portal tokens travel in the path (/p/<token>/): every handler masks them.
+    "filters": {"mask_portal_tokens": {"()": "portal.log_masking.MaskPortalTokensFilter"}},
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["mask_portal_tokens"],
+        },
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["mask_portal_tokens"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
     "loggers": {
+        # runserver's request lines, with tokens masked like everything else.
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
         # WeasyPrint reports a missing HarfBuzz subsetter (a 20x slowdown) here.
         "weasyprint": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},
@@ -421,3 +444,37 @@ CELERY_BEAT_SCHEDULE["collections-daily-review"] = {
     "task": "dunning.tasks.collections_review_task",
     "schedule": crontab(hour=_review_minute_of_day // 60, minute=_review_minute_of_day % 60),
 }
+
+# --- Customer portal ---------------------------------------------------------
+
+# Links to the customer's page (/p/<token>/) expire after this many days.
+PORTAL_LINK_DAYS = env.int("PORTAL_LINK_DAYS", default=30)
+# The address the links in emails start with (the site as customers reach it).
+PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
+# Requests to /p/ from one address per minute; beyond that the page answers 429.
+PORTAL_RATE_LIMIT = env.str("PORTAL_RATE_LIMIT", default="100/m")
+PORTAL_ATTACHMENT_MAX_BYTES = env.int("PORTAL_ATTACHMENT_MAX_MB", default=10) * 1024 * 1024
+# Silent customers of a balance confirmation are reminded this many working days after its date.
+PORTAL_CONFIRMATION_REMINDER_WORKING_DAYS = env.int(
+    "PORTAL_CONFIRMATION_REMINDER_WORKING_DAYS", default=5
+)
+CELERY_BEAT_SCHEDULE["portal-confirmation-reminders"] = {
+    "task": "portal.tasks.confirmation_reminders_task",
+    "schedule": crontab(hour=8, minute=0),
+}
+# The throttle counts in a cache every web process shares: Redis when REDIS_URL is set
+# (the embedded default runs one process, where the process's own memory is shared).
+RATELIMIT_USE_CACHE = "ratelimit"
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "ratelimit": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "ratelimit"}
+    ),
+}
+# django-ratelimit knows Django's own Redis cache only by name (W001); the local-memory
+# cache (E003) stands only in the embedded default without Redis.
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"] + (
+    [] if REDIS_URL else ["django_ratelimit.E003"]
+)

@@ -51,4 +51,5 @@ urlpatterns = [
     path("dashboard/", include("dashboards.urls")),
     path("statements/", include("statements.urls")),
     path("webhooks/anymail/", include("statements.webhooks")),
+    path("", include("portal.urls")),
 ]

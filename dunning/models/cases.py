@@ -243,6 +243,10 @@ class CaseEvent(AppendOnlyModel):
         STATEMENT_SENT = "statement_sent", _("Statement of account sent")
         STATEMENT_FAILED = "statement_failed", _("Statement of account not delivered")
         EMAIL_BOUNCED = "email_bounced", _("Email bounced")
+        PORTAL_BALANCE_CONFIRMED = "portal_balance_confirmed", _("Balance confirmed online")
+        PORTAL_DISPUTE = "portal_dispute", _("Dispute sent online")
+        PORTAL_PROMISE = "portal_promise", _("Promise to pay sent online")
+        PORTAL_DOCUMENT_REQUESTED = "portal_document_requested", _("Document asked for online")
 
     customer = models.ForeignKey(
         Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="case_events"
@@ -323,4 +327,55 @@ def event_summary(*, kind: str, data: dict) -> str:
         return gettext("Credit hold of the legal referral lifted: nothing overdue any more.")
     if kind == CaseEvent.Kind.CREDIT_HOLD:
         return gettext("Credit hold of the legal referral back: %(reason)s.") % {"reason": reason}
+    if kind in PORTAL_KINDS:
+        return portal_event_summary(kind=kind, data=data)
+    if kind == CaseEvent.Kind.TASK_CREATED and isinstance(data.get("params"), dict):
+        from dunning.models.run import task_summary
+
+        return gettext("Task: %(title)s.") % {
+            "title": task_summary(kind=data.get("kind", ""), params=data["params"])
+        }
     return ""
+
+
+PORTAL_KINDS = frozenset(
+    {
+        CaseEvent.Kind.PORTAL_BALANCE_CONFIRMED,
+        CaseEvent.Kind.PORTAL_DISPUTE,
+        CaseEvent.Kind.PORTAL_PROMISE,
+        CaseEvent.Kind.PORTAL_DOCUMENT_REQUESTED,
+    }
+)
+
+
+def portal_event_summary(*, kind: str, data: dict) -> str:
+    """Word what the customer's contact did on the portal; `contact` is the name they typed."""
+    values = {
+        "contact": data.get("contact", ""),
+        "position": data.get("position", ""),
+        "as_of": data.get("as_of", ""),
+        "currency": data.get("currency", ""),
+        "amount": data.get("amount", ""),
+        "date": data.get("promised_date", ""),
+        "items": ", ".join(str(item) for item in data.get("invoices") or []),
+        "document": data.get("document", ""),
+    }
+    if kind == CaseEvent.Kind.PORTAL_BALANCE_CONFIRMED:
+        return (
+            gettext(
+                "%(contact)s (%(position)s) confirmed the balance of %(currency)s %(amount)s "
+                "as of %(as_of)s online."
+            )
+            % values
+        )
+    if kind == CaseEvent.Kind.PORTAL_DISPUTE:
+        return gettext("%(contact)s disputed %(items)s online.") % values
+    if kind == CaseEvent.Kind.PORTAL_PROMISE:
+        return (
+            gettext(
+                "%(contact)s promised online to pay %(currency)s %(amount)s by %(date)s "
+                "for %(items)s."
+            )
+            % values
+        )
+    return gettext("%(contact)s asked online for a copy: %(document)s %(items)s.") % values

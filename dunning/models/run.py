@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from contracts.models import AgreementInstalment
@@ -414,6 +415,8 @@ class CollectionTask(models.Model):
         LETTER_REVIEW = "letter_review", _("Review demand letter")
         DELIVERY_FAILED = "delivery_failed", _("Message could not be delivered")
         FIX_CONTACT_EMAIL = "fix_contact_email", _("Fix a bounced email address")
+        CUSTOMER_PORTAL = "customer_portal", _("Customer acted on the portal")
+        CONFIRMATION_SILENT = "confirmation_silent", _("Balance confirmation unanswered")
 
     class Status(models.TextChoices):
         OPEN = "open", _("Open")
@@ -451,9 +454,9 @@ class CollectionTask(models.Model):
         null=True,
         blank=True,
     )
-    title = models.CharField(_("title"), max_length=200)
+    title = models.CharField(_("title"), max_length=200, blank=True)
     details = models.TextField(_("details"), blank=True)
-    # The task's parameters (ids, addresses, ISO dates): worded at display time.
+    # Tasks written as kind + parameters (no `title`) are worded when shown.
     params = models.JSONField(_("parameters"), default=dict, blank=True)
     due_date = models.DateField(_("due date"))
     status = models.CharField(
@@ -485,4 +488,45 @@ class CollectionTask(models.Model):
         indexes = [models.Index(fields=["assignee", "status", "due_date"])]
 
     def __str__(self) -> str:
-        return self.title
+        return self.summary
+
+    @property
+    def summary(self) -> str:
+        """The task's sentence: its stored title, or worded now from its kind and parameters."""
+        if self.title:
+            return self.title
+        return task_summary(
+            kind=self.kind, params=self.params if isinstance(self.params, dict) else {}
+        )
+
+
+def task_summary(*, kind: str, params: dict) -> str:
+    """Word a task written as kind + parameters, in the reader's language."""
+    values = {
+        "customer": params.get("customer", ""),
+        "contact": params.get("contact", ""),
+        "action": params.get("action", ""),
+        "as_of": params.get("as_of", ""),
+        "items": ", ".join(str(item) for item in params.get("invoices") or []),
+    }
+    if kind == CollectionTask.Kind.CUSTOMER_PORTAL:
+        action = params.get("action")
+        if action == "balance_confirmed":
+            return (
+                gettext("%(customer)s: %(contact)s confirmed the balance as of %(as_of)s") % values
+            )
+        if action == "dispute":
+            return gettext("%(customer)s: %(contact)s disputed %(items)s; look into it") % values
+        if action == "promise":
+            return gettext("%(customer)s: %(contact)s promised to pay %(items)s") % values
+        if action == "document_requested":
+            return gettext("%(customer)s: %(contact)s asked for a copy; send it") % values
+        return gettext("%(customer)s: %(contact)s acted on the portal") % values
+    if kind == CollectionTask.Kind.CONFIRMATION_SILENT:
+        return (
+            gettext(
+                "%(customer)s has not answered the balance confirmation as of %(as_of)s: call them"
+            )
+            % values
+        )
+    return str(CollectionTask.Kind(kind).label) if kind in CollectionTask.Kind.values else kind

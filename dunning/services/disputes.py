@@ -69,11 +69,16 @@ def dispute_open(
     customer: Customer,
     invoices: Sequence[Invoice],
     reason: str,
-    actor: AbstractBaseUser,
+    actor: AbstractBaseUser | None,
     as_of: date,
 ) -> Dispute:
-    """Record that the customer contests these invoices: their dunning pauses until resolved."""
-    ensure_may_work_customer(actor=actor, customer=customer)
+    """Record that the customer contests these invoices: their dunning pauses until resolved.
+
+    `actor` None is the customer itself, through its portal link (the caller
+    checked the link); a user must be allowed to work the customer.
+    """
+    if actor is not None:
+        ensure_may_work_customer(actor=actor, customer=customer)
     reason = clean_note(
         reason, field="reason", required=True, message=_("Say what the customer disputes.")
     )

@@ -50,11 +50,16 @@ def promise_to_pay_record(
     amount: Decimal | str,
     promised_date: date,
     note: str = "",
-    actor: AbstractBaseUser,
+    actor: AbstractBaseUser | None,
     as_of: date,
 ) -> PromiseToPay:
-    """Record the customer's promise to pay an amount by a date for some of its open invoices."""
-    ensure_may_work_customer(actor=actor, customer=customer)
+    """Record the customer's promise to pay an amount by a date for some of its open invoices.
+
+    `actor` None is the customer itself, through its portal link (the caller
+    checked the link); a user must be allowed to work the customer.
+    """
+    if actor is not None:
+        ensure_may_work_customer(actor=actor, customer=customer)
     amount = money_positive(amount)
     note = clean_note(note, field="note", required=False)
     if promised_date < as_of:

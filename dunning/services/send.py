@@ -24,6 +24,7 @@
 import logging
 import smtplib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -57,6 +58,29 @@ from dunning.services.items import dunnable, instalment_items, invoice_items, pa
 from dunning.services.render import RenderError, communication_render
 
 logger = logging.getLogger(__name__)
+
+# Text added to an email's body when it goes out, never stored with the
+# message: the customer's portal link carries a secret that must not sit in
+# the database in clear (the `portal` app registers its link here).
+BodyExtension = Callable[[Communication], str]
+_body_extensions: list[BodyExtension] = []
+
+
+def email_body_extension_register(*, extension: BodyExtension) -> None:
+    """Add text to every dunning email at send time (idempotent per function)."""
+    if extension not in _body_extensions:
+        _body_extensions.append(extension)
+
+
+def email_body(*, communication: Communication) -> str:
+    """The body as sent: the stored text, then what each registered extension adds."""
+    parts = [communication.body.rstrip("\n")]
+    for extension in _body_extensions:
+        text = extension(communication)
+        if text:
+            parts.append(text.strip("\n"))
+    return "\n\n".join(parts) + "\n"
+
 
 DEFAULT_MAX_ATTEMPTS = 500
 DEFAULT_LEASE = timedelta(minutes=3)
@@ -433,7 +457,7 @@ def _deliver(*, communication_id: int, connection: BaseEmailBackend | None) -> s
         )
     message = EmailMessage(
         subject=communication.subject,
-        body=communication.body,
+        body=email_body(communication=communication),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[communication.recipient_email],
         headers={

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class PortalConfig(AppConfig):
+    name = "portal"
+    verbose_name = _("Customer portal")
+
+    def ready(self) -> None:
+        from dunning.services.send import email_body_extension_register
+        from portal.services.links import portal_link_email_text
+
+        # Every dunning email carries a fresh link to the customer's page.
+        email_body_extension_register(extension=portal_link_email_text)
