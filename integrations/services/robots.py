@@ -135,7 +135,7 @@ def robot_set_active(*, robot: Robot, active: bool, actor: AbstractBaseUser) -> 
         robot.consecutive_failures = 0
     robot.save(update_fields=["is_active", "blocked_until", "consecutive_failures"])
     if active:
-        transaction.on_commit(lambda: _flush_later(robot_id=robot.pk, countdown=0))
+        transaction.on_commit(lambda: _flush_soon(robot_id=robot.pk))
     return robot
 
 
@@ -307,25 +307,21 @@ def robot_flush(*, robot_id: int) -> FlushResult:
 
 
 def robot_flush_all(*, robot_id: int, max_messages: int = 50) -> list[FlushResult]:
-    """Send messages while the robot has notices and room; schedule the rest for later."""
+    """Send messages while the robot has notices and room; the sweep (every 30 s) sends the
+    rest once the limiter or the robot's rest allows."""
     results = []
     for _attempt in range(max_messages):
         result = robot_flush(robot_id=robot_id)
         results.append(result)
         if result.status != "sent":
-            if result.retry_in is not None:
-                _flush_later(robot_id=robot_id, countdown=result.retry_in.total_seconds())
             break
     return results
 
 
-def _flush_later(*, robot_id: int, countdown: float) -> None:
+def _flush_soon(*, robot_id: int) -> None:
     from integrations.tasks import robot_flush_task
 
-    if countdown <= 0:
-        robot_flush_task.delay(robot_id)
-    else:
-        robot_flush_task.apply_async((robot_id,), countdown=countdown)
+    robot_flush_task.delay(robot_id)
 
 
 def robot_messages_reap() -> int:
