@@ -9,7 +9,7 @@ from integrations.models import Robot
 
 class WebhookSubscriptionForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=120)
-    url = forms.URLField(label=_("URL"), max_length=500)
+    url = forms.URLField(label=_("URL"), max_length=500, assume_scheme="https")
     event_types = forms.MultipleChoiceField(
         label=_("Event types"), choices=EventType.choices, widget=forms.CheckboxSelectMultiple
     )
@@ -18,7 +18,7 @@ class WebhookSubscriptionForm(forms.Form):
 class RobotForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=120)
     platform = forms.ChoiceField(label=_("Platform"), choices=Robot.Platform.choices)
-    webhook_url = forms.URLField(label=_("Webhook URL"), max_length=500)
+    webhook_url = forms.URLField(label=_("Webhook URL"), max_length=500, assume_scheme="https")
     secret = forms.CharField(
         label=_("Signing secret"),
         max_length=200,
