@@ -401,7 +401,7 @@ WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=12)
 WEBHOOK_DISABLE_AFTER_FAILURES = env.int("WEBHOOK_DISABLE_AFTER_FAILURES", default=20)
 WEBHOOK_LEASE_SECONDS = env.int("WEBHOOK_LEASE_SECONDS", default=120)
 # Concurrent requests per subscription within one task, and a task's time budget.
-WEBHOOK_CONCURRENCY = env.int("WEBHOOK_CONCURRENCY", default=8)
+WEBHOOK_CONCURRENCY = env.int("WEBHOOK_CONCURRENCY", default=16)
 WEBHOOK_TASK_BUDGET = env.int("WEBHOOK_TASK_BUDGET_SECONDS", default=60)
 # Group robots: the rate limiter lives in Redis when REDIS_URL is set, else in
 # the database (ROBOT_LIMITER=redis|db forces one). Robot URLs must be https://

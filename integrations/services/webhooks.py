@@ -12,6 +12,7 @@ subscription that fails too many times in a row is disabled.
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -239,6 +240,17 @@ def webhook_body(event: OutboundEvent) -> bytes:
     return json.dumps(event.payload(), ensure_ascii=False, separators=(",", ":")).encode()
 
 
+_sessions = threading.local()
+
+
+def _session() -> requests.Session:
+    """One HTTP session per thread: connections to a receiver are kept alive and reused."""
+    session = getattr(_sessions, "session", None)
+    if session is None:
+        session = _sessions.session = requests.Session()
+    return session
+
+
 def _post(delivery: WebhookDelivery) -> Outcome:
     """POST one delivery (no database access: runs in a thread)."""
     subscription = delivery.subscription
@@ -258,7 +270,7 @@ def _post(delivery: WebhookDelivery) -> Outcome:
     status_code = None
     error = ""
     try:
-        response = requests.post(
+        response = _session().post(
             subscription.url,
             data=body,
             headers=headers,
@@ -349,13 +361,13 @@ def webhook_deliveries_send(
 ) -> DeliverySummary:
     """Post the subscription's due deliveries, a few at a time, until none is due or the
     time budget is spent (the rest waits for the next task or the sweep)."""
-    concurrency = _setting("WEBHOOK_CONCURRENCY", 8)
+    concurrency = _setting("WEBHOOK_CONCURRENCY", 16)
     budget = budget_seconds if budget_seconds is not None else _setting("WEBHOOK_TASK_BUDGET", 60)
     deadline = time.monotonic() + budget
     summary = DeliverySummary()
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         while time.monotonic() < deadline:
-            rows = _claim(subscription_id=subscription_id, limit=concurrency * 4)
+            rows = _claim(subscription_id=subscription_id, limit=concurrency * 8)
             if not rows:
                 break
             outcomes = list(pool.map(_post, rows))

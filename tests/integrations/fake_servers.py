@@ -53,6 +53,8 @@ class FakeServer:
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
         self.received: list[Received] = []
+        # Event ids per path, parsed once on arrival (a bench polls these while it runs).
+        self.ids: dict[str, list[str]] = {}
         self.lock = threading.Lock()
         self.server: ThreadingHTTPServer | None = None
 
@@ -140,6 +142,8 @@ def fake_server() -> Iterator[FakeServer]:
     fake = FakeServer()
 
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as real receivers
+
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             parsed = urllib.parse.urlsplit(self.path)
@@ -150,9 +154,11 @@ def fake_server() -> Iterator[FakeServer]:
                 body=self.rfile.read(length),
                 at=time.time(),
             )
+            status, answer = fake.answer(received)
             with fake.lock:
                 fake.received.append(received)
-            status, answer = fake.answer(received)
+                if received.signature_ok and 200 <= status < 300:
+                    fake.ids.setdefault(received.path, []).append(received.json()["id"])
             data = json.dumps(answer).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
