@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import json
+import sys
 import threading
 import time
 import urllib.parse
@@ -137,6 +138,13 @@ class FakeServer:
         return 200, {"code": 0, "msg": "success", "data": {}}
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        # A client that went away (a worker killed mid-request) is part of the play.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 @contextmanager
 def fake_server() -> Iterator[FakeServer]:
     fake = FakeServer()
@@ -169,7 +177,7 @@ def fake_server() -> Iterator[FakeServer]:
         def log_message(self, *args) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = _QuietServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     fake.server = server
     thread = threading.Thread(target=server.serve_forever, daemon=True)
