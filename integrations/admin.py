@@ -20,7 +20,13 @@ class OutboundEventAdmin(admin.ModelAdmin):
 class WebhookSubscriptionAdmin(admin.ModelAdmin):
     list_display = ["name", "url", "is_active", "consecutive_failures", "disabled_at"]
     exclude = ["secret"]
-    readonly_fields = ["consecutive_failures", "disabled_at", "disabled_reason", "created_by"]
+    readonly_fields = [
+        "is_active",
+        "consecutive_failures",
+        "disabled_at",
+        "disabled_reason",
+        "created_by",
+    ]
 
 
 @admin.register(WebhookDelivery)

@@ -173,6 +173,9 @@ class WebhookAttempt(models.Model):
 class Robot(models.Model):
     """A WeCom, DingTalk or Feishu group robot a rep or a team lead registered."""
 
+    # A rep reaches their own robots; finance and managers reach every robot.
+    scope_owner_path = "owner"
+
     class Platform(models.TextChoices):
         WECOM = "wecom", _("WeCom (企业微信)")
         DINGTALK = "dingtalk", _("DingTalk (钉钉)")

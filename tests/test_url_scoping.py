@@ -52,7 +52,7 @@ pytestmark = pytest.mark.django_db
 SKIPPED_NAMESPACES = {"admin"}  # staff only; a rep is sent to the admin login (tested below)
 # The reset link's parameters are a signed user id and token, no object of anyone's scope.
 SKIPPED_NAMES = {"login", "logout", "set_language", "healthz", "password_reset_confirm"}
-APPS = ("receivables", "contracts", "dunning")
+APPS = ("receivables", "contracts", "dunning", "integrations")
 # Words URL names use for a model, besides the model's own snake_case name.
 ALIASES = {
     "assessment": "credit_assessment",
@@ -65,7 +65,11 @@ ALIASES = {
     "proof": "delivery_record",
     "task": "collection_task",
     "instalment": "agreement_instalment",
+    "webhook": "webhook_subscription",
+    "delivery": "webhook_delivery",
 }
+# Models only finance reaches (a rep gets 403), walked like the scoped ones.
+FINANCE_ONLY = ("integrations.WebhookSubscription", "integrations.WebhookDelivery")
 # URL name -> {parameter: model key} where the name's first words name something else.
 OVERRIDES = {
     "receivables:credit_note_create": {"pk": "invoice"},
@@ -88,6 +92,9 @@ def scoped_models() -> dict[str, type]:
         for model in apps.get_app_config(app).get_models()
         if hasattr(model, "scope_owner_path")
     }
+    for label in FINANCE_ONLY:
+        model = apps.get_model(label)
+        models[snake(model.__name__)] = model
     for alias, key in ALIASES.items():
         models.setdefault(alias, models[key])
     return models
@@ -197,7 +204,26 @@ def rival_world():
         "dunning_step": DunningStepFactory(id=1818, invoice=invoice, communication=communication),
         "collection_task": _task(id=1919, customer=customer, case=case, assignee=rival),
     }
+    objects.update(_integrations(rival=rival, customer=customer))
     return objects
+
+
+def _integrations(*, rival, customer) -> dict[str, object]:
+    from integrations.models import OutboundEvent, Robot, WebhookDelivery, WebhookSubscription
+
+    robot = Robot.objects.create(
+        id=2020,
+        name="Secret Rival Trading robot",
+        platform=Robot.Platform.WECOM,
+        webhook_url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=zz",
+        owner=rival,
+    )
+    webhook = WebhookSubscription.objects.create(
+        id=2121, name="ZZ-SECRET ERP", url="https://erp.example.com", secret="whsec_zz"
+    )
+    event = OutboundEvent.objects.create(id=2222, type="invoice.paid", customer=customer)
+    delivery = WebhookDelivery.objects.create(id=2323, event=event, subscription=webhook)
+    return {"robot": robot, "webhook_subscription": webhook, "webhook_delivery": delivery}
 
 
 def _pdf_file():

@@ -71,10 +71,7 @@ def _lease() -> timedelta:
 
 def robots_for_user(*, user: AbstractBaseUser):
     """The robots a user manages: their own; finance and managers manage every robot."""
-    queryset = Robot.objects.select_related("owner").order_by("name", "pk")
-    if has_role(user, Role.FINANCE, Role.MANAGER):
-        return queryset
-    return queryset.filter(owner=user)
+    return scope_for_user(Robot.objects.select_related("owner").order_by("name", "pk"), user)
 
 
 def _robot_validate(*, platform: str, webhook_url: str) -> None:
