@@ -165,7 +165,9 @@ def fake_server() -> Iterator[FakeServer]:
             status, answer = fake.answer(received)
             with fake.lock:
                 fake.received.append(received)
-                if received.signature_ok and 200 <= status < 300:
+                route = fake.routes.get(received.path)
+                webhook = route is not None and route.kind == "webhook"
+                if webhook and received.signature_ok and 200 <= status < 300:
                     fake.ids.setdefault(received.path, []).append(received.json()["id"])
             data = json.dumps(answer).encode()
             self.send_response(status)

@@ -253,3 +253,64 @@ def test_a_rep_cannot_carry_another_reps_digest():
             members=[other],
         )
     assert not Robot.objects.exists()
+
+
+def test_finance_and_managers_get_their_own_sections_and_broken_promises_go_at_once(
+    fake, settings, django_capture_on_commit_callbacks
+):
+    from dunning.services.promises import promise_review, promise_to_pay_record
+    from tests.factories.cases import CommunicationFactory
+    from tests.factories.dunning import due_invoice
+    from tests.factories.users import FinanceUserFactory
+
+    settings.ROBOT_LIMITER = "db"
+    finance, manager, rep = FinanceUserFactory(), ManagerFactory(), SalesRepFactory()
+    customer = CustomerFactory(sales_rep=rep, name="Late Payer Ltd")
+    CommunicationFactory(customer=customer)
+    CollectionTask.objects.create(
+        kind=CollectionTask.Kind.LEGAL_REFERRAL,
+        customer=customer,
+        assignee=manager,
+        title="Refer to counsel",
+        due_date=D,
+    )
+    robot = robot_register(
+        name="desk",
+        platform="feishu",
+        webhook_url=fake.route("/desk", kind="feishu", secret="FSEC"),
+        secret="FSEC",
+        language="en",
+        actor=manager,
+        members=[finance, manager],
+    )
+    mine = register(rep, fake.route("/rep", kind="wecom"), "wecom", send_digest=False)
+
+    with time_machine.travel(MORNING, tick=False):
+        robot_digests_queue(as_of=D)
+        robot_flush_all(robot_id=robot.pk)
+    (digest,) = fake.requests_to("/desk")
+    assert digest.signature_ok
+    text = digest.json()["content"]["text"]
+    assert "Letters to approve (1)" in text
+    assert "Escalations (1)" in text
+    assert "Refer to counsel" in text
+
+    # A promise broken in the review reaches the rep's robot at once
+    invoice = due_invoice(customer=customer, due=D - timedelta(days=5), amount="800.00")
+    with time_machine.travel(MORNING, tick=False):
+        promise_to_pay_record(
+            customer=customer,
+            invoices=[invoice],
+            amount="800.00",
+            promised_date=D + timedelta(days=1),
+            note="",
+            actor=rep,
+            as_of=D,
+        )
+    later = MORNING + timedelta(days=6)
+    with time_machine.travel(later, tick=False), django_capture_on_commit_callbacks(execute=True):
+        promise_review(as_of=later.date())
+    (alert,) = fake.requests_to("/rep")
+    assert "Late Payer Ltd" in alert.json()["markdown"]["content"]
+    assert "800.00" in alert.json()["markdown"]["content"]
+    assert mine.messages.get().notice_count == 1
