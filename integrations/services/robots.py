@@ -20,11 +20,10 @@ from datetime import date, datetime, timedelta
 
 import requests
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -38,8 +37,6 @@ from integrations.signing import dingtalk_signed_url, feishu_sign
 from receivables.models import Customer
 
 logger = logging.getLogger(__name__)
-
-User = get_user_model()
 
 # The platforms' answers that mean "too fast": the robot is blocked for a while.
 RATE_LIMIT_CODES = {
@@ -69,7 +66,7 @@ def _lease() -> timedelta:
 # --- Registration ------------------------------------------------------------------
 
 
-def robots_for_user(*, user: AbstractBaseUser):
+def robots_for_user(*, user: AbstractBaseUser) -> QuerySet[Robot]:
     """The robots a user manages: their own; finance and managers manage every robot."""
     return scope_for_user(Robot.objects.select_related("owner").order_by("name", "pk"), user)
 
@@ -199,7 +196,10 @@ class FlushResult:
     retry_in: timedelta | None = None
 
 
-def _claim(*, robot_id: int, now: datetime) -> tuple[Robot, RobotMessage, list, dict] | FlushResult:
+Claimed = tuple[Robot, RobotMessage, list[RobotNotice], dict]
+
+
+def _claim(*, robot_id: int, now: datetime) -> Claimed | FlushResult:
     """Under the robot's lock: take a limiter slot and the notices that fit one message."""
     robot = Robot.objects.select_for_update().select_related("owner").get(pk=robot_id)
     if not robot.is_active:
