@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from core.domain_events import EventType
 from integrations.models import OutboundEvent, WebhookAttempt, WebhookDelivery, WebhookSubscription
 from integrations.services import webhooks
+from integrations.services.outbox import events_fan_out
 from integrations.services.webhooks import (
     webhook_delivery_replay,
     webhook_subscription_create,
@@ -186,3 +187,22 @@ def test_a_delivery_claimed_by_a_killed_worker_is_posted_again_after_its_lease(
     ids = [json.loads(item.body)["id"] for item in fake.requests_to("/erp")]
     assert len(ids) == 2
     assert len(set(ids)) == 1  # at least once: the receiver dedupes on the id
+
+
+@pytest.mark.parametrize("count", [10, 300])
+def test_fan_out_takes_the_same_statements_whatever_the_number_of_events(
+    finance, count, django_assert_max_num_queries
+):
+    for name in ("a", "b", "c"):
+        subscribe(finance, f"https://{name}.example.com", types=list(EventType.values))
+    OutboundEvent.objects.bulk_create(
+        OutboundEvent(type=EventType.INVOICE_PAID, params={"n": n}) for n in range(count)
+    )
+
+    with django_assert_max_num_queries(9):
+        result = events_fan_out()
+
+    assert result.events == count
+    assert WebhookDelivery.objects.count() == 3 * count
+    assert not OutboundEvent.objects.filter(fanned_out_at__isnull=True).exists()
+    assert events_fan_out().events == 0  # nothing twice
