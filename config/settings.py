@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "dashboards",
     "statements",
     "portal",
+    "integrations",
 ]
 
 MIDDLEWARE = [
@@ -478,3 +479,42 @@ CACHES = {
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"] + (
     [] if REDIS_URL else ["django_ratelimit.E003"]
 )
+# --- Integrations: webhooks and chat robots ---------------------------------
+
+# The public address of the app, for deep links in robot messages.
+SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
+# Webhook deliveries: a request times out after WEBHOOK_TIMEOUT_SECONDS; a
+# failed one is retried after base x 2^(attempt-1) seconds (capped), up to
+# WEBHOOK_MAX_ATTEMPTS; a subscription failing WEBHOOK_DISABLE_AFTER_FAILURES
+# times in a row is disabled. A claimed delivery nobody finished within the
+# lease (a killed worker) is posted again by the sweep.
+WEBHOOK_TIMEOUT_SECONDS = env.int("WEBHOOK_TIMEOUT_SECONDS", default=10)
+WEBHOOK_RETRY_BASE_SECONDS = env.int("WEBHOOK_RETRY_BASE_SECONDS", default=30)
+WEBHOOK_RETRY_MAX_SECONDS = env.int("WEBHOOK_RETRY_MAX_SECONDS", default=6 * 60 * 60)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=12)
+WEBHOOK_DISABLE_AFTER_FAILURES = env.int("WEBHOOK_DISABLE_AFTER_FAILURES", default=20)
+WEBHOOK_LEASE_SECONDS = env.int("WEBHOOK_LEASE_SECONDS", default=120)
+# Concurrent requests per subscription within one task, and a task's time budget.
+WEBHOOK_CONCURRENCY = env.int("WEBHOOK_CONCURRENCY", default=16)
+WEBHOOK_TASK_BUDGET = env.int("WEBHOOK_TASK_BUDGET_SECONDS", default=60)
+# Group robots: the rate limiter lives in Redis when REDIS_URL is set, else in
+# the database (ROBOT_LIMITER=redis|db forces one). Robot URLs must be https://
+# unless ROBOT_ALLOW_HTTP (default: DEBUG).
+ROBOT_LIMITER = env.str("ROBOT_LIMITER", default="")
+ROBOT_ALLOW_HTTP = env.bool("ROBOT_ALLOW_HTTP", default=DEBUG)
+ROBOT_TIMEOUT_SECONDS = env.int("ROBOT_TIMEOUT_SECONDS", default=10)
+ROBOT_LEASE_SECONDS = env.int("ROBOT_LEASE_SECONDS", default=120)
+ROBOT_DIGEST_AT = env.str("ROBOT_DIGEST_AT", default="08:30")
+try:
+    _digest_hour, _digest_minute = (int(part) for part in ROBOT_DIGEST_AT.split(":"))
+except ValueError as error:
+    raise ImproperlyConfigured("ROBOT_DIGEST_AT must look like HH:MM, e.g. 08:30.") from error
+CELERY_BEAT_SCHEDULE["integrations-sweep"] = {
+    "task": "integrations.tasks.integrations_sweep_task",
+    "schedule": env.int("INTEGRATIONS_SWEEP_EVERY_SECONDS", default=30),
+    "options": {"expires": env.int("INTEGRATIONS_SWEEP_EVERY_SECONDS", default=30)},
+}
+CELERY_BEAT_SCHEDULE["robot-morning-digests"] = {
+    "task": "integrations.tasks.robot_digests_task",
+    "schedule": crontab(hour=_digest_hour, minute=_digest_minute),
+}

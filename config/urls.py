@@ -52,4 +52,5 @@ urlpatterns = [
     path("statements/", include("statements.urls")),
     path("webhooks/anymail/", include("statements.webhooks")),
     path("", include("portal.urls")),
+    path("integrations/", include("integrations.urls")),
 ]

@@ -29,6 +29,9 @@ def navigation(request: HttpRequest) -> dict[str, object]:
         items.append((_("Disputes"), reverse("dunning:dispute_list")))
     if has_role(user, Role.MANAGER):
         items.append((_("Agreements to approve"), reverse("dunning:agreement_queue")))
+    items.append((_("Chat robots"), reverse("integrations:robot_list")))
+    if has_role(user, Role.FINANCE):
+        items.append((_("Webhooks"), reverse("integrations:webhook_list")))
     if user.is_staff:
         items.append((_("Administration"), reverse("admin:index")))
     role_names = {

@@ -68,7 +68,7 @@ SKIPPED_ROUTES = {
     "portal:letter",
     "portal:confirmation_pdf",
 }
-APPS = ("receivables", "contracts", "dunning", "statements", "portal")
+APPS = ("receivables", "contracts", "dunning", "statements", "portal", "integrations")
 # Words URL names use for a model, besides the model's own snake_case name.
 ALIASES = {
     "assessment": "credit_assessment",
@@ -82,7 +82,11 @@ ALIASES = {
     "task": "collection_task",
     "instalment": "agreement_instalment",
     "link": "portal_link",
+    "webhook": "webhook_subscription",
+    "delivery": "webhook_delivery",
 }
+# Models only finance reaches (a rep gets 403), walked like the scoped ones.
+FINANCE_ONLY = ("integrations.WebhookSubscription", "integrations.WebhookDelivery")
 # URL name -> {parameter: model key} where the name's first words name something else.
 OVERRIDES = {
     "receivables:credit_note_create": {"pk": "invoice"},
@@ -105,6 +109,9 @@ def scoped_models() -> dict[str, type]:
         for model in apps.get_app_config(app).get_models()
         if hasattr(model, "scope_owner_path")
     }
+    for label in FINANCE_ONLY:
+        model = apps.get_model(label)
+        models[snake(model.__name__)] = model
     for alias, key in ALIASES.items():
         models.setdefault(alias, models[key])
     return models
@@ -227,7 +234,26 @@ def rival_world():
         "portal_link": _portal_link(id=2222, customer=customer),
     }
     objects["portal_dispute_attachment"] = _attachment(id=2323, dispute=objects["dispute"])
+    objects.update(_integrations(rival=rival, customer=customer))
     return objects
+
+
+def _integrations(*, rival, customer) -> dict[str, object]:
+    from integrations.models import OutboundEvent, Robot, WebhookDelivery, WebhookSubscription
+
+    robot = Robot.objects.create(
+        id=2424,
+        name="Secret Rival Trading robot",
+        platform=Robot.Platform.WECOM,
+        webhook_url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=zz",
+        owner=rival,
+    )
+    webhook = WebhookSubscription.objects.create(
+        id=2525, name="ZZ-SECRET ERP", url="https://erp.example.com", secret="whsec_zz"
+    )
+    event = OutboundEvent.objects.create(id=2626, type="invoice.paid", customer=customer)
+    delivery = WebhookDelivery.objects.create(id=2727, event=event, subscription=webhook)
+    return {"robot": robot, "webhook_subscription": webhook, "webhook_delivery": delivery}
 
 
 def _pdf_file():

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
 
+from core.domain_events import DomainEvent, EventType, domain_events_announce
 from core.exceptions import BusinessRuleError
 from core.roles import Role, has_role
 from dunning.models import (
@@ -32,6 +33,7 @@ from dunning.models.policy import EMAIL_CHANNELS
 from dunning.services.events import case_event_create
 from dunning.services.render import RenderError, communication_render
 from receivables.models import Contact, CreditHoldEvent, Customer
+from receivables.services.credit import credit_hold_domain_event
 from receivables.services.customers import customer_lock
 
 
@@ -54,6 +56,25 @@ def recipient_role(*, channels: list[str]) -> str:
 
 def items_text(steps: list[DunningStep]) -> str:
     return ", ".join(step.item_label for step in steps)
+
+
+def communication_sent_domain_event(
+    *, communication: Communication, labels: list[str]
+) -> DomainEvent:
+    """Describe a message that went out (or was carried out) as `dunning.message.sent`."""
+    return DomainEvent(
+        type=EventType.DUNNING_MESSAGE_SENT,
+        params={
+            "communication_id": communication.pk,
+            "customer_code": communication.customer.code,
+            "level": communication.level,
+            "currency": communication.currency,
+            "channels": list(communication.channels),
+            "items": labels,
+            "business_date": communication.business_date.isoformat(),
+        },
+        customer_id=communication.customer_id,
+    )
 
 
 def communication_release(
@@ -102,6 +123,13 @@ def communication_release(
             text=_("%(level)s carried out for %(items)s.")
             % {"level": communication.get_level_display(), "items": items},
             data={"communication": communication.pk, "level": communication.level},
+        )
+        domain_events_announce(
+            events=[
+                communication_sent_domain_event(
+                    communication=communication, labels=[step.item_label for step in steps]
+                )
+            ]
         )
     elif needs_email and not communication.recipient_email and Channel.LETTER not in channels:
         communication_fail_missing_address(communication=communication, case=case)
@@ -580,4 +608,15 @@ def communications_build_many(
                 },
             )
     CaseEvent.objects.bulk_create(events)
+    domain_events_announce(
+        events=[credit_hold_domain_event(hold=hold) for hold in hold_events]
+        + [
+            communication_sent_domain_event(
+                communication=communication,
+                labels=[step.item_label for step in plan["steps"]],
+            )
+            for communication, plan in zip(communications, plans, strict=True)
+            if plan.get("sent")
+        ]
+    )
     return communications

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.domain_events import DomainEvent, EventType, domain_events_announce
 from core.exceptions import BusinessRuleError
 from dunning.models import CaseEvent, CollectionCase, Dispute
 from dunning.services.cases import (
@@ -102,6 +103,20 @@ def dispute_open(
         text=_("Dispute on %(invoices)s: %(reason)s")
         % {"invoices": ", ".join(numbers), "reason": reason},
         data={"dispute": dispute.pk, "invoices": numbers},
+    )
+    domain_events_announce(
+        events=[
+            DomainEvent(
+                type=EventType.DISPUTE_OPENED,
+                params={
+                    "dispute_id": dispute.pk,
+                    "customer_code": customer.code,
+                    "invoices": numbers,
+                    "opened_on": as_of.isoformat(),
+                },
+                customer_id=customer.pk,
+            )
+        ]
     )
     case_reason_suggest(case=case, reason=CollectionCase.OverdueReason.DISPUTE, actor=actor)
     return dispute

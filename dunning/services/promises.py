@@ -20,6 +20,7 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.domain_events import DomainEvent, EventType, domain_events_announce
 from core.exceptions import BusinessRuleError
 from core.money import money_quantize
 from dunning.models import CaseEvent, CollectionTask, PromiseToPay
@@ -279,6 +280,23 @@ def _promise_close(*, promise: PromiseToPay, status: str, as_of: date) -> str:
         )
         % values,
         data={"promise": promise.pk, "paid": str(paid)},
+    )
+    domain_events_announce(
+        events=[
+            DomainEvent(
+                type=EventType.PROMISE_BROKEN,
+                params={
+                    "promise_id": promise.pk,
+                    "customer_code": customer.code,
+                    "amount": str(money_quantize(promise.amount)),
+                    "currency": promise.currency,
+                    "promised_date": promise.promised_date.isoformat(),
+                    "paid": str(money_quantize(paid)),
+                    "as_of": as_of.isoformat(),
+                },
+                customer_id=customer.pk,
+            )
+        ]
     )
     task = CollectionTask.objects.create(
         kind=CollectionTask.Kind.PROMISE_DUE,

@@ -49,6 +49,7 @@ from django.utils.translation import gettext as _
 
 from contracts.models import AgreementInstalment, SupplementaryAgreement
 from contracts.selectors.instalments import customer_ids_overdue
+from core.domain_events import DomainEvent, EventType, domain_events_announce
 from core.exceptions import BusinessRuleError
 from dunning.models import (
     CaseEvent,
@@ -373,6 +374,15 @@ def _chunk_process(*, chunk_id: int) -> ChunkResult:
         customers=customers,
         cases=cases,
     )
+    domain_events_announce(
+        events=_domain_events(
+            batch=batch,
+            as_of=as_of,
+            levels=levels,
+            customers=customers,
+            communications=result.communications,
+        )
+    )
     chunk.status = DunningRunChunk.Status.DONE
     chunk.attempts += 1
     chunk.steps_created = result.steps_created
@@ -382,6 +392,67 @@ def _chunk_process(*, chunk_id: int) -> ChunkResult:
     chunk.finished_at = timezone.now()
     chunk.save()
     return result
+
+
+ESCALATION_LEVELS = (LevelCode.EXECUTIVE, LevelCode.LEGAL)
+
+
+def _domain_events(
+    *,
+    batch: uuid.UUID,
+    as_of: date,
+    levels: list[DunningLevel],
+    customers: dict[int, Customer],
+    communications: list[CreatedCommunication],
+) -> list[DomainEvent]:
+    """`invoice.overdue` for invoices that reached the first overdue rung in this chunk (one
+    read), and `dunning.case.escalated` for each message at the executive or legal rung."""
+    first_rung = next((level.code for level in levels if level.is_rung), None)
+    events = [
+        DomainEvent(
+            type=EventType.INVOICE_OVERDUE,
+            params={
+                "invoice_id": invoice_id,
+                "number": number,
+                "customer_code": customers[customer_id].code,
+                "due_date": due_date.isoformat(),
+                "outstanding": str(outstanding),
+                "currency": currency,
+                "as_of": as_of.isoformat(),
+            },
+            customer_id=customer_id,
+        )
+        for invoice_id, number, customer_id, due_date, outstanding, currency in (
+            DunningStep.objects.filter(batch=batch, level=first_rung, invoice__isnull=False)
+            .order_by("invoice__number")
+            .values_list(
+                "invoice_id",
+                "invoice__number",
+                "customer_id",
+                "due_date",
+                "outstanding",
+                "currency",
+            )
+        )
+    ]
+    by_code = {customer.code: customer for customer in customers.values()}
+    events.extend(
+        DomainEvent(
+            type=EventType.DUNNING_CASE_ESCALATED,
+            params={
+                "communication_id": created.communication_id,
+                "customer_code": created.customer_code,
+                "level": created.level,
+                "currency": created.currency,
+                "items": created.invoices,
+                "as_of": as_of.isoformat(),
+            },
+            customer_id=by_code[created.customer_code].pk,
+        )
+        for created in communications
+        if created.level in ESCALATION_LEVELS
+    )
+    return events
 
 
 def _level_candidates(

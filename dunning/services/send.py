@@ -37,6 +37,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.domain_events import domain_events_announce
 from dunning.models import (
     CaseEvent,
     Channel,
@@ -51,6 +52,7 @@ from dunning.policy import communication_policy, policy_active_or_default
 from dunning.services.communications import (
     communication_fail,
     communication_fail_missing_address,
+    communication_sent_domain_event,
     items_text,
 )
 from dunning.services.events import case_event_create
@@ -375,6 +377,13 @@ def _after_sent(communication: Communication) -> None:
             "items": items_text(steps),
         },
         data={"communication": communication.pk, "message_id": str(communication.message_id)},
+    )
+    domain_events_announce(
+        events=[
+            communication_sent_domain_event(
+                communication=communication, labels=[step.item_label for step in steps]
+            )
+        ]
     )
     if Channel.LETTER in communication.channels and communication.letter_pdf:
         CollectionTask.objects.create(

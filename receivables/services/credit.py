@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from core.domain_events import DomainEvent, EventType, domain_events_announce
 from core.exceptions import BusinessRuleError
 from core.money import money_quantize
 from core.roles import Role, has_role
@@ -574,12 +575,27 @@ def customer_hold(
     customer.credit_status = Customer.CreditStatus.ON_HOLD
     customer._history_user = actor
     customer.save(update_fields=["credit_status", "updated_at"])
-    return CreditHoldEvent.objects.create(
+    event = CreditHoldEvent.objects.create(
         customer=customer,
         action=CreditHoldEvent.Action.HOLD,
         source=source,
         actor=actor,
         reason=reason,
+    )
+    domain_events_announce(events=[credit_hold_domain_event(hold=event)])
+    return event
+
+
+def credit_hold_domain_event(*, hold: CreditHoldEvent) -> DomainEvent:
+    """Describe a placed credit hold as a `credit.hold.placed` event."""
+    return DomainEvent(
+        type=EventType.CREDIT_HOLD_PLACED,
+        params={
+            "hold_event_id": hold.pk,
+            "customer_code": hold.customer.code,
+            "source": hold.source,
+        },
+        customer_id=hold.customer_id,
     )
 
 

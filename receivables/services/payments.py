@@ -16,6 +16,7 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.domain_events import DomainEvent, EventType, domain_events_announce
 from core.exceptions import BusinessRuleError
 from core.money import money_quantize
 from receivables.models import Customer, Invoice, Payment, PaymentAllocation
@@ -124,6 +125,27 @@ def _allocate(
     return created
 
 
+def _payment_event(
+    event_type: str, payment: Payment, plan: list[tuple[Invoice, Decimal]] | None
+) -> DomainEvent:
+    params = {
+        "payment_id": payment.pk,
+        "customer_code": payment.customer.code,
+        "payment_date": payment.payment_date.isoformat(),
+        "amount": str(money_quantize(payment.amount)),
+        "currency": payment.currency,
+        "reference": payment.reference,
+    }
+    if plan is not None:
+        params["allocations"] = [
+            {"invoice": invoice.number, "amount": str(money_quantize(amount))}
+            for invoice, amount in plan
+        ]
+    else:
+        params["reason"] = payment.reversal_reason
+    return DomainEvent(type=event_type, params=params, customer_id=payment.customer_id)
+
+
 @transaction.atomic
 def payment_record(
     *,
@@ -187,6 +209,7 @@ def payment_record(
     payment._history_user = actor
     payment.save()
     _allocate(payment=payment, plan=plan, actor=actor)
+    domain_events_announce(events=[_payment_event(EventType.PAYMENT_RECORDED, payment, plan)])
     if customer.is_new:
         customer.is_new = False
         customer._history_user = actor
@@ -249,4 +272,5 @@ def payment_reverse(*, payment: Payment, reason: str, actor: AbstractBaseUser | 
         cause=BalanceCause.PAYMENT_REVERSED,
         reason=f"payment {payment.pk} reversed",
     )
+    domain_events_announce(events=[_payment_event(EventType.PAYMENT_REVERSED, payment, None)])
     return payment
