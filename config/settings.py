@@ -450,8 +450,6 @@ CELERY_BEAT_SCHEDULE["collections-daily-review"] = {
 
 # Links to the customer's page (/p/<token>/) expire after this many days.
 PORTAL_LINK_DAYS = env.int("PORTAL_LINK_DAYS", default=30)
-# The address the links in emails start with (the site as customers reach it).
-PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000")
 # Requests to /p/ from one address per minute; beyond that the page answers 429.
 PORTAL_RATE_LIMIT = env.str("PORTAL_RATE_LIMIT", default="100/m")
 PORTAL_ATTACHMENT_MAX_BYTES = env.int("PORTAL_ATTACHMENT_MAX_MB", default=10) * 1024 * 1024
@@ -481,8 +479,9 @@ SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"] + (
 )
 # --- Integrations: webhooks and chat robots ---------------------------------
 
-# The public address of the app, for deep links in robot messages.
-SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
+# The public address of the app as users and customers reach it: links in emails (the
+# customer's page) and deep links in robot messages start with it.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 # Webhook deliveries: a request times out after WEBHOOK_TIMEOUT_SECONDS; a
 # failed one is retried after base x 2^(attempt-1) seconds (capped), up to
 # WEBHOOK_MAX_ATTEMPTS; a subscription failing WEBHOOK_DISABLE_AFTER_FAILURES

@@ -8,7 +8,10 @@ class PortalConfig(AppConfig):
 
     def ready(self) -> None:
         from dunning.services.send import email_body_extension_register
-        from portal.services.links import portal_link_email_text
+        from portal.services.links import portal_link_email_text, statement_portal_url
+        from statements.services.runs import statement_portal_link_register
 
-        # Every dunning email carries a fresh link to the customer's page.
+        # Every dunning email carries a fresh link to the customer's page, and every statement
+        # email one that asks to confirm the statement's closing balance.
         email_body_extension_register(extension=portal_link_email_text)
+        statement_portal_link_register(maker=statement_portal_url)

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.apps import apps
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
@@ -96,14 +95,14 @@ def portal_confirmations(*, customer: Customer) -> QuerySet[BalanceConfirmation]
 
 
 def portal_statements(*, customer: Customer) -> list:
-    """The customer's statements of account, once the `statements` app is installed.
+    """The customer's statements of account that were sent, newest first (the last twelve)."""
+    from statements.models import Statement
 
-    The lead glues the statements app's selector here; until then the page
-    shows none.
-    """
-    if not apps.is_installed("statements"):
-        return []
-    return []
+    return list(
+        Statement.objects.filter(customer=customer, status=Statement.Status.SENT).order_by(
+            "-period_end", "-pk"
+        )[:12]
+    )
 
 
 def customer_balances_as_of(*, customer: Customer, as_of: date, today: date) -> dict[str, Decimal]:

@@ -25,7 +25,7 @@ def link_days() -> int:
 
 def portal_url(*, token: str) -> str:
     """The absolute address of the customer's page for a token (the token in the path only)."""
-    base = getattr(settings, "PORTAL_BASE_URL", "").rstrip("/")
+    base = settings.SITE_URL.rstrip("/")
     return f"{base}{reverse('portal:page', kwargs={'token': token})}"
 
 
@@ -104,3 +104,10 @@ def portal_link_email_text(communication: Communication) -> str:
         language=communication.language or communication.customer.language,
         communication=communication,
     )
+
+
+def statement_portal_url(statement) -> str:
+    """A fresh link for a statement's email: the customer's page, asking to confirm the
+    balance at the end of the statement's period."""
+    _link, token = portal_link_create(customer=statement.customer, as_of=statement.period_end)
+    return portal_url(token=token)

@@ -20,6 +20,7 @@ The same way as the dunning run (README "The daily run, exactly once"):
 
 import logging
 import smtplib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -203,9 +204,19 @@ def statements_claim(*, limit: int = 1, ids: list[int] | None = None) -> list[in
     return claimed
 
 
+_portal_link_maker: Callable[[Statement], str] | None = None
+
+
+def statement_portal_link_register(*, maker: Callable[[Statement], str]) -> None:
+    """Let the customer's page (the `portal` app, above this one) make the email's link."""
+    global _portal_link_maker
+    _portal_link_maker = maker
+
+
 def statement_portal_link(statement: Statement) -> str:
-    """The customer's own page for this statement; empty until the portal is wired in."""
-    return ""
+    """A fresh link to the customer's own page asking to confirm the statement's closing
+    balance, or "" without the portal. Made when the email is sent, never stored."""
+    return _portal_link_maker(statement) if _portal_link_maker is not None else ""
 
 
 def statement_email(*, statement: Statement) -> tuple[str, str]:

@@ -2,9 +2,12 @@
 
 import io
 import logging
-from datetime import timedelta
+import re
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
@@ -238,3 +241,32 @@ def test_the_throttle_counts_in_redis_where_every_web_process_sees_it(client, bo
         .keys(f"*{settings.CACHES['ratelimit']['KEY_PREFIX']}*")
     )
     assert keys
+
+
+@time_machine.travel(datetime(2026, 12, 1, 7, 0, tzinfo=ZoneInfo("Asia/Shanghai")), tick=False)
+def test_a_statement_email_links_to_the_page_that_asks_to_confirm_its_closing_balance(
+    client, mailoutbox
+):
+    from statements.models import Statement
+    from statements.services.runs import statement_run, statements_send
+    from tests.factories.statements import scheduled_customer
+
+    # Given a customer on a monthly statement schedule, sent on the first working day
+    customer = scheduled_customer(code="S-LINK")
+    statement_run(as_of=date(2026, 12, 1))
+    statements_send()
+
+    # Then the email carries a link, stored only hashed, for the statement's closing date
+    [message] = mailoutbox
+    [url] = re.findall(r"https?://\S+/p/\S+", message.body)
+    token = url.rstrip("/").split("/p/")[1].split("/")[0]
+    assert token not in str(list(PortalLink.objects.values()))
+    link = PortalLink.objects.get(customer=customer)
+    assert link.as_of == date(2026, 11, 30)
+    # and the page it opens lists the sent statement with its closing balance
+    page = client.get("/" + url.split("://", 1)[1].split("/", 1)[1])
+    assert page.status_code == 200
+    text = page.content.decode()
+    statement = Statement.objects.get()
+    assert f"{statement.closing:,.2f}" in text
+    assert "2026-11-30" in text
