@@ -240,6 +240,10 @@ class CaseEvent(AppendOnlyModel):
         PAYMENT_RECEIVED = "payment_received", _("Payment received")
         THANK_YOU_SENT = "thank_you_sent", _("Thank-you sent")
         NOTE = "note", _("Note")
+        RECEIPT_APPLIED = "receipt_applied", _("Bank receipt applied")
+        RECEIPT_DISMISSED = "receipt_dismissed", _("Bank receipt marked not a customer's")
+        RECEIPT_CLAIMED = "receipt_claimed", _("Bank receipt claimed")
+        RECEIPT_CLAIM_REJECTED = "receipt_claim_rejected", _("Bank receipt claim rejected")
 
     customer = models.ForeignKey(
         Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="case_events"
