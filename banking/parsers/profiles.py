@@ -170,6 +170,14 @@ def _date(value: str, profile: ColumnProfile) -> date:
     raise ValueError(value)
 
 
+def _is_date(value: str, profile: ColumnProfile) -> bool:
+    try:
+        _date(value, profile)
+    except ValueError:
+        return False
+    return True
+
+
 def parse(*, data: bytes, account: BankAccount, profile: ColumnProfile | None) -> ParsedStatement:
     """Read an export with the given profile, or the one whose headers fit (auto)."""
     lines = _lines(data)
@@ -188,7 +196,7 @@ def parse(*, data: bytes, account: BankAccount, profile: ColumnProfile | None) -
 
         credit_text = cell("credit")
         debit_text = cell("debit")
-        if not credit_text.strip() and not cell("transaction_id") and not cell("date"):
+        if not cell("transaction_id") and not _is_date(cell("date"), chosen):
             # A footer such as 合计 (totals): no id, no date.
             continue
         problems = []
