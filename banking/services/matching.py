@@ -152,6 +152,7 @@ class Candidate:
                     "pk": item.pk,
                     "label": item.label,
                     "amount": money_str(item.open_amount),
+                    "invoice_ids": [invoice_id for invoice_id, _value in item.invoices],
                 }
                 for item in self.items
             ],

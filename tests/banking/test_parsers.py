@@ -14,9 +14,9 @@ pytestmark = pytest.mark.django_db
 
 ICBC_CSV = (
     "中国工商银行 账户明细\n"
-    "账号：6222000011112222\n"
+    "账号\uff1a6222000011112222\n"
     "交易日期,交易流水号,对方户名,对方账号,借方发生额,贷方发生额,余额,摘要,用途\n"
-    '2026-02-27,ICBC0001,华南贸易（深圳）有限公司,6217000011110000,,"¥12,500.00",99999.00,货款,HN-77\n'
+    '2026-02-27,ICBC0001,华南贸易\uff08深圳\uff09有限公司,6217000011110000,,"¥12,500.00",99999.00,货款,HN-77\n'
     "2026-02-27,ICBC0002,我司,6222000011112222,300.00,,99699.00,手续费,\n"
     "2026-02-28,ICBC0003,上海某某,6217000099990000,,88.50,99787.50,往来款,\n"
     "合计,,,,300.00,12588.50,,,\n"
@@ -161,7 +161,8 @@ def test_camt053_for_another_account_is_refused(account):
 def test_camt053_refuses_entities(account):
     data = b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "x">]><Document>&a;</Document>'
     parsed = statement_parse(data=data, account=account, profile="camt053")
-    assert parsed.errors and parsed.rows == []
+    assert parsed.errors
+    assert parsed.rows == []
 
 
 MT940 = """:20:STMT1
