@@ -42,17 +42,23 @@ def receipts_cash_applied(*, as_of: date) -> list[dict]:
     ]
 
 
-def receipts_straight_through_rate(*, as_of: date) -> dict:
-    """Receipts imported in the month of the date, and the share applied automatically:
-    {"receipts", "automatic", "rate"} (rate a Decimal percentage, None without receipts)."""
-    month_start = as_of.replace(day=1)
-    row = (
-        BankReceipt.objects.annotate(day=TruncDate("created_at"))
-        .filter(day__gte=month_start, day__lte=as_of)
-        .aggregate(
-            receipts=Count("pk"), automatic=Count("pk", filter=Q(applied_automatically=True))
-        )
-    )
+def _month_q(*, as_of: date) -> Q:
+    return Q(created_at__date__gte=as_of.replace(day=1), created_at__date__lte=as_of)
+
+
+def _age_aggregates(*, as_of: date) -> dict:
+    waiting = Q(status__in=[Status.UNMATCHED, Status.SUGGESTED, Status.CLAIMED])
+    aggregates = {}
+    for index, (low, high) in enumerate(AGE_BUCKETS.values()):
+        condition = waiting & Q(date__lte=as_of - timedelta(days=low))
+        if high is not None:
+            condition &= Q(date__gte=as_of - timedelta(days=high))
+        aggregates[f"count_{index}"] = Count("pk", filter=condition)
+        aggregates[f"amount_{index}"] = Sum("amount", filter=condition)
+    return aggregates
+
+
+def _rate(row: dict) -> dict:
     receipts, automatic = row["receipts"], row["automatic"]
     rate = (
         (Decimal(automatic) * 100 / Decimal(receipts)).quantize(Decimal("0.1"))
@@ -62,18 +68,7 @@ def receipts_straight_through_rate(*, as_of: date) -> dict:
     return {"receipts": receipts, "automatic": automatic, "rate": rate}
 
 
-def receipts_unmatched_by_age(*, as_of: date) -> list[dict]:
-    """Receipts nobody has placed yet (unmatched, suggested, claimed) by age of their date:
-    [{"bucket", "count", "amount"}] in bucket order (one query)."""
-    open_statuses = [Status.UNMATCHED, Status.SUGGESTED, Status.CLAIMED]
-    aggregates = {}
-    for index, (_bucket, (low, high)) in enumerate(AGE_BUCKETS.items()):
-        condition = Q(date__lte=as_of - timedelta(days=low))
-        if high is not None:
-            condition &= Q(date__gte=as_of - timedelta(days=high))
-        aggregates[f"count_{index}"] = Count("pk", filter=condition)
-        aggregates[f"amount_{index}"] = Sum("amount", filter=condition)
-    row = BankReceipt.objects.filter(status__in=open_statuses).aggregate(**aggregates)
+def _ages(row: dict) -> list[dict]:
     return [
         {
             "bucket": bucket,
@@ -82,3 +77,36 @@ def receipts_unmatched_by_age(*, as_of: date) -> list[dict]:
         }
         for index, bucket in enumerate(AGE_BUCKETS)
     ]
+
+
+def _straight_through_aggregates(*, as_of: date) -> dict:
+    month = _month_q(as_of=as_of)
+    return {
+        "receipts": Count("pk", filter=month),
+        "automatic": Count("pk", filter=month & Q(applied_automatically=True)),
+    }
+
+
+def receipts_straight_through_rate(*, as_of: date) -> dict:
+    """Receipts imported in the month of the date, and the share applied automatically:
+    {"receipts", "automatic", "rate"} (rate a Decimal percentage, None without receipts)."""
+    return _rate(BankReceipt.objects.aggregate(**_straight_through_aggregates(as_of=as_of)))
+
+
+def receipts_unmatched_by_age(*, as_of: date) -> list[dict]:
+    """Receipts nobody has placed yet (unmatched, suggested, claimed) by age of their date:
+    [{"bucket", "count", "amount"}] in bucket order (one query)."""
+    return _ages(BankReceipt.objects.aggregate(**_age_aggregates(as_of=as_of)))
+
+
+def cash_application_figures(*, as_of: date, currency: str) -> dict:
+    """The manager dashboard's cash-application block: applied today and this month (in the
+    currency), the straight-through rate and the receipts waiting by age (two queries)."""
+    applied = next(
+        (row for row in receipts_cash_applied(as_of=as_of) if row["currency"] == currency),
+        {"currency": currency, "today": Decimal("0.00"), "month": Decimal("0.00")},
+    )
+    row = BankReceipt.objects.aggregate(
+        **_straight_through_aggregates(as_of=as_of), **_age_aggregates(as_of=as_of)
+    )
+    return {"applied": applied, "straight_through": _rate(row), "waiting": _ages(row)}
