@@ -14,6 +14,7 @@ unmatched, with ranked candidates and their reasons (kind + params).
 
 import itertools
 import re
+import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -122,15 +123,18 @@ def memo_loose_names(memo: str, label: str) -> bool:
 
 def memo_number_candidates(memo: str) -> set[str]:
     """Spellings of the invoice numbers a memo may name, to look them up by number."""
-    text = text_normalise(memo)
+    text = unicodedata.normalize("NFKC", memo or "").casefold()
     found = set()
-    for prefix, digits in _MEMO_TOKEN.findall(text):
-        digits = re.sub(r"[^0-9]", "-", digits)
+    for letters, digits in _MEMO_TOKEN.findall(text):
+        digits = re.sub(r"[^0-9]", "-", digits.strip())
         plain = digits.replace("-", "")
-        for body in {digits, plain}:
-            for separator in ("-", "", "_", "/", " "):
-                found.add(f"{prefix.upper()}{separator}{body}")
-                found.add(f"{prefix}{separator}{body}")
+        # "payinv1042": the number's own prefix is a tail of the letters.
+        for start in range(len(letters)):
+            prefix = letters[start:]
+            for body in {digits, plain}:
+                for separator in ("-", "", "_", "/"):
+                    found.add(f"{prefix.upper()}{separator}{body}")
+                    found.add(f"{prefix}{separator}{body}")
     return found
 
 
