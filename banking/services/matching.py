@@ -88,7 +88,9 @@ def number_key(number: str) -> str:
 
 def memo_strict_names(memo: str, label: str) -> bool:
     """Whether the memo names the number exactly (any case), not as part of a longer one."""
-    haystack, needle = text_normalise(memo), text_normalise(label)
+    # NFKC and case only: the spaces between two numbers are what separates them.
+    haystack = unicodedata.normalize("NFKC", memo or "").casefold()
+    needle = unicodedata.normalize("NFKC", label or "").casefold()
     start = haystack.find(needle)
     while needle and start >= 0:
         before = haystack[start - 1] if start else " "
