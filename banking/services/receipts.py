@@ -32,6 +32,7 @@ from dunning.models import CaseEvent
 from dunning.policy import policy_tolerance
 from dunning.services.events import case_event_create
 from receivables.models import Customer, Invoice
+from receivables.services.balance_changes import balance_changes_batched
 from receivables.services.payments import payment_record
 
 Status = BankReceipt.Status
@@ -267,7 +268,10 @@ def bank_statement_import(
             for receipt in receipts:
                 receipt.statement_import = statement
             receipts = BankReceipt.objects.bulk_create(receipts, batch_size=500)
-            _match_and_apply(receipts=receipts, actor=actor, result=result)
+            # The work derived from the balances (tasks, cases, dunning) follows all the
+            # payments of the statement at once, in this transaction.
+            with balance_changes_batched():
+                _match_and_apply(receipts=receipts, actor=actor, result=result)
             statement.applied = len(result.applied)
             statement.suggested = len(result.suggested)
             statement.unmatched = len(result.unmatched)
