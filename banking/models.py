@@ -96,6 +96,10 @@ class BankStatementImport(models.Model):
 class BankReceipt(models.Model):
     """Money received on one of our accounts, as the bank reported it, and where it went."""
 
+    # A receipt placed with a customer is that customer's rep's; an unmatched one is
+    # nobody's (offered to every rep through `receipt_list_claimable`, public fields only).
+    scope_owner_path = "customer__sales_rep"
+
     class Status(models.TextChoices):
         UNMATCHED = "unmatched", _("Unmatched")
         SUGGESTED = "suggested", _("Suggested")

@@ -308,7 +308,7 @@ def claim_list_view(request: HttpRequest) -> HttpResponse:
 def claim_create_view(request: HttpRequest, pk: int) -> HttpResponse:
     """A rep claims an unmatched receipt for one of their own customers."""
     _require(request, Role.SALES_REP)
-    row = receipt_claimable_get(pk=pk)
+    row = receipt_claimable_get(pk=pk, user=request.user)
     customers = scope_for_user(Customer.objects.order_by("code"), request.user)
     if not has_role(request.user, Role.FINANCE, Role.MANAGER):
         customers = customers.filter(sales_rep=request.user)

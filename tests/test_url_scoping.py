@@ -52,7 +52,7 @@ pytestmark = pytest.mark.django_db
 SKIPPED_NAMESPACES = {"admin"}  # staff only; a rep is sent to the admin login (tested below)
 # The reset link's parameters are a signed user id and token, no object of anyone's scope.
 SKIPPED_NAMES = {"login", "logout", "set_language", "healthz", "password_reset_confirm"}
-APPS = ("receivables", "contracts", "dunning")
+APPS = ("receivables", "contracts", "dunning", "banking")
 # Words URL names use for a model, besides the model's own snake_case name.
 ALIASES = {
     "assessment": "credit_assessment",
@@ -65,11 +65,14 @@ ALIASES = {
     "proof": "delivery_record",
     "task": "collection_task",
     "instalment": "agreement_instalment",
+    "receipt": "bank_receipt",
+    "claim": "receipt_claim",
 }
 # URL name -> {parameter: model key} where the name's first words name something else.
 OVERRIDES = {
     "receivables:credit_note_create": {"pk": "invoice"},
     "contracts:delivery_record_create": {"pk": "contract"},
+    "banking:claim_create": {"pk": "bank_receipt"},
 }
 # Statuses that are no answer at all for a rep asking for another rep's object.
 REFUSED = {403, 404}
@@ -197,7 +200,30 @@ def rival_world():
         "dunning_step": DunningStepFactory(id=1818, invoice=invoice, communication=communication),
         "collection_task": _task(id=1919, customer=customer, case=case, assignee=rival),
     }
+    objects["bank_receipt"], objects["receipt_claim"] = _claimed_receipt(customer, rival)
     return objects
+
+
+def _claimed_receipt(customer, rival):
+    """A receipt the rival claimed for their customer: no longer offered to other reps."""
+    from banking.models import BankAccount, BankReceipt, ReceiptClaim
+
+    account = BankAccount.objects.create(code="ZZ-BANK", number="1", currency="CNY")
+    receipt = BankReceipt.objects.create(
+        id=2020,
+        bank_account=account,
+        transaction_id="ZZ-TX-1",
+        date=timezone.localdate(),
+        amount=1,
+        currency="CNY",
+        payer_name="Secret Rival Trading",
+        status=BankReceipt.Status.CLAIMED,
+        customer=customer,
+    )
+    claim = ReceiptClaim.objects.create(
+        id=2121, receipt=receipt, customer=customer, claimed_by=rival
+    )
+    return receipt, claim
 
 
 def _pdf_file():

@@ -4,6 +4,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Prefetch, QuerySet
 
 from banking.models import BankAccount, BankReceipt, ColumnProfile, ReceiptClaim
+from core.scoping import sees_all_customers
 from receivables.models import Customer
 
 Status = BankReceipt.Status
@@ -63,11 +64,17 @@ def receipt_list_claimable() -> QuerySet:
     )
 
 
-def receipt_claimable_get(*, pk: int) -> dict:
-    """One claimable receipt's public fields (404 if it is not open to claims)."""
+def receipt_claimable_get(*, pk: int, user: AbstractBaseUser) -> dict:
+    """One receipt's public fields for the claim page: a rep reaches only the unmatched
+    receipts offered to claims (404 otherwise); finance and managers reach any."""
     from django.http import Http404
 
-    row = receipt_list_claimable().filter(pk=pk).first()
+    queryset = BankReceipt.objects.all() if sees_all_customers(user) else receipt_list_claimable()
+    row = (
+        queryset.filter(pk=pk)
+        .values("pk", "date", "amount", "currency", "payer_name", "memo")
+        .first()
+    )
     if row is None:
         raise Http404
     return row
