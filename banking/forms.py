@@ -71,3 +71,10 @@ class ClaimDecisionForm(forms.Form):
 def numbers_split(text: str) -> list[str]:
     """Invoice numbers typed with commas, spaces or Chinese commas between them."""
     return [part for part in text.replace("\uff0c", ",").replace(" ", ",").split(",") if part]
+
+
+class BankAccountForm(forms.Form):
+    code = forms.CharField(label=_("Code"), max_length=32)
+    number = forms.CharField(label=_("Account number"), max_length=64)
+    currency = forms.CharField(label=_("Currency"), max_length=3, initial="CNY")
+    name = forms.CharField(label=_("Name"), max_length=200, required=False)

@@ -5,6 +5,7 @@ from banking import views
 app_name = "banking"
 
 urlpatterns = [
+    path("accounts/", views.bank_account_list_view, name="bank_account_list"),
     path("statements/upload/", views.statement_upload_view, name="statement_upload"),
     path("receipts/", views.receipt_queue_view, name="receipt_queue"),
     path("receipts/<int:pk>/apply/", views.receipt_apply_view, name="receipt_apply"),

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from banking.forms import (
+    BankAccountForm,
     ClaimDecisionForm,
     ClaimForm,
     DismissForm,
@@ -32,6 +33,7 @@ from banking.selectors.receipts import (
     receipt_queue,
     receipt_suggestion_customers,
 )
+from banking.services.accounts import bank_account_record
 from banking.services.claims import receipt_claim, receipt_claim_confirm, receipt_claim_reject
 from banking.services.receipts import (
     bank_statement_import,
@@ -51,6 +53,34 @@ SESSION_KEY = "banking_upload"
 def _require(request: HttpRequest, *roles: Role) -> None:
     if not has_role(request.user, *roles):
         raise PermissionDenied
+
+
+# --- Bank accounts ---------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def bank_account_list_view(request: HttpRequest) -> HttpResponse:
+    """Our bank accounts; finance records one (the same service as `bank_account`)."""
+    _require(request, Role.FINANCE)
+    form = BankAccountForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            account, created = bank_account_record(**form.cleaned_data)
+        except BusinessRuleError as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        else:
+            message = (
+                _("Bank account %(code)s recorded.")
+                if created
+                else _("Bank account %(code)s updated.")
+            )
+            messages.success(request, message % {"code": account.code})
+            return redirect("banking:bank_account_list")
+    return render(
+        request,
+        "banking/bank_account_list.html",
+        {"accounts": list(bank_account_list()), "form": form},
+    )
 
 
 # --- Upload ---------------------------------------------------------------------------

@@ -239,3 +239,33 @@ def test_queue_actions_are_finance_only_and_post_only(imported, book):
     assert rep.post(url, {"suggestion": "0"}).status_code == 403
     assert _login(FinanceUserFactory()).get(url).status_code == 405
     assert rep.get(reverse("banking:receipt_queue")).status_code == 403
+
+
+def test_finance_records_a_bank_account_on_its_page(db):
+    from banking.models import BankAccount
+
+    client = _login(FinanceUserFactory())
+    response = client.post(
+        reverse("banking:bank_account_list"),
+        {"code": "CMB-1", "number": "7550 1234", "currency": "cny", "name": "招商银行"},
+    )
+    assert response.status_code == 302
+    account = BankAccount.objects.get(code="CMB-1")
+    assert (account.number, account.currency) == ("7550 1234", "CNY")
+    page = client.get(reverse("banking:bank_account_list")).content.decode()
+    assert "CMB-1" in page
+    assert _login(SalesRepFactory()).get(reverse("banking:bank_account_list")).status_code == 403
+
+
+def test_bank_account_command_is_idempotent(db):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from banking.models import BankAccount
+
+    for _ in range(2):
+        call_command(
+            "bank_account", "--code", "B1", "--number", "1", "--currency", "CNY", stdout=StringIO()
+        )
+    assert BankAccount.objects.count() == 1
