@@ -30,9 +30,10 @@ def small_book():
     from receivables.models import Invoice
 
     for index, invoice in enumerate(Invoice.objects.order_by("pk")):
-        invoice.amount = invoice.outstanding = (
-            Decimal(1000 + (index * 7919) % 90000) + Decimal(index % 100) / 100
-        )
+        # Spread without arithmetic progressions (a + d = b + c would make combinations
+        # of open items ambiguous, which a real book rarely is).
+        whole = 1000 + (index * index * 7919 + index * 104729) % 90000
+        invoice.amount = invoice.outstanding = Decimal(whole) + Decimal((index * 37) % 100) / 100
         invoice.due_date = date(2026, 1, 1) + timedelta(days=index % 50)
         invoice.save(update_fields=["amount", "outstanding", "due_date"])
 
