@@ -186,6 +186,10 @@ def _internal(command: str, args: list[str]) -> None:
 
         measure.measure_size(options, emit=emit)
         Path(args[1]).write_text(json.dumps(results, default=str))
+    elif command == "_cash":
+        from bench import cash
+
+        cash.child_main(int(args[0]), args[1])
     elif command == "_run":
         _django()
         measure.run_child_main(as_of=args[args.index("--as-of") + 1], output=args[-1])
@@ -194,5 +198,9 @@ def _internal(command: str, args: list[str]) -> None:
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1].startswith("_"):
         _internal(sys.argv[1], sys.argv[2:])
+    elif len(sys.argv) > 1 and sys.argv[1] == "cash":
+        from bench import cash
+
+        cash.main(sys.argv[2:])
     else:
         main()

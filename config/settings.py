@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "statements",
     "portal",
     "integrations",
+    "banking",
 ]
 
 MIDDLEWARE = [

@@ -53,4 +53,5 @@ urlpatterns = [
     path("webhooks/anymail/", include("statements.webhooks")),
     path("", include("portal.urls")),
     path("integrations/", include("integrations.urls")),
+    path("banking/", include("banking.urls")),
 ]

@@ -25,6 +25,10 @@ def navigation(request: HttpRequest) -> dict[str, object]:
     if has_role(user, Role.FINANCE):
         items.append((_("Finance desk"), reverse("dashboards:finance_desk")))
     if has_role(user, Role.FINANCE):
+        items.append((_("Reconciliation"), reverse("banking:receipt_queue")))
+    if has_role(user, Role.SALES_REP, Role.FINANCE):
+        items.append((_("Receipt claims"), reverse("banking:claim_list")))
+    if has_role(user, Role.FINANCE):
         items.append((_("Letters to approve"), reverse("dunning:letter_queue")))
         items.append((_("Disputes"), reverse("dunning:dispute_list")))
     if has_role(user, Role.MANAGER):

@@ -15,3 +15,31 @@ def money_quantize(value: Decimal | int | str) -> Decimal:
 def money_str(value: Decimal | int | str) -> str:
     """Format for machine interfaces: plain decimal, two places ("1100.00")."""
     return f"{money_quantize(value):.2f}"
+
+
+_CURRENCY_SIGNS = ("¥", "￥", "RMB", "CNY")
+
+
+def money_parse(text: str) -> Decimal:
+    """Read an amount as bank exports print it: "1,234.50", "¥1,234.50", "￥ 1234.5", "-20.00".
+
+    Raises ValueError on anything else (letters, two points, more than two decimals,
+    a comma that is not a thousands separator).
+    """
+    value = (text or "").strip().replace("\u00a0", "").replace(" ", "")
+    for sign in _CURRENCY_SIGNS:
+        value = value.replace(sign, "")
+    negative = value.startswith("-") or (value.startswith("(") and value.endswith(")"))
+    value = value.strip("()").lstrip("+-")
+    if "," in value:
+        whole, _point, fraction = value.partition(".")
+        groups = whole.split(",")
+        if not groups[0] or len(groups[0]) > 3 or any(len(group) != 3 for group in groups[1:]):
+            raise ValueError(text)
+        value = "".join(groups) + (f".{fraction}" if _point else "")
+    if not value or not all(char.isdigit() or char == "." for char in value):
+        raise ValueError(text)
+    if value.count(".") > 1 or len(value.partition(".")[2]) > 2:
+        raise ValueError(text)
+    amount = Decimal(value)
+    return money_quantize(-amount if negative else amount)

@@ -15,6 +15,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from banking.selectors.dashboard import cash_application_figures
 from core.exceptions import BusinessRuleError
 from core.roles import Role, has_role
 from dashboards.charts import Bar, Point, bar_chart, line_chart
@@ -224,6 +225,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             title=_("Customers by ladder level"),
         ),
         "promises": promise_stats(user=request.user, filters=filters),
+        "cash_application": cash_application_figures(
+            as_of=filters.as_of, currency=filters.currency
+        ),
         "agreements": list(agreements[:10]),
         "agreement_count": agreements.count(),
         "exports": {

@@ -12,9 +12,8 @@ exports) must not show the other rep's names and numbers to the rep.
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
-from datetime import timedelta
 
 import pytest
 from django.apps import apps
@@ -68,7 +67,7 @@ SKIPPED_ROUTES = {
     "portal:letter",
     "portal:confirmation_pdf",
 }
-APPS = ("receivables", "contracts", "dunning", "statements", "portal", "integrations")
+APPS = ("receivables", "contracts", "dunning", "statements", "portal", "integrations", "banking")
 # Words URL names use for a model, besides the model's own snake_case name.
 ALIASES = {
     "assessment": "credit_assessment",
@@ -84,6 +83,8 @@ ALIASES = {
     "link": "portal_link",
     "webhook": "webhook_subscription",
     "delivery": "webhook_delivery",
+    "receipt": "bank_receipt",
+    "claim": "receipt_claim",
 }
 # Models only finance reaches (a rep gets 403), walked like the scoped ones.
 FINANCE_ONLY = ("integrations.WebhookSubscription", "integrations.WebhookDelivery")
@@ -91,6 +92,7 @@ FINANCE_ONLY = ("integrations.WebhookSubscription", "integrations.WebhookDeliver
 OVERRIDES = {
     "receivables:credit_note_create": {"pk": "invoice"},
     "contracts:delivery_record_create": {"pk": "contract"},
+    "banking:claim_create": {"pk": "bank_receipt"},
 }
 # Statuses that are no answer at all for a rep asking for another rep's object.
 REFUSED = {403, 404}
@@ -235,6 +237,7 @@ def rival_world():
     }
     objects["portal_dispute_attachment"] = _attachment(id=2323, dispute=objects["dispute"])
     objects.update(_integrations(rival=rival, customer=customer))
+    objects["bank_receipt"], objects["receipt_claim"] = _claimed_receipt(customer, rival)
     return objects
 
 
@@ -254,6 +257,28 @@ def _integrations(*, rival, customer) -> dict[str, object]:
     event = OutboundEvent.objects.create(id=2626, type="invoice.paid", customer=customer)
     delivery = WebhookDelivery.objects.create(id=2727, event=event, subscription=webhook)
     return {"robot": robot, "webhook_subscription": webhook, "webhook_delivery": delivery}
+
+
+def _claimed_receipt(customer, rival):
+    """A receipt the rival claimed for their customer: no longer offered to other reps."""
+    from banking.models import BankAccount, BankReceipt, ReceiptClaim
+
+    account = BankAccount.objects.create(code="ZZ-BANK", number="1", currency="CNY")
+    receipt = BankReceipt.objects.create(
+        id=2828,
+        bank_account=account,
+        transaction_id="ZZ-TX-1",
+        date=timezone.localdate(),
+        amount=1,
+        currency="CNY",
+        payer_name="Secret Rival Trading",
+        status=BankReceipt.Status.CLAIMED,
+        customer=customer,
+    )
+    claim = ReceiptClaim.objects.create(
+        id=2929, receipt=receipt, customer=customer, claimed_by=rival
+    )
+    return receipt, claim
 
 
 def _pdf_file():

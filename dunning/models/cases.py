@@ -247,6 +247,10 @@ class CaseEvent(AppendOnlyModel):
         PORTAL_DISPUTE = "portal_dispute", _("Dispute sent online")
         PORTAL_PROMISE = "portal_promise", _("Promise to pay sent online")
         PORTAL_DOCUMENT_REQUESTED = "portal_document_requested", _("Document asked for online")
+        RECEIPT_APPLIED = "receipt_applied", _("Bank receipt applied")
+        RECEIPT_DISMISSED = "receipt_dismissed", _("Bank receipt marked not a customer's")
+        RECEIPT_CLAIMED = "receipt_claimed", _("Bank receipt claimed")
+        RECEIPT_CLAIM_REJECTED = "receipt_claim_rejected", _("Bank receipt claim rejected")
 
     customer = models.ForeignKey(
         Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="case_events"

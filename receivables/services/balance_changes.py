@@ -10,7 +10,9 @@ bank-receipt service records its receipts through `payment_record`, which
 announces them like any other payment.
 """
 
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -39,6 +41,7 @@ class BalanceChange:
 BalanceListener = Callable[[BalanceChange], None]
 
 _listeners: list[BalanceListener] = []
+_batch = threading.local()
 
 
 def balance_listener_register(*, listener: BalanceListener) -> None:
@@ -59,6 +62,37 @@ def invoices_balance_changed(
     if not transaction.get_connection().in_atomic_block:
         # The derived work must commit with the money, never after it.
         raise RuntimeError("announce balance changes inside the transaction that made them")
-    change = BalanceChange(invoice_ids=ids, cause=cause, actor=actor)
+    pending = getattr(_batch, "pending", None)
+    if pending is not None:
+        key = (cause, getattr(actor, "pk", None))
+        entry = pending.setdefault(key, (actor, set()))
+        entry[1].update(ids)
+        return
+    _announce(BalanceChange(invoice_ids=ids, cause=cause, actor=actor))
+
+
+def _announce(change: BalanceChange) -> None:
     for listener in list(_listeners):
         listener(change)
+
+
+@contextmanager
+def balance_changes_batched() -> Iterator[None]:
+    """Inside the block, gather the announcements and make them once per cause and actor at
+    its end, in the same transaction: a bank statement that records thousands of payments
+    lets the listeners follow them in one set-based pass instead of one pass a payment.
+
+    Use it inside the transaction that moves the money; a block that raises announces
+    nothing (its transaction rolls back). Nested blocks leave the announcing to the outer.
+    """
+    if getattr(_batch, "pending", None) is not None:
+        yield
+        return
+    _batch.pending = {}
+    try:
+        yield
+        pending = _batch.pending
+    finally:
+        _batch.pending = None
+    for (cause, _actor_pk), (actor, ids) in pending.items():
+        _announce(BalanceChange(invoice_ids=frozenset(ids), cause=cause, actor=actor))
