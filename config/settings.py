@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "contracts",
     "dunning",
     "dashboards",
+    "bills",
 ]
 
 MIDDLEWARE = [

@@ -240,6 +240,11 @@ class CaseEvent(AppendOnlyModel):
         PAYMENT_RECEIVED = "payment_received", _("Payment received")
         THANK_YOU_SENT = "thank_you_sent", _("Thank-you sent")
         NOTE = "note", _("Note")
+        BILL_RECEIVED = "bill_received", _("Acceptance bill received")
+        BILL_ENDORSED = "bill_endorsed", _("Acceptance bill endorsed")
+        BILL_DISCOUNTED = "bill_discounted", _("Acceptance bill discounted")
+        BILL_COLLECTED = "bill_collected", _("Acceptance bill collected")
+        BILL_DISHONOURED = "bill_dishonoured", _("Acceptance bill dishonoured")
 
     customer = models.ForeignKey(
         Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="case_events"
@@ -320,4 +325,63 @@ def event_summary(*, kind: str, data: dict) -> str:
         return gettext("Credit hold of the legal referral lifted: nothing overdue any more.")
     if kind == CaseEvent.Kind.CREDIT_HOLD:
         return gettext("Credit hold of the legal referral back: %(reason)s.") % {"reason": reason}
+    if kind in BILL_EVENT_KINDS:
+        return _bill_summary(kind=kind, data=data, items=items)
     return ""
+
+
+BILL_EVENT_KINDS = frozenset(
+    {
+        CaseEvent.Kind.BILL_RECEIVED,
+        CaseEvent.Kind.BILL_ENDORSED,
+        CaseEvent.Kind.BILL_DISCOUNTED,
+        CaseEvent.Kind.BILL_COLLECTED,
+        CaseEvent.Kind.BILL_DISHONOURED,
+    }
+)
+
+
+def _bill_summary(*, kind: str, data: dict, items: str) -> str:
+    """Word an acceptance bill's event (written by the `bills` app) from its parameters."""
+    params = {
+        "number": data.get("bill", ""),
+        "currency": data.get("currency", ""),
+        "face": data.get("face_amount", ""),
+        "maturity": data.get("maturity_date", ""),
+        "date": data.get("date", ""),
+        "items": items,
+        "endorsee": data.get("endorsee", ""),
+        "discount": data.get("discount_amount", ""),
+        "cash": data.get("cash_received", ""),
+        "reason": data.get("reason", ""),
+    }
+    if kind == CaseEvent.Kind.BILL_RECEIVED:
+        return (
+            gettext(
+                "Acceptance bill %(number)s received on %(date)s: %(currency)s %(face)s, "
+                "maturing %(maturity)s; it settles %(items)s."
+            )
+            % params
+        )
+    if kind == CaseEvent.Kind.BILL_ENDORSED:
+        return gettext("Acceptance bill %(number)s endorsed to %(endorsee)s on %(date)s.") % params
+    if kind == CaseEvent.Kind.BILL_DISCOUNTED:
+        return (
+            gettext(
+                "Acceptance bill %(number)s discounted on %(date)s: discount %(currency)s "
+                "%(discount)s, cash received %(currency)s %(cash)s."
+            )
+            % params
+        )
+    if kind == CaseEvent.Kind.BILL_COLLECTED:
+        return (
+            gettext("Acceptance bill %(number)s collected on %(date)s: %(currency)s %(face)s.")
+            % params
+        )
+    return (
+        gettext(
+            "Acceptance bill %(number)s dishonoured on %(date)s (%(reason)s); "
+            "its invoices are open again: %(items)s."
+        )
+        % params
+    )

@@ -134,6 +134,7 @@ def payment_record(
     reference: str,
     actor: AbstractBaseUser | None,
     allocations: Allocations | None = None,
+    method: str = Payment.Method.TRANSFER,
 ) -> Payment:
     """Record a payment and allocate it, explicitly or oldest due first; the rest is credit.
 
@@ -177,6 +178,7 @@ def payment_record(
         amount=amount,
         currency=currency,
         reference=reference,
+        method=Payment.Method(method),
         status=Payment.Status.POSTED,
         recorded_by=actor,
     )
