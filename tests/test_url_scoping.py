@@ -52,7 +52,7 @@ pytestmark = pytest.mark.django_db
 SKIPPED_NAMESPACES = {"admin"}  # staff only; a rep is sent to the admin login (tested below)
 # The reset link's parameters are a signed user id and token, no object of anyone's scope.
 SKIPPED_NAMES = {"login", "logout", "set_language", "healthz", "password_reset_confirm"}
-APPS = ("receivables", "contracts", "dunning")
+APPS = ("receivables", "contracts", "dunning", "bills")
 # Words URL names use for a model, besides the model's own snake_case name.
 ALIASES = {
     "assessment": "credit_assessment",
@@ -65,6 +65,7 @@ ALIASES = {
     "proof": "delivery_record",
     "task": "collection_task",
     "instalment": "agreement_instalment",
+    "bill": "acceptance_bill",
 }
 # URL name -> {parameter: model key} where the name's first words name something else.
 OVERRIDES = {
@@ -73,7 +74,7 @@ OVERRIDES = {
 }
 # Statuses that are no answer at all for a rep asking for another rep's object.
 REFUSED = {403, 404}
-SECRET_MARKERS = ("ZZ-SECRET", "Secret Rival Trading", "ZZINV-", "ZZHT-", "ZZSA-")
+SECRET_MARKERS = ("ZZ-SECRET", "Secret Rival Trading", "ZZINV-", "ZZHT-", "ZZSA-", "ZZBILL-")
 
 
 def snake(name: str) -> str:
@@ -196,8 +197,32 @@ def rival_world():
         "communication": communication,
         "dunning_step": DunningStepFactory(id=1818, invoice=invoice, communication=communication),
         "collection_task": _task(id=1919, customer=customer, case=case, assignee=rival),
+        "acceptance_bill": _bill(id=2020, customer=customer),
     }
     return objects
+
+
+def _bill(**fields):
+    from datetime import date
+    from decimal import Decimal
+
+    from bills.models import AcceptanceBill
+
+    customer = fields["customer"]
+    payment = PaymentFactory(id=2121, customer=customer, reference="ZZBILL-1")
+    return AcceptanceBill.objects.create(
+        number="ZZBILL-1",
+        kind=AcceptanceBill.Kind.BANK,
+        acceptor="Secret Rival Bank",
+        drawer="Secret Rival Trading",
+        issue_date=date(2026, 1, 1),
+        maturity_date=timezone.localdate(),
+        face_amount=Decimal("500.00"),
+        currency=customer.currency,
+        received_on=date(2026, 2, 1),
+        payment=payment,
+        **fields,
+    )
 
 
 def _pdf_file():
