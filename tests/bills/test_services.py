@@ -5,6 +5,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 
 from bills.models import AcceptanceBill
 from bills.selectors.bills import bills_in_hand_total, collections_cash_and_bills
@@ -92,7 +93,12 @@ def test_a_received_bill_settles_its_invoices_as_a_bill_payment(customer, financ
         "date": RECEIVED.isoformat(),
         "items": ["INV-B-1", "INV-B-2"],
     }
-    assert "BA-001" in event.summary
+    assert event.summary == (
+        "Acceptance bill BA-001 received on 2026-03-07: CNY 1200.00, maturing 2026-04-11; "
+        "it settles INV-B-1, INV-B-2."
+    )
+    with translation.override("zh-hans"):
+        assert event.summary.startswith("承兑汇票 BA-001 于 2026-03-07 收到")
     assert bill.history.get().history_user == finance
 
 
