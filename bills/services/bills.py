@@ -340,6 +340,7 @@ def acceptance_bill_dishonour(
         # The payment keeps the words finance typed, in no UI language.
         reason=f"bill {bill.number}: {reason}",
         actor=actor,
+        bill_dishonoured=True,
     )
     bill.status = AcceptanceBill.Status.DISHONOURED
     bill.settled_on = dishonoured_on

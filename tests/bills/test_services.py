@@ -22,7 +22,7 @@ from dunning.services.run import run_dunning
 from dunning.services.send import communications_send
 from receivables.models import Invoice, Payment
 from receivables.selectors.ageing import ageing_report
-from receivables.services.payments import payment_record
+from receivables.services.payments import payment_record, payment_reverse
 from tests.bills.conftest import at
 from tests.factories.bills import bill_input, receive_bill
 from tests.factories.dunning import due_invoice, ensure_default_policy
@@ -409,3 +409,14 @@ def test_without_allocations_a_bill_pays_oldest_first_and_leaves_the_rest_as_cre
     newer.refresh_from_db()
     assert (older.outstanding, newer.outstanding) == (Decimal("0.00"), Decimal("200.00"))
     assert bill.payment.allocations.count() == 2
+
+
+def test_a_bills_payment_is_reversed_only_by_dishonouring_the_bill(customer, finance):
+    bill = held_bill(customer, finance, "800.00")
+
+    with at(RECEIVED), pytest.raises(BusinessRuleError, match="record the bill as dishonoured"):
+        payment_reverse(payment=bill.payment, reason="Bounced", actor=finance)
+
+    bill.payment.refresh_from_db()
+    assert bill.payment.status == Payment.Status.POSTED
+    assert Invoice.objects.get().outstanding == Decimal("0.00")

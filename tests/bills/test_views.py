@@ -293,3 +293,20 @@ def test_the_bills_sections_cost_one_query_each(customer, finance, django_assert
         Template("{% load bills %}{% bills_desk %}").render(context)
     with django_assert_num_queries(1):
         Template("{% load bills %}{% customer_bills customer %}").render(context)
+
+
+def test_the_payment_page_of_a_bill_offers_no_reversal_and_refuses_one(client, customer, finance):
+    bill = a_bill(customer)
+    client.force_login(finance)
+
+    page = client.get(bill.payment.get_absolute_url()).content.decode()
+    response = client.post(
+        reverse("receivables:payment_reverse", args=[bill.payment_id]), {"reason": "Bounced"}
+    )
+
+    assert "Acceptance bill" in page
+    assert 'name="reason"' not in page
+    assert response.status_code == 400
+    assert "record the bill as dishonoured" in response.content.decode()
+    bill.payment.refresh_from_db()
+    assert bill.payment.status == "posted"
