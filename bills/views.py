@@ -35,6 +35,11 @@ from receivables.selectors.invoices import customer_open_invoices
 from receivables.views.customers import add_business_error
 from receivables.views.invoices import PAGE_SIZE, require_finance
 
+DISHONOURABLE = (
+    AcceptanceBill.Status.HELD,
+    AcceptanceBill.Status.ENDORSED,
+    AcceptanceBill.Status.DISCOUNTED,
+)
 WINDOW_CODES = [code for code, _first, _last in MATURITY_WINDOWS]
 
 
@@ -155,9 +160,8 @@ def _render_detail(
                 "discount_form": DiscountForm(initial={"discounted_on": today}),
                 "collect_form": CollectForm(initial={"collected_on": today}),
             }
-        if bill.status != AcceptanceBill.Status.COLLECTED and (
-            bill.status != AcceptanceBill.Status.DISHONOURED
-        ):
+        # An endorsed or discounted bill can still come back with recourse.
+        if bill.status in DISHONOURABLE:
             forms_by_name["dishonour_form"] = DishonourForm(initial={"dishonoured_on": today})
         if bound is not None:
             forms_by_name[bound.context_name] = bound

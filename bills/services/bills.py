@@ -207,7 +207,9 @@ def _lock_for_transition(
     return locked
 
 
-def _save(bill: AcceptanceBill, *, actor: AbstractBaseUser | None, reason: str, fields) -> None:
+def _save(
+    bill: AcceptanceBill, *, actor: AbstractBaseUser | None, reason: str, fields: list[str]
+) -> None:
     bill._history_user = actor
     bill._change_reason = reason
     bill.save(update_fields=["status", "settled_on", *fields])

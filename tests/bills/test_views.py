@@ -149,6 +149,12 @@ def test_finance_endorses_discounts_collects_and_dishonours_on_the_page(client, 
     assert "98,765.43" in page
     assert "1,234.57" in page
     assert CaseEvent.objects.filter(kind__startswith="bill_").count() == 8
+    # an endorsed bill can still come back with recourse; a collected one cannot
+    endorsed_page = client.get(endorsed.get_absolute_url()).content.decode()
+    collected_page = client.get(collected.get_absolute_url()).content.decode()
+    assert 'data-action="dishonour"' in endorsed_page
+    assert 'data-action="discount"' not in endorsed_page
+    assert 'data-action="dishonour"' not in collected_page
 
 
 def test_a_refused_transition_shows_the_reason_and_changes_nothing(client, customer, finance):
