@@ -316,3 +316,14 @@ def test_the_payment_page_of_a_bill_offers_no_reversal_and_refuses_one(client, c
     assert "record the bill as dishonoured" in response.content.decode()
     bill.payment.refresh_from_db()
     assert bill.payment.status == "posted"
+
+
+def test_payment_lists_mark_a_bills_payment(client, customer, finance):
+    a_bill(customer, number="BA-LISTED")
+    client.force_login(finance)
+
+    listing = client.get(reverse("receivables:payment_list")).content.decode()
+    customer_page = client.get(customer.get_absolute_url()).content.decode()
+
+    for page in (listing, customer_page):
+        assert 'BA-LISTED <small class="badge">Acceptance bill</small>' in page
