@@ -17,6 +17,7 @@ from receivables.models import Invoice
 from tests.bills.conftest import at
 from tests.factories.bills import receive_bill
 from tests.factories.dunning import due_invoice, dunning_customer, ensure_default_policy
+from tests.factories.users import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -327,3 +328,17 @@ def test_payment_lists_mark_a_bills_payment(client, customer, finance):
 
     for page in (listing, customer_page):
         assert 'BA-LISTED <small class="badge">Acceptance bill</small>' in page
+
+
+def test_the_admin_shows_bills_and_their_history_but_changes_nothing(client, customer):
+    bill = a_bill(customer, number="BA-ADMIN")
+    client.force_login(UserFactory(username="root", is_superuser=True, is_staff=True))
+
+    listing = client.get(reverse("admin:bills_acceptancebill_changelist"))
+    change = client.get(reverse("admin:bills_acceptancebill_change", args=[bill.pk]))
+    history = client.get(reverse("admin:bills_acceptancebill_history", args=[bill.pk]))
+
+    assert listing.status_code == 200
+    assert "BA-ADMIN" in listing.content.decode()
+    assert (change.status_code, history.status_code) == (200, 200)
+    assert client.get(reverse("admin:bills_acceptancebill_add")).status_code == 403
