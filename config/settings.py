@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "portal",
     "integrations",
     "banking",
+    "bills",
 ]
 
 MIDDLEWARE = [

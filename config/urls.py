@@ -54,4 +54,5 @@ urlpatterns = [
     path("", include("portal.urls")),
     path("integrations/", include("integrations.urls")),
     path("banking/", include("banking.urls")),
+    path("bills/", include("bills.urls")),
 ]

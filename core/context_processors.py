@@ -15,6 +15,7 @@ def navigation(request: HttpRequest) -> dict[str, object]:
         (_("Customers"), reverse("receivables:customer_list")),
         (_("Contracts"), reverse("contracts:contract_list")),
         (_("Invoices"), reverse("receivables:invoice_list")),
+        (_("Acceptance bills"), reverse("bills:bill_list")),
         (_("Collections"), reverse("dunning:case_list")),
     ]
     if has_role(user, Role.FINANCE):

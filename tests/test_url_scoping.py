@@ -67,7 +67,16 @@ SKIPPED_ROUTES = {
     "portal:letter",
     "portal:confirmation_pdf",
 }
-APPS = ("receivables", "contracts", "dunning", "statements", "portal", "integrations", "banking")
+APPS = (
+    "receivables",
+    "contracts",
+    "dunning",
+    "statements",
+    "portal",
+    "integrations",
+    "banking",
+    "bills",
+)
 # Words URL names use for a model, besides the model's own snake_case name.
 ALIASES = {
     "assessment": "credit_assessment",
@@ -85,6 +94,7 @@ ALIASES = {
     "delivery": "webhook_delivery",
     "receipt": "bank_receipt",
     "claim": "receipt_claim",
+    "bill": "acceptance_bill",
 }
 # Models only finance reaches (a rep gets 403), walked like the scoped ones.
 FINANCE_ONLY = ("integrations.WebhookSubscription", "integrations.WebhookDelivery")
@@ -96,7 +106,7 @@ OVERRIDES = {
 }
 # Statuses that are no answer at all for a rep asking for another rep's object.
 REFUSED = {403, 404}
-SECRET_MARKERS = ("ZZ-SECRET", "Secret Rival Trading", "ZZINV-", "ZZHT-", "ZZSA-")
+SECRET_MARKERS = ("ZZ-SECRET", "Secret Rival Trading", "ZZINV-", "ZZHT-", "ZZSA-", "ZZBILL-")
 
 
 def snake(name: str) -> str:
@@ -234,6 +244,7 @@ def rival_world():
         ),
         "statement_schedule": StatementSchedule.objects.create(id=2121, customer=customer),
         "portal_link": _portal_link(id=2222, customer=customer),
+        "acceptance_bill": _bill(id=3030, customer=customer),
     }
     objects["portal_dispute_attachment"] = _attachment(id=2323, dispute=objects["dispute"])
     objects.update(_integrations(rival=rival, customer=customer))
@@ -279,6 +290,29 @@ def _claimed_receipt(customer, rival):
         id=2929, receipt=receipt, customer=customer, claimed_by=rival
     )
     return receipt, claim
+
+
+def _bill(**fields):
+    from datetime import date
+    from decimal import Decimal
+
+    from bills.models import AcceptanceBill
+
+    customer = fields["customer"]
+    payment = PaymentFactory(id=2121, customer=customer, reference="ZZBILL-1")
+    return AcceptanceBill.objects.create(
+        number="ZZBILL-1",
+        kind=AcceptanceBill.Kind.BANK,
+        acceptor="Secret Rival Bank",
+        drawer="Secret Rival Trading",
+        issue_date=date(2026, 1, 1),
+        maturity_date=timezone.localdate(),
+        face_amount=Decimal("500.00"),
+        currency=customer.currency,
+        received_on=date(2026, 2, 1),
+        payment=payment,
+        **fields,
+    )
 
 
 def _pdf_file():

@@ -251,6 +251,11 @@ class CaseEvent(AppendOnlyModel):
         RECEIPT_DISMISSED = "receipt_dismissed", _("Bank receipt marked not a customer's")
         RECEIPT_CLAIMED = "receipt_claimed", _("Bank receipt claimed")
         RECEIPT_CLAIM_REJECTED = "receipt_claim_rejected", _("Bank receipt claim rejected")
+        BILL_RECEIVED = "bill_received", _("Acceptance bill received")
+        BILL_ENDORSED = "bill_endorsed", _("Acceptance bill endorsed")
+        BILL_DISCOUNTED = "bill_discounted", _("Acceptance bill discounted")
+        BILL_COLLECTED = "bill_collected", _("Acceptance bill collected")
+        BILL_DISHONOURED = "bill_dishonoured", _("Acceptance bill dishonoured")
 
     customer = models.ForeignKey(
         Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="case_events"
@@ -333,6 +338,8 @@ def event_summary(*, kind: str, data: dict) -> str:
         return gettext("Credit hold of the legal referral back: %(reason)s.") % {"reason": reason}
     if kind in PORTAL_KINDS:
         return portal_event_summary(kind=kind, data=data)
+    if kind in BILL_EVENT_KINDS:
+        return _bill_summary(kind=kind, data=data, items=items)
     if kind == CaseEvent.Kind.TASK_CREATED and isinstance(data.get("params"), dict):
         from dunning.models.run import task_summary
 
@@ -348,6 +355,17 @@ PORTAL_KINDS = frozenset(
         CaseEvent.Kind.PORTAL_DISPUTE,
         CaseEvent.Kind.PORTAL_PROMISE,
         CaseEvent.Kind.PORTAL_DOCUMENT_REQUESTED,
+    }
+)
+
+
+BILL_EVENT_KINDS = frozenset(
+    {
+        CaseEvent.Kind.BILL_RECEIVED,
+        CaseEvent.Kind.BILL_ENDORSED,
+        CaseEvent.Kind.BILL_DISCOUNTED,
+        CaseEvent.Kind.BILL_COLLECTED,
+        CaseEvent.Kind.BILL_DISHONOURED,
     }
 )
 
@@ -383,3 +401,49 @@ def portal_event_summary(*, kind: str, data: dict) -> str:
             % values
         )
     return gettext("%(contact)s asked online for a copy: %(document)s %(items)s.") % values
+
+
+def _bill_summary(*, kind: str, data: dict, items: str) -> str:
+    """Word an acceptance bill's event (written by the `bills` app) from its parameters."""
+    params = {
+        "number": data.get("bill", ""),
+        "currency": data.get("currency", ""),
+        "face": data.get("face_amount", ""),
+        "maturity": data.get("maturity_date", ""),
+        "date": data.get("date", ""),
+        "items": items,
+        "endorsee": data.get("endorsee", ""),
+        "discount": data.get("discount_amount", ""),
+        "cash": data.get("cash_received", ""),
+        "reason": data.get("reason", ""),
+    }
+    if kind == CaseEvent.Kind.BILL_RECEIVED:
+        return (
+            gettext(
+                "Acceptance bill %(number)s received on %(date)s: %(currency)s %(face)s, "
+                "maturing %(maturity)s; it settles %(items)s."
+            )
+            % params
+        )
+    if kind == CaseEvent.Kind.BILL_ENDORSED:
+        return gettext("Acceptance bill %(number)s endorsed to %(endorsee)s on %(date)s.") % params
+    if kind == CaseEvent.Kind.BILL_DISCOUNTED:
+        return (
+            gettext(
+                "Acceptance bill %(number)s discounted on %(date)s: discount %(currency)s "
+                "%(discount)s, cash received %(currency)s %(cash)s."
+            )
+            % params
+        )
+    if kind == CaseEvent.Kind.BILL_COLLECTED:
+        return (
+            gettext("Acceptance bill %(number)s collected on %(date)s: %(currency)s %(face)s.")
+            % params
+        )
+    return (
+        gettext(
+            "Acceptance bill %(number)s dishonoured on %(date)s (%(reason)s); "
+            "its invoices are open again: %(items)s."
+        )
+        % params
+    )

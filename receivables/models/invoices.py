@@ -138,6 +138,12 @@ class Payment(models.Model):
         POSTED = "posted", _("Posted")
         REVERSED = "reversed", _("Reversed")
 
+    class Method(models.TextChoices):
+        """How the money came: cash in the bank, or a bill that pays at its maturity."""
+
+        TRANSFER = "transfer", _("Bank transfer")
+        ACCEPTANCE_BILL = "acceptance_bill", _("Acceptance bill")
+
     customer = models.ForeignKey(
         Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="payments"
     )
@@ -145,6 +151,16 @@ class Payment(models.Model):
     amount = models.DecimalField(_("amount"), **MONEY)
     currency = models.CharField(_("currency"), max_length=3)
     reference = models.CharField(_("reference"), max_length=120, blank=True)
+    method = models.CharField(
+        _("method"),
+        max_length=16,
+        choices=Method.choices,
+        default=Method.TRANSFER,
+        help_text=_(
+            "An acceptance bill settles its invoices at once but is not cash until it is "
+            "collected, discounted or endorsed."
+        ),
+    )
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.POSTED
     )

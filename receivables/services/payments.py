@@ -156,6 +156,7 @@ def payment_record(
     reference: str,
     actor: AbstractBaseUser | None,
     allocations: Allocations | None = None,
+    method: str = Payment.Method.TRANSFER,
 ) -> Payment:
     """Record a payment and allocate it, explicitly or oldest due first; the rest is credit.
 
@@ -199,6 +200,7 @@ def payment_record(
         amount=amount,
         currency=currency,
         reference=reference,
+        method=Payment.Method(method),
         status=Payment.Status.POSTED,
         recorded_by=actor,
     )
@@ -248,8 +250,19 @@ def payment_apply_credit(
 
 
 @transaction.atomic
-def payment_reverse(*, payment: Payment, reason: str, actor: AbstractBaseUser | None) -> Payment:
-    """Reverse a posted payment (a bounced transfer, a wrong entry); its invoices reopen."""
+def payment_reverse(
+    *,
+    payment: Payment,
+    reason: str,
+    actor: AbstractBaseUser | None,
+    bill_dishonoured: bool = False,
+) -> Payment:
+    """Reverse a posted payment (a bounced transfer, a wrong entry); its invoices reopen.
+
+    An acceptance bill's payment is reversed only when the bill is dishonoured
+    (`bills.services.bills.acceptance_bill_dishonour` says so), so that the
+    bill and its payment never disagree.
+    """
     reason = (reason or "").strip()
     if not reason:
         raise BusinessRuleError(_("Give a reason for the reversal."), field="reason")
@@ -257,6 +270,10 @@ def payment_reverse(*, payment: Payment, reason: str, actor: AbstractBaseUser | 
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
     if payment.status != Payment.Status.POSTED:
         raise BusinessRuleError(_("The payment is already reversed."))
+    if payment.method == Payment.Method.ACCEPTANCE_BILL and not bill_dishonoured:
+        raise BusinessRuleError(
+            _("This payment is an acceptance bill: record the bill as dishonoured instead.")
+        )
     payment.status = Payment.Status.REVERSED
     payment.reversed_at = timezone.now()
     payment.reversal_reason = reason[: Payment._meta.get_field("reversal_reason").max_length]

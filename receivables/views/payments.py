@@ -135,7 +135,10 @@ def _render_detail(
         "is_finance": is_finance,
     }
     if is_finance and payment.status == Payment.Status.POSTED:
-        context["reversal_form"] = reversal_form or ReversalForm()
+        # A bill's payment is reversed by dishonouring the bill; a refused attempt still
+        # shows why.
+        if reversal_form is not None or payment.method != Payment.Method.ACCEPTANCE_BILL:
+            context["reversal_form"] = reversal_form or ReversalForm()
         if unallocated > 0:
             invoices = list(
                 customer_open_invoices(customer=payment.customer, currency=payment.currency)

@@ -1,4 +1,4 @@
-"""Every daily page costs the same number of queries, at most 25, on a small and a larger book."""
+"""Every daily page costs the same number of queries, at most 26, on a small and a larger book."""
 
 import pytest
 from django.db import connection
@@ -11,7 +11,8 @@ from tests.factories.users import FinanceUserFactory, ManagerFactory, SalesRepFa
 
 pytestmark = pytest.mark.django_db
 
-MAX_QUERIES = 25
+# 25 until the customer page listed the customer's acceptance bills (one query).
+MAX_QUERIES = 26
 
 
 def _pages(rep, customer) -> list[tuple[str, str, str]]:
@@ -59,7 +60,7 @@ def test_every_page_costs_the_same_bounded_queries_on_a_small_and_a_larger_book(
     book_create(rep=SalesRepFactory(), customers=6, invoices_per_customer=10, prefix="L3")
     larger_counts = _counts(client, users, pages)
 
-    # Then every page runs the same number of queries, at most 25
+    # Then every page runs the same number of queries, at most MAX_QUERIES
     assert larger_counts == small_counts
     for label, role, url in pages:
         client.force_login(users[role])
@@ -67,7 +68,7 @@ def test_every_page_costs_the_same_bounded_queries_on_a_small_and_a_larger_book(
             assert client.get(url).status_code == 200, label
 
 
-def test_the_customer_page_costs_at_most_25_queries(client, django_assert_max_num_queries):
+def test_the_customer_page_costs_at_most_max_queries(client, django_assert_max_num_queries):
     rep = SalesRepFactory()
     customer = book_create(rep=rep, customers=2, invoices_per_customer=5, prefix="S1").customers[0]
     client.force_login(rep)
@@ -76,7 +77,7 @@ def test_the_customer_page_costs_at_most_25_queries(client, django_assert_max_nu
         client.get(customer.get_absolute_url())
 
 
-def test_every_demo_customer_page_costs_at_most_25_queries(
+def test_every_demo_customer_page_costs_at_most_max_queries(
     client, seeded_demo, django_assert_max_num_queries
 ):
     # Given the demo: customers with credit stories, holds, contracts, cases, promises,
@@ -86,6 +87,6 @@ def test_every_demo_customer_page_costs_at_most_25_queries(
 
     for customer in customers:
         client.force_login(customer.sales_rep)
-        # When the customer's rep opens its page, then it costs at most 25 queries
+        # When the customer's rep opens its page, then it costs at most MAX_QUERIES queries
         with django_assert_max_num_queries(MAX_QUERIES):
             assert client.get(customer.get_absolute_url()).status_code == 200, customer.code
