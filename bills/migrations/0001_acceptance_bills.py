@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('receivables', '0008_payment_method'),
+        ('receivables', '0008_new_features'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('dunning', '0008_collection_task_params'),
+        ('dunning', '0007_new_features'),
         ('receivables', '0007_open_invoice_and_posted_payment_indexes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

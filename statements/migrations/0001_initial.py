@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('receivables', '0008_contact_email_bounced_at'),
+        ('receivables', '0008_new_features'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
