@@ -17,7 +17,7 @@ from tests.services import require_postgres
 
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 D = date(2026, 3, 2)

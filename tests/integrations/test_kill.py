@@ -11,7 +11,7 @@ pytestmark = [
     pytest.mark.integration,
     pytest.mark.postgres("worker processes share the test database"),
     pytest.mark.redis,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 
