@@ -70,11 +70,16 @@ INSTALLED_APPS = [
     "django_filters",
     "simple_history",
     "csp",
+    "rest_framework",
+    "rest_framework_api_key",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "core",
     "receivables",
     "contracts",
     "dunning",
     "dashboards",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -323,6 +328,47 @@ DUNNING_SEND_RETRY_MAX_DELAY = timedelta(
 DUNNING_SEND_MAX_ATTEMPTS = env.int("DUNNING_SEND_MAX_ATTEMPTS", default=500)
 # Domain of the stable Message-ID of dunning emails (<uuid@domain>).
 DUNNING_MESSAGE_ID_DOMAIN = env.str("DUNNING_MESSAGE_ID_DOMAIN", default="huikuan.localhost")
+
+# --- REST API ----------------------------------------------------------------
+
+# Session (with CSRF) for the browser, `Authorization: Token <key>` for machines.
+# Tokens are per user, named, hashed at rest (api.models.ApiToken).
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.ApiCursorPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"token": env.str("API_THROTTLE_RATE", default="1200/minute")},
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "api.exceptions.api_exception_handler",
+    "COERCE_DECIMAL_TO_STRING": True,
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Huikuan API",
+    "DESCRIPTION": (
+        "Receivables and collections. Amounts are strings with two decimals. "
+        "POST of payments and invoices honours an Idempotency-Key header."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI's assets come from our own static files: the CSP allows no other.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {},
+}
+# Idempotency keys are kept this long; a retry after it is a new request.
+API_IDEMPOTENCY_TTL = timedelta(hours=env.int("API_IDEMPOTENCY_TTL_HOURS", default=24))
 
 # --- Email -------------------------------------------------------------------
 

@@ -47,4 +47,5 @@ urlpatterns = [
     path("contracts/", include("contracts.urls")),
     path("dunning/", include("dunning.urls")),
     path("dashboard/", include("dashboards.urls")),
+    path("api/", include("api.urls")),
 ]

@@ -1,0 +1,68 @@
+"""Invoice list filters (django-filter); money rules come from the balance module."""
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_filters import rest_framework as filters
+
+from dunning.policy import policy_tolerance
+from receivables.models import Invoice
+from receivables.selectors.balances import (
+    BUCKETS,
+    bucket_q,
+    invoices_open_today,
+    invoices_with_open_amount,
+    open_q,
+    overdue_q,
+)
+from receivables.selectors.replaced import invoices_exclude_replaced
+
+
+class InvoiceFilter(filters.FilterSet):
+    status = filters.ChoiceFilter(choices=Invoice.Status.choices)
+    customer = filters.NumberFilter(field_name="customer_id")
+    customer_code = filters.CharFilter(field_name="customer__code")
+    rep = filters.CharFilter(field_name="customer__sales_rep__username", label=_("Sales rep"))
+    currency = filters.CharFilter(field_name="currency")
+    due_from = filters.DateFilter(field_name="due_date", lookup_expr="gte")
+    due_to = filters.DateFilter(field_name="due_date", lookup_expr="lte")
+    overdue = filters.BooleanFilter(
+        method="filter_overdue",
+        label=_("Overdue today (owing at least the dunning tolerance; not replaced by a plan)"),
+    )
+    as_of = filters.DateFilter(method="filter_nothing", label=_("Date of the ageing bucket"))
+    bucket = filters.ChoiceFilter(
+        choices=[(bucket, bucket) for bucket in BUCKETS],
+        method="filter_bucket",
+        label=_("Ageing bucket as of `as_of` (default today): open then, by days past due"),
+    )
+
+    class Meta:
+        model = Invoice
+        fields = []
+
+    def filter_nothing(self, queryset, name, value):
+        return queryset
+
+    def filter_overdue(self, queryset, name, value):
+        if value is None:
+            return queryset
+        today = timezone.localdate()
+        overdue = invoices_exclude_replaced(
+            invoices_open_today(queryset).filter(
+                overdue_q(as_of=today, tolerance=policy_tolerance())
+            )
+        )
+        if value:
+            return overdue
+        return queryset.exclude(pk__in=overdue.values("pk"))
+
+    def filter_bucket(self, queryset, name, value):
+        if not value:
+            return queryset
+        today = timezone.localdate()
+        as_of = self.form.cleaned_data.get("as_of") or today
+        return (
+            invoices_with_open_amount(as_of=as_of, today=today, queryset=queryset)
+            .filter(open_q(amount="open_amount"))
+            .filter(bucket_q(value, as_of=as_of))
+        )
