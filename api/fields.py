@@ -1,6 +1,7 @@
 """Money in the API: strings with two decimals, never floats."""
 
 import re
+from datetime import date
 from decimal import Decimal
 
 from django.utils.translation import gettext_lazy as _
@@ -52,3 +53,38 @@ class MoneyInputField(serializers.Field):
 
     def to_representation(self, value: Decimal) -> str:
         return money_str(value)
+
+
+EARLIEST = date(2000, 1, 1)
+LATEST = date(2099, 12, 31)
+BIGINT_MAX = 2**63 - 1
+
+
+class BusinessDateField(serializers.DateField):
+    """A business date, YYYY-MM-DD, within 2000-2099 (date arithmetic never leaves the range)."""
+
+    default_error_messages = {
+        "out_of_range": _("Give a date between 2000-01-01 and 2099-12-31."),
+    }
+
+    def to_internal_value(self, value: object) -> date:
+        day = super().to_internal_value(value)
+        if not EARLIEST <= day <= LATEST:
+            self.fail("out_of_range")
+        return day
+
+
+class ScopedPrimaryKeyField(serializers.PrimaryKeyRelatedField):
+    """An id of an object in the user's scope; ids out of range are as missing as others."""
+
+    def to_internal_value(self, data: object):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        if not 1 <= data <= BIGINT_MAX:
+            self.fail("does_not_exist", pk_value=data)
+        return super().to_internal_value(data)
+
+
+def choice_or_blank(choices: list[tuple[str, str]]) -> serializers.ChoiceField:
+    """A read-only choice that may be empty (a reason not set yet), documented with the blank."""
+    return serializers.ChoiceField(choices=[("", ""), *choices], read_only=True)

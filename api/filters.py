@@ -1,9 +1,11 @@
 """Invoice list filters (django-filter); money rules come from the balance module."""
 
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 
+from api.fields import BIGINT_MAX, EARLIEST, LATEST
 from dunning.policy import policy_tolerance
 from receivables.models import Invoice
 from receivables.selectors.balances import (
@@ -16,20 +18,25 @@ from receivables.selectors.balances import (
 )
 from receivables.selectors.replaced import invoices_exclude_replaced
 
+# Dates outside the range the API accepts anywhere are refused before any arithmetic.
+DATE_RANGE = {"validators": [MinValueValidator(EARLIEST), MaxValueValidator(LATEST)]}
+
 
 class InvoiceFilter(filters.FilterSet):
     status = filters.ChoiceFilter(choices=Invoice.Status.choices)
-    customer = filters.NumberFilter(field_name="customer_id")
+    customer = filters.NumberFilter(field_name="customer_id", min_value=1, max_value=BIGINT_MAX)
     customer_code = filters.CharFilter(field_name="customer__code")
     rep = filters.CharFilter(field_name="customer__sales_rep__username", label=_("Sales rep"))
     currency = filters.CharFilter(field_name="currency")
-    due_from = filters.DateFilter(field_name="due_date", lookup_expr="gte")
-    due_to = filters.DateFilter(field_name="due_date", lookup_expr="lte")
+    due_from = filters.DateFilter(field_name="due_date", lookup_expr="gte", **DATE_RANGE)
+    due_to = filters.DateFilter(field_name="due_date", lookup_expr="lte", **DATE_RANGE)
     overdue = filters.BooleanFilter(
         method="filter_overdue",
         label=_("Overdue today (owing at least the dunning tolerance; not replaced by a plan)"),
     )
-    as_of = filters.DateFilter(method="filter_nothing", label=_("Date of the ageing bucket"))
+    as_of = filters.DateFilter(
+        method="filter_nothing", label=_("Date of the ageing bucket"), **DATE_RANGE
+    )
     bucket = filters.ChoiceFilter(
         choices=[(bucket, bucket) for bucket in BUCKETS],
         method="filter_bucket",

@@ -7,7 +7,13 @@ ERROR_SCHEMAS = {
         "description": (
             "Field name (or non_field_errors) to its messages, in the request's language."
         ),
-        "additionalProperties": {"type": "array", "items": {"type": "string"}},
+        # A nested list (allocations) answers its items' errors by index.
+        "additionalProperties": {
+            "anyOf": [
+                {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "object"}]}},
+                {"type": "object"},
+            ]
+        },
     },
     "Detail": {
         "type": "object",

@@ -5,14 +5,28 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from api.fields import MoneyField, MoneyInputField
-from dunning.models import Channel, CollectionCase, Communication, Dispute, PromiseToPay
+from api.fields import (
+    BusinessDateField,
+    MoneyField,
+    MoneyInputField,
+    ScopedPrimaryKeyField,
+    choice_or_blank,
+)
+from dunning.models import (
+    Channel,
+    CollectionCase,
+    Communication,
+    Dispute,
+    PromiseToPay,
+    SettlementReason,
+)
 from receivables.models import Customer, Invoice
 
 
 class CollectionCaseSerializer(serializers.ModelSerializer):
     customer_code = serializers.CharField(source="customer.code", read_only=True)
     owner = serializers.CharField(source="owner.username", read_only=True, allow_null=True)
+    closed_reason = choice_or_blank(SettlementReason.choices)
 
     class Meta:
         model = CollectionCase
@@ -36,6 +50,9 @@ class MessageSerializer(serializers.ModelSerializer):
 
     customer_code = serializers.CharField(source="customer.code", read_only=True)
     total_amount = MoneyField()
+    failure_reason = choice_or_blank(Communication.FailureReason.choices)
+    # Empty until the message has a recipient: text, not an email format.
+    recipient_email = serializers.CharField(read_only=True)
     has_letter = serializers.SerializerMethodField()
     letter_url = serializers.SerializerMethodField()
 
@@ -98,10 +115,8 @@ class PromiseSerializer(serializers.ModelSerializer):
 
 
 class _CustomerInvoicesInput(serializers.Serializer):
-    customer = serializers.PrimaryKeyRelatedField(queryset=Customer.objects.none())
-    invoices = serializers.PrimaryKeyRelatedField(
-        queryset=Invoice.objects.none(), many=True, allow_empty=False
-    )
+    customer = ScopedPrimaryKeyField(queryset=Customer.objects.none())
+    invoices = ScopedPrimaryKeyField(queryset=Invoice.objects.none(), many=True, allow_empty=False)
 
     def __init__(self, *args, customers=None, invoices=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -115,7 +130,7 @@ class PromiseCreateSerializer(_CustomerInvoicesInput):
     """The customer promises to pay an amount by a date for some of its open invoices."""
 
     amount = MoneyInputField()
-    promised_date = serializers.DateField()
+    promised_date = BusinessDateField()
     note = serializers.CharField(required=False, default="", allow_blank=True, max_length=2000)
 
 

@@ -3,12 +3,21 @@
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
-from api.fields import MoneyField, MoneyInputField
+from api.fields import (
+    BusinessDateField,
+    MoneyField,
+    MoneyInputField,
+    ScopedPrimaryKeyField,
+    choice_or_blank,
+)
 from receivables.models import Contact, CreditNote, Customer, Invoice, Payment, PaymentAllocation
 from receivables.selectors.balances import KEYS
 
 
 class ContactSerializer(serializers.ModelSerializer):
+    # May be empty: text, not an email format.
+    email = serializers.CharField(read_only=True)
+
     class Meta:
         model = Contact
         fields = ["id", "name", "role", "email", "phone", "im_handle"]
@@ -54,7 +63,7 @@ class CustomerCreateSerializer(serializers.Serializer):
         max_length=64, required=False, default="", allow_blank=True
     )
     address = serializers.CharField(required=False, default="", allow_blank=True, max_length=1000)
-    currency = serializers.RegexField(r"^[A-Za-z]{3}$", max_length=3, required=False, default="")
+    currency = serializers.RegexField(r"^[A-Za-z]{3}$", max_length=3, required=False)
     language = serializers.ChoiceField(
         choices=Customer.Language.choices, required=False, default=Customer.Language.CHINESE
     )
@@ -72,6 +81,7 @@ class InvoiceSerializer(serializers.ModelSerializer):
     sales_rep = serializers.CharField(source="customer.sales_rep.username", read_only=True)
     amount = MoneyField()
     outstanding = MoneyField()
+    delivery_method = choice_or_blank(Invoice.DeliveryMethod.choices)
 
     class Meta:
         model = Invoice
@@ -102,10 +112,10 @@ class InvoiceSerializer(serializers.ModelSerializer):
 class InvoiceCreateSerializer(serializers.Serializer):
     """Issue an invoice (the credit check applies; finance may override it with a reason)."""
 
-    customer = serializers.PrimaryKeyRelatedField(queryset=Customer.objects.none())
+    customer = ScopedPrimaryKeyField(queryset=Customer.objects.none())
     number = serializers.CharField(max_length=64)
-    issue_date = serializers.DateField()
-    due_date = serializers.DateField()
+    issue_date = BusinessDateField()
+    due_date = BusinessDateField()
     amount = MoneyInputField()
     currency = serializers.RegexField(r"^[A-Z]{3}$", max_length=3)
     contract_number = serializers.CharField(
@@ -161,7 +171,7 @@ class PaymentSerializer(serializers.ModelSerializer):
 
 
 class AllocationInputSerializer(serializers.Serializer):
-    invoice = serializers.PrimaryKeyRelatedField(queryset=Invoice.objects.none())
+    invoice = ScopedPrimaryKeyField(queryset=Invoice.objects.none())
     amount = MoneyInputField()
 
     def __init__(self, *args, invoices=None, **kwargs) -> None:
@@ -173,8 +183,8 @@ class AllocationInputSerializer(serializers.Serializer):
 class PaymentCreateSerializer(serializers.Serializer):
     """Record a payment; without `allocations` it settles the oldest due invoices first."""
 
-    customer = serializers.PrimaryKeyRelatedField(queryset=Customer.objects.none())
-    payment_date = serializers.DateField()
+    customer = ScopedPrimaryKeyField(queryset=Customer.objects.none())
+    payment_date = BusinessDateField()
     amount = MoneyInputField()
     currency = serializers.RegexField(r"^[A-Z]{3}$", max_length=3)
     reference = serializers.CharField(max_length=120, required=False, default="", allow_blank=True)
@@ -199,9 +209,9 @@ class CreditNoteSerializer(serializers.ModelSerializer):
 
 
 class CreditNoteCreateSerializer(serializers.Serializer):
-    invoice = serializers.PrimaryKeyRelatedField(queryset=Invoice.objects.none())
+    invoice = ScopedPrimaryKeyField(queryset=Invoice.objects.none())
     number = serializers.CharField(max_length=64)
-    issue_date = serializers.DateField()
+    issue_date = BusinessDateField()
     amount = MoneyInputField()
     reason = serializers.CharField(max_length=2000)
 
@@ -228,14 +238,14 @@ AgeingCustomerSerializer = type(
 class AgeingReportSerializer(serializers.Serializer):
     """The JSON of `aging_report --format json`."""
 
-    as_of = serializers.DateField()
+    as_of = BusinessDateField()
     currency = serializers.CharField()
     totals = AgeingAmountsSerializer()
     customers = AgeingCustomerSerializer(many=True)
 
 
 class AgeingParamsSerializer(serializers.Serializer):
-    as_of = serializers.DateField(required=False)
+    as_of = BusinessDateField(required=False)
     currency = serializers.RegexField(r"^[A-Za-z]{3}$", required=False)
     rep = serializers.SlugRelatedField(
         slug_field="username", queryset=get_user_model().objects.all(), required=False

@@ -3,11 +3,13 @@
 from datetime import date
 
 from django.db.models import QuerySet
+from django.http import Http404
 from django.utils import timezone
 from rest_framework import viewsets
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 
+from api.fields import BIGINT_MAX
 from core.roles import Role, has_role
 from core.scoping import scope_for_user
 
@@ -30,6 +32,12 @@ class ScopedViewSet(viewsets.GenericViewSet):
 
     def get_queryset(self) -> QuerySet:
         return scope_for_user(self.base_queryset(), self.request.user)
+
+    def get_object(self):
+        # An id past the database's integer range is missing, not an error.
+        if int(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field, 0)) > BIGINT_MAX:
+            raise Http404
+        return super().get_object()
 
     def scoped(self, queryset: QuerySet) -> QuerySet:
         return scope_for_user(queryset, self.request.user)

@@ -143,5 +143,6 @@ def test_concurrent_duplicates_record_one_payment():
         thread.join()
 
     assert [status for status, _body in answers] == [201] * 8
-    assert len({str(body) for _status, body in answers}) == 1
+    # PostgreSQL's jsonb keeps keys in its own order: compare the answers, not their text.
+    assert all(body == answers[0][1] for _status, body in answers)
     assert Payment.objects.filter(customer=book.customer, reference="WIRE-77").count() == 1
