@@ -7,7 +7,9 @@ import json
 import pytest
 import schemathesis
 import yaml
+from django.core import signals
 from django.core.handlers.wsgi import WSGIHandler
+from django.db import close_old_connections
 from django.test import Client
 from hypothesis import HealthCheck, Phase, settings
 from openapi_spec_validator import validate
@@ -86,6 +88,18 @@ schema.config.generation.update(
 )
 
 
+@pytest.fixture
+def wsgi_keeps_connection():
+    """Requests sent straight to the WSGI app fire request_started/finished, whose
+    close_old_connections would close the connection holding the test's transaction
+    (on PostgreSQL); Django's test client unhooks it the same way."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
 def _codes(body: object) -> set[str]:
     """Customer codes anywhere in a JSON answer (objects name them `customer_code` or `code`)."""
     found = set()
@@ -109,7 +123,9 @@ def _codes(body: object) -> set[str]:
     phases=[Phase.explicit, Phase.generate],
     derandomize=True,
 )
-def test_every_documented_endpoint_for_every_role(case, books, tokens, users):
+def test_every_documented_endpoint_for_every_role(
+    case, books, tokens, users, wsgi_keeps_connection
+):
     for role in ROLES:
         response = case.call(headers={"Authorization": f"Token {tokens[role]}"})
         case.validate_response(response, checks=CHECKS)
