@@ -6,8 +6,9 @@ from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 
 from api.fields import BIGINT_MAX, EARLIEST, LATEST
+from dunning.models import CollectionCase, Communication, Dispute, LevelCode, PromiseToPay
 from dunning.policy import policy_tolerance
-from receivables.models import Invoice
+from receivables.models import Invoice, Payment
 from receivables.selectors.balances import (
     BUCKETS,
     bucket_q,
@@ -22,9 +23,13 @@ from receivables.selectors.replaced import invoices_exclude_replaced
 DATE_RANGE = {"validators": [MinValueValidator(EARLIEST), MaxValueValidator(LATEST)]}
 
 
+def _customer_filter() -> filters.NumberFilter:
+    return filters.NumberFilter(field_name="customer_id", min_value=1, max_value=BIGINT_MAX)
+
+
 class InvoiceFilter(filters.FilterSet):
     status = filters.ChoiceFilter(choices=Invoice.Status.choices)
-    customer = filters.NumberFilter(field_name="customer_id", min_value=1, max_value=BIGINT_MAX)
+    customer = _customer_filter()
     customer_code = filters.CharFilter(field_name="customer__code")
     rep = filters.CharFilter(field_name="customer__sales_rep__username", label=_("Sales rep"))
     currency = filters.CharFilter(field_name="currency")
@@ -73,3 +78,58 @@ class InvoiceFilter(filters.FilterSet):
             .filter(open_q(amount="open_amount"))
             .filter(bucket_q(value, as_of=as_of))
         )
+
+
+class PaymentFilter(filters.FilterSet):
+    customer = _customer_filter()
+    status = filters.ChoiceFilter(choices=Payment.Status.choices)
+    date_from = filters.DateFilter(field_name="payment_date", lookup_expr="gte", **DATE_RANGE)
+    date_to = filters.DateFilter(field_name="payment_date", lookup_expr="lte", **DATE_RANGE)
+
+    class Meta:
+        model = Payment
+        fields = []
+
+
+class CaseFilter(filters.FilterSet):
+    customer = _customer_filter()
+    status = filters.ChoiceFilter(choices=CollectionCase.Status.choices)
+
+    class Meta:
+        model = CollectionCase
+        fields = []
+
+
+class MessageFilter(filters.FilterSet):
+    customer = _customer_filter()
+    level = filters.ChoiceFilter(choices=LevelCode.choices)
+    status = filters.ChoiceFilter(choices=Communication.Status.choices)
+    has_letter = filters.BooleanFilter(method="filter_has_letter", label=_("With a letter (PDF)"))
+
+    class Meta:
+        model = Communication
+        fields = []
+
+    def filter_has_letter(self, queryset, name, value):
+        if value is None:
+            return queryset
+        with_letter = queryset.exclude(letter_pdf="")
+        return with_letter if value else queryset.filter(letter_pdf="")
+
+
+class PromiseFilter(filters.FilterSet):
+    customer = _customer_filter()
+    status = filters.ChoiceFilter(choices=PromiseToPay.Status.choices)
+
+    class Meta:
+        model = PromiseToPay
+        fields = []
+
+
+class DisputeFilter(filters.FilterSet):
+    customer = _customer_filter()
+    status = filters.ChoiceFilter(choices=Dispute.Status.choices)
+
+    class Meta:
+        model = Dispute
+        fields = []

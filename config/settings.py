@@ -371,6 +371,12 @@ SPECTACULAR_SETTINGS = {
         "api.schema.add_error_responses",
     ],
 }
+# Throttle counters live in this cache. Without it each process counts on its own
+# (local memory); with several web workers set a shared one, e.g. redis://127.0.0.1:6379/3.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+_throttle_cache_url = env.str("API_THROTTLE_CACHE_URL", default="")
+if _throttle_cache_url:
+    CACHES["api_throttle"] = env.cache_url_config(_throttle_cache_url)
 # Idempotency keys are kept this long; a retry after it is a new request.
 API_IDEMPOTENCY_TTL = timedelta(hours=env.int("API_IDEMPOTENCY_TTL_HOURS", default=24))
 

@@ -9,6 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from api.filters import CaseFilter, DisputeFilter, MessageFilter, PromiseFilter
 from api.serializers.dunning import (
     CollectionCaseSerializer,
     DisputeCreateSerializer,
@@ -29,6 +30,7 @@ class CollectionCaseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Sc
     """Dunning cases: one per customer with overdue items, its reason, owner and status."""
 
     serializer_class = CollectionCaseSerializer
+    filterset_class = CaseFilter
 
     def base_queryset(self):
         return CollectionCase.objects.select_related("customer", "owner")
@@ -38,6 +40,7 @@ class MessageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
     """Dunning messages (reminders, demand letters, escalations) as they were written."""
 
     serializer_class = MessageSerializer
+    filterset_class = MessageFilter
 
     def base_queryset(self):
         return Communication.objects.select_related("customer")
@@ -73,6 +76,7 @@ class PromiseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
     """Promises to pay: an amount by a date pauses the ladder for its invoices."""
 
     serializer_class = PromiseSerializer
+    filterset_class = PromiseFilter
 
     def base_queryset(self):
         return PromiseToPay.objects.select_related("customer").prefetch_related("invoices")
@@ -104,6 +108,7 @@ class DisputeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
     """Disputes: contested invoices wait for finance, the customer's others go on."""
 
     serializer_class = DisputeSerializer
+    filterset_class = DisputeFilter
 
     def base_queryset(self):
         return Dispute.objects.select_related("customer").prefetch_related("invoices")

@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api.filters import InvoiceFilter
+from api.filters import InvoiceFilter, PaymentFilter
 from api.idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from api.serializers.receivables import (
     AgeingParamsSerializer,
@@ -119,6 +119,7 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
     """Payments with their allocations and what is left unallocated."""
 
     serializer_class = PaymentSerializer
+    filterset_class = PaymentFilter
 
     def base_queryset(self):
         return payments_with_allocated(

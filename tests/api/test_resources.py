@@ -396,3 +396,24 @@ def test_the_session_works_with_csrf(client, users, books):
 def test_anonymous_requests_are_refused_but_the_schema_is_public(client, books):
     assert client.get("/api/v1/invoices/").status_code in (401, 403)
     assert client.get("/api/schema/").status_code == 200
+
+
+def test_lists_of_payments_cases_messages_promises_and_disputes_filter(api, books):
+    from tests.factories.cases import CommunicationFactory
+
+    rep1 = books["rep1"]
+    CommunicationFactory(customer=rep1.customer, channels=["email"], level="reminder")
+    client = api("finance1")
+
+    def ids(query: str) -> set[int]:
+        return _ids(client.get(f"/api/v1/{query}"))
+
+    assert ids(f"payments/?customer={rep1.customer.pk}") == {rep1.payment.pk}
+    assert ids("payments/?status=reversed") == set()
+    assert ids("payments/?date_from=2026-02-02") == set()
+    assert ids(f"cases/?customer={rep1.customer.pk}&status=open") == {rep1.case.pk}
+    assert ids(f"messages/?customer={rep1.customer.pk}&has_letter=true") == {rep1.message.pk}
+    assert len(ids(f"messages/?customer={rep1.customer.pk}&level=reminder")) == 1
+    assert ids(f"promises/?customer={rep1.customer.pk}&status=open") == {rep1.promise.pk}
+    assert ids(f"disputes/?customer={rep1.customer.pk}&status=open") == {rep1.dispute.pk}
+    assert client.get("/api/v1/payments/?customer=99999999999999999999999").status_code == 400
