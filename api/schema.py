@@ -1,6 +1,8 @@
 """The schema lists the error answers every operation can give, so clients (and the
 contract tests) know them: 400 with field errors, 401, 403, 404, 422 and 429."""
 
+from api.fields import BIGINT_MAX
+
 ERROR_SCHEMAS = {
     "FieldErrors": {
         "type": "object",
@@ -35,10 +37,14 @@ def _content(name: str) -> dict:
 
 
 def add_error_responses(result: dict, generator, request, public) -> dict:
-    """Add the shared error answers to every operation."""
+    """Add the shared error answers to every operation; ids in paths are positive bigints
+    (the routes match `<int:pk>`, digits only)."""
     result.setdefault("components", {}).setdefault("schemas", {}).update(ERROR_SCHEMAS)
     for path_item in result.get("paths", {}).values():
         for method, operation in path_item.items():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "path" and parameter["schema"].get("type") == "integer":
+                    parameter["schema"].update({"minimum": 1, "maximum": BIGINT_MAX})
             responses = operation.setdefault("responses", {})
             responses.setdefault(
                 "400",
