@@ -74,6 +74,10 @@ INSTALLED_APPS = [
     "csp",
     "anymail",
     "django_ratelimit",
+    "rest_framework",
+    "rest_framework_api_key",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "core",
     "receivables",
     "contracts",
@@ -84,6 +88,7 @@ INSTALLED_APPS = [
     "integrations",
     "banking",
     "bills",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -352,6 +357,57 @@ DUNNING_SEND_MAX_ATTEMPTS = env.int("DUNNING_SEND_MAX_ATTEMPTS", default=500)
 # Domain of the stable Message-ID of dunning emails (<uuid@domain>).
 DUNNING_MESSAGE_ID_DOMAIN = env.str("DUNNING_MESSAGE_ID_DOMAIN", default="huikuan.localhost")
 
+# --- REST API ----------------------------------------------------------------
+
+# Session (with CSRF) for the browser, `Authorization: Token <key>` for machines.
+# Tokens are per user, named, hashed at rest (api.models.ApiToken).
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.ApiCursorPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"token": env.str("API_THROTTLE_RATE", default="1200/minute")},
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "api.exceptions.api_exception_handler",
+    "COERCE_DECIMAL_TO_STRING": True,
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Huikuan API",
+    "DESCRIPTION": (
+        "Receivables and collections. Amounts are strings with two decimals. "
+        "POST of payments and invoices honours an Idempotency-Key header."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI's assets come from our own static files: the CSP allows no other.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.add_error_responses",
+    ],
+}
+# Throttle counters live in this cache. Without it each process counts on its own
+# (local memory); with several web workers set a shared one, e.g. redis://127.0.0.1:6379/3.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+_throttle_cache_url = env.str("API_THROTTLE_CACHE_URL", default="")
+if _throttle_cache_url:
+    CACHES["api_throttle"] = env.cache_url_config(_throttle_cache_url)
+# Idempotency keys are kept this long; a retry after it is a new request.
+API_IDEMPOTENCY_TTL = timedelta(hours=env.int("API_IDEMPOTENCY_TTL_HOURS", default=24))
+
 # --- Email -------------------------------------------------------------------
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
@@ -466,19 +522,17 @@ CELERY_BEAT_SCHEDULE["portal-confirmation-reminders"] = {
 # The throttle counts in a cache every web process shares: Redis when REDIS_URL is set
 # (the embedded default runs one process, where the process's own memory is shared).
 RATELIMIT_USE_CACHE = "ratelimit"
-CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-    "ratelimit": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-        if REDIS_URL
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "ratelimit"}
-    ),
-}
+CACHES["ratelimit"] = (
+    {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "ratelimit"}
+)
 # django-ratelimit knows Django's own Redis cache only by name (W001); the local-memory
 # cache (E003) stands only in the embedded default without Redis.
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"] + (
     [] if REDIS_URL else ["django_ratelimit.E003"]
 )
+
 # --- Integrations: webhooks and chat robots ---------------------------------
 
 # The public address of the app as users and customers reach it: links in emails (the

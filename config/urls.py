@@ -55,4 +55,5 @@ urlpatterns = [
     path("integrations/", include("integrations.urls")),
     path("banking/", include("banking.urls")),
     path("bills/", include("bills.urls")),
+    path("api/", include("api.urls")),
 ]

@@ -1,0 +1,46 @@
+"""A page of any list costs the same number of queries for a small and a large book."""
+
+import pytest
+
+from tests.api.conftest import make_book
+
+pytestmark = pytest.mark.django_db
+
+LISTS = [
+    "customers/",
+    "invoices/",
+    "invoices/?overdue=true",
+    "invoices/?bucket=90%2B&as_of=2026-01-15",
+    "payments/",
+    "credit-notes/",
+    "contracts/",
+    "milestones/",
+    "cases/",
+    "messages/",
+    "promises/",
+    "disputes/",
+    "ageing/",
+    "ageing/?as_of=2026-01-15",
+]
+# Authentication (token, user, roles), the page and its prefetches, and the throttle-free rest.
+MAX_QUERIES = 12
+
+
+def _grow(users, *, books: int, invoices: int) -> None:
+    for n in range(books):
+        make_book(users["rep1"], code=f"G{n}", count=invoices)
+
+
+@pytest.mark.parametrize("path", LISTS)
+@pytest.mark.parametrize(("books", "invoices"), [(1, 1), (6, 5)])
+def test_a_page_takes_a_bounded_number_of_queries(
+    api, users, django_assert_max_num_queries, path, books, invoices
+):
+    _grow(users, books=books, invoices=invoices)
+    client = api("rep1")
+    with django_assert_max_num_queries(MAX_QUERIES):
+        response = client.get(f"/api/v1/{path}")
+    assert response.status_code == 200
+    body = response.json()
+    if "results" in body:
+        assert body["results"]
