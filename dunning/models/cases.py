@@ -4,10 +4,10 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.append_only import AppendOnlyModel
+from core.events import TYPED_KEY, render
 from receivables.models import Customer, Invoice
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -276,48 +276,17 @@ class CaseEvent(AppendOnlyModel):
 
     @property
     def summary(self) -> str:
-        """The row's sentence: its stored text, or worded now from its kind and parameters."""
+        """The row's sentence in the reader's language, worded from its kind and parameters.
+
+        Rows written before events stored parameters only keep their stored `text`.
+        """
         if self.text:
             return self.text
-        return event_summary(kind=self.kind, data=self.data if isinstance(self.data, dict) else {})
+        return render(self.kind, self.data if isinstance(self.data, dict) else {})
 
-
-def _reason_label(code: object) -> str:
-    if code in SettlementReason.values:
-        return str(SettlementReason(code).label)
-    if code == "payment_reversed":
-        return str(gettext("payment reversed"))
-    return str(code or "")
-
-
-def event_summary(*, kind: str, data: dict) -> str:
-    """Word an event written as kind + parameters, in the reader's language."""
-    reason = _reason_label(data.get("reason"))
-    items = ", ".join(str(item) for item in data.get("items") or [])
-    if kind == CaseEvent.Kind.TASK_CLOSED:
-        return gettext("%(title)s — closed: %(reason)s.") % {
-            "title": data.get("title", ""),
-            "reason": reason,
-        }
-    if kind == CaseEvent.Kind.TASK_REOPENED:
-        return gettext("%(title)s — reopened: %(reason)s.") % {
-            "title": data.get("title", ""),
-            "reason": reason,
-        }
-    if kind == CaseEvent.Kind.COMMUNICATION_CANCELLED:
-        return gettext("Message not sent, its items are settled (%(reason)s): %(items)s.") % {
-            "reason": reason,
-            "items": items,
-        }
-    if kind == CaseEvent.Kind.CASE_CLOSED:
-        return gettext("Case closed, nothing overdue any more (%(reason)s).") % {"reason": reason}
-    if kind == CaseEvent.Kind.CASE_REOPENED:
-        return gettext("Case reopened: %(reason)s; items overdue again: %(items)s.") % {
-            "reason": reason,
-            "items": items,
-        }
-    if kind == CaseEvent.Kind.CREDIT_HOLD_RELEASED:
-        return gettext("Credit hold of the legal referral lifted: nothing overdue any more.")
-    if kind == CaseEvent.Kind.CREDIT_HOLD:
-        return gettext("Credit hold of the legal referral back: %(reason)s.") % {"reason": reason}
-    return ""
+    @property
+    def typed_note(self) -> str:
+        """What the actor typed with this event, shown as typed (never translated)."""
+        data = self.data if isinstance(self.data, dict) else {}
+        note = data.get(TYPED_KEY)
+        return note if isinstance(note, str) else ""

@@ -423,8 +423,19 @@ class CollectionTask(models.Model):
         null=True,
         blank=True,
     )
-    title = models.CharField(_("title"), max_length=200)
+    title = models.CharField(
+        _("title"),
+        max_length=200,
+        blank=True,
+        help_text=_("Typed by a person; tasks the system makes are worded from their parameters."),
+    )
     details = models.TextField(_("details"), blank=True)
+    params = models.JSONField(
+        _("parameters"),
+        default=dict,
+        blank=True,
+        help_text=_("What the system's wording of the title and details is made from."),
+    )
     due_date = models.DateField(_("due date"))
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.OPEN
@@ -455,4 +466,18 @@ class CollectionTask(models.Model):
         indexes = [models.Index(fields=["assignee", "status", "due_date"])]
 
     def __str__(self) -> str:
-        return self.title
+        return self.display_title
+
+    @property
+    def display_title(self) -> str:
+        """The title in the reader's language: worded from the parameters, or as typed."""
+        from dunning.events import task_title
+
+        return task_title(self.params, fallback=self.title) or str(self.get_kind_display())
+
+    @property
+    def display_details(self) -> str:
+        """The system's details in the reader's language (what a person typed is `details`)."""
+        from dunning.events import task_details
+
+        return task_details(self.params)

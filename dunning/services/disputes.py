@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.events import TYPED_KEY
 from core.exceptions import BusinessRuleError
 from dunning.models import CaseEvent, CollectionCase, Dispute
 from dunning.services.cases import (
@@ -94,9 +95,7 @@ def dispute_open(
         case=case,
         kind=CaseEvent.Kind.DISPUTE_OPENED,
         actor=actor,
-        text=_("Dispute on %(invoices)s: %(reason)s")
-        % {"invoices": ", ".join(numbers), "reason": reason},
-        data={"dispute": dispute.pk, "invoices": numbers},
+        data={"dispute": dispute.pk, "invoices": numbers, TYPED_KEY: reason},
     )
     case_reason_suggest(case=case, reason=CollectionCase.OverdueReason.DISPUTE, actor=actor)
     return dispute
@@ -178,24 +177,16 @@ def dispute_resolve_valid(
     dispute.resolved_by = actor
     dispute.resolved_at = timezone.now()
     dispute.save(update_fields=["status", "resolution_note", "resolved_by", "resolved_at"])
-    credited = ", ".join(
-        f"{credit.number} ({credit.invoice.number}: {credit.amount})" for credit in issued
-    )
     case_event_create(
         customer=dispute.customer,
         case=_case_for(dispute),
         kind=CaseEvent.Kind.DISPUTE_RESOLVED,
         actor=actor,
-        text=(
-            _("Dispute accepted; credit notes %(credits)s. %(note)s")
-            % {"credits": credited, "note": note}
-            if issued
-            else _("Dispute accepted: %(note)s") % {"note": note}
-        ),
         data={
             "dispute": dispute.pk,
             "outcome": Dispute.Status.VALID,
             "credit_notes": [credit.number for credit in issued],
+            TYPED_KEY: note,
         },
     )
     return dispute
@@ -224,11 +215,10 @@ def dispute_reject(
         case=_case_for(dispute),
         kind=CaseEvent.Kind.DISPUTE_RESOLVED,
         actor=actor,
-        text=_("Dispute rejected; dunning resumes. Evidence: %(evidence)s")
-        % {"evidence": evidence},
         data={
             "dispute": dispute.pk,
             "outcome": Dispute.Status.REJECTED,
+            TYPED_KEY: evidence,
             "as_of": as_of.isoformat(),
         },
     )
