@@ -285,8 +285,18 @@ def _holds(apps, schema_editor):
         hold_model.objects.bulk_update(changed, ["reason"])
 
 
+def _failure_details(apps, schema_editor):
+    """A missing address was also written out as a sentence; its reason says it all."""
+    communication_model = apps.get_model("dunning", "Communication")
+    communication_model.objects.filter(
+        failure_reason="missing_address",
+        failure_detail__in=["No contact email address on file.", "没有登记联系人邮箱。"],
+    ).update(failure_detail="")
+
+
 def forwards(apps, schema_editor):
     _steps(apps, schema_editor)
+    _failure_details(apps, schema_editor)
     _tasks(apps, schema_editor)
     _events(apps, schema_editor)
     _holds(apps, schema_editor)

@@ -205,7 +205,7 @@ def communication_fail_missing_address(
     communication_fail(
         communication=communication,
         reason=Communication.FailureReason.MISSING_ADDRESS,
-        detail=_("No contact email address on file."),
+        detail="",  # the reason says it all, in the reader's language
     )
 
 
@@ -414,7 +414,7 @@ def communications_build_many(
             ):
                 communication.status = Communication.Status.FAILED
                 communication.failure_reason = Communication.FailureReason.MISSING_ADDRESS
-                communication.failure_detail = _("No contact email address on file.")
+                communication.failure_detail = ""
                 plan["missing_address"] = True
                 plan["tasks"].append(
                     CollectionTask(
