@@ -168,7 +168,7 @@ def dispute_resolve_valid(
                 number=number if position == 1 else f"{number}-{position}",
                 amount=money_positive(amount),
                 issue_date=as_of,
-                reason=_("Dispute %(pk)s accepted: %(note)s") % {"pk": dispute.pk, "note": note},
+                reason=note,  # what finance typed; the dispute's timeline row says the rest
                 actor=actor,
             )
         )

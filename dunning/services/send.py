@@ -34,7 +34,6 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from dunning.models import (
     CaseEvent,
@@ -539,8 +538,7 @@ def communications_reap(*, timeout: timedelta | None = None) -> int:
                 communication_fail(
                     communication=communication,
                     reason=Communication.FailureReason.STUCK,
-                    detail=_("Left in sending after %(attempts)s attempts.")
-                    % {"attempts": communication.attempts},
+                    detail="",  # the reason and the message's attempts say it
                 )
                 continue
             communication.status = Communication.Status.PENDING
