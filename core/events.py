@@ -139,6 +139,22 @@ def date_text(value: Any) -> str:
     return str(value or "")
 
 
+def formal_date_text(value: date | datetime | None) -> str:
+    """A date as a letter in the active language writes it ("2026年9月16日", "16 September
+    2026"); pages write the site's one date format (`date_text`)."""
+    from django.utils import dateformat
+    from django.utils.translation import get_language
+
+    from config.formats.dates import FORMAL_DATE_FORMATS
+
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = timezone.localdate(value)
+    language = "zh-hans" if (get_language() or "").startswith("zh") else "en"
+    return dateformat.format(value, FORMAL_DATE_FORMATS[language])
+
+
 def datetime_text(value: datetime) -> str:
     """A moment in the language's one date-and-time format, in the site's time zone."""
     if timezone.is_aware(value):

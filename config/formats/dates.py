@@ -15,3 +15,6 @@ SHORT_DATETIME_FORMAT = "Y-m-d H:i"
 TIME_FORMAT = "H:i"
 YEAR_MONTH_FORMAT = "Y-m"
 MONTH_DAY_FORMAT = "m-d"
+
+# A formal document (the demand letter) dates itself as its language writes a letter.
+FORMAL_DATE_FORMATS = {"zh-hans": "Y年n月j日", "en": "j F Y"}

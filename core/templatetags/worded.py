@@ -2,7 +2,7 @@
 
 from django import template
 
-from core.events import render
+from core.events import formal_date_text, render
 
 register = template.Library()
 
@@ -11,3 +11,9 @@ register = template.Library()
 def worded(kind: str, params: dict | None) -> str:
     """Word a row of `kind` with `params` in the active language."""
     return render(kind, params)
+
+
+@register.filter
+def formal_date(value) -> str:
+    """A date as a formal letter in the active language writes it."""
+    return formal_date_text(value)
