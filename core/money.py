@@ -20,7 +20,7 @@ def money_str(value: Decimal | int | str) -> str:
 _CURRENCY_SIGNS = ("¥", "￥", "RMB", "CNY")
 
 
-def money_parse(text: str) -> Decimal:
+def money_parse_printed(text: str) -> Decimal:
     """Read an amount as bank exports print it: "1,234.50", "¥1,234.50", "￥ 1234.5", "-20.00".
 
     Raises ValueError on anything else (letters, two points, more than two decimals,
@@ -43,3 +43,15 @@ def money_parse(text: str) -> Decimal:
         raise ValueError(text)
     amount = Decimal(value)
     return money_quantize(-amount if negative else amount)
+
+
+def money_display(value: Decimal | int | str, *, currency: str = "") -> str:
+    """Format for people, as the active language writes it: "CNY 9,000.00" / "9,000.00".
+
+    The one home for amounts shown to a reader (timelines, messages, errors);
+    templates do the same with `floatformat:"2g"`. Machine interfaces use `money_str`.
+    """
+    from django.utils import formats
+
+    text = formats.number_format(money_quantize(value), 2, use_l10n=True, force_grouping=True)
+    return f"{currency} {text}" if currency else text

@@ -7,6 +7,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import F, Q, QuerySet
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from contracts.models import AgreementInstalment
@@ -14,6 +15,7 @@ from core.roles import Role
 from dashboards.selectors.common import DashboardFilters
 from receivables.models import Customer, Invoice
 from receivables.selectors.ageing import BUCKETS
+from receivables.selectors.balances import bucket_label
 
 
 def sales_reps() -> QuerySet:
@@ -134,7 +136,8 @@ class InvoiceDrillFilter(django_filters.FilterSet):
 
     bucket = django_filters.ChoiceFilter(
         label=_("Bucket"),
-        choices=[(bucket, bucket) for bucket in BUCKETS],
+        # Labels worded per request, in the reader's language.
+        choices=[(bucket, lazy(bucket_label, str)(bucket)) for bucket in BUCKETS],
         method="keep",
         empty_label=_("All buckets"),
     )

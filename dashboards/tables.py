@@ -31,6 +31,7 @@ from dashboards.selectors.worklist import customer_worklist
 from dunning.models import CollectionCase, LevelCode
 from receivables.models import Customer
 from receivables.selectors.ageing import BUCKETS
+from receivables.selectors.balances import bucket_label
 
 
 @dataclass(frozen=True)
@@ -240,7 +241,10 @@ def ageing_table(request: TableRequest) -> Table:
         columns=[
             Column(_("Code")),
             Column(_("Name")),
-            *(Column(_money_header(key, request.filters), "money") for key in BUCKETS),
+            *(
+                Column(_money_header(bucket_label(key), request.filters), "money")
+                for key in BUCKETS
+            ),
             Column(_money_header(_("Total"), request.filters), "money"),
         ],
         rows=rows,

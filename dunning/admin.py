@@ -184,7 +184,7 @@ class CommunicationAdmin(EvidenceAdminMixin, admin.ModelAdmin):
 
 @admin.register(CollectionTask)
 class CollectionTaskAdmin(NoDeleteAdminMixin, admin.ModelAdmin):
-    list_display = ["title", "kind", "customer", "assignee", "due_date", "status"]
+    list_display = ["display_title", "kind", "customer", "assignee", "due_date", "status"]
     list_filter = ["status", "kind"]
     search_fields = ["customer__code", "title"]
     readonly_fields = ["closed_reason"]

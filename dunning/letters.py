@@ -17,11 +17,12 @@ from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist
 from django.template import TemplateDoesNotExist, TemplateSyntaxError
 from django.template.loader import render_to_string
-from django.utils import formats, timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from contracts.models import AgreementInstalment, Contract, DeliveryRecord
 from contracts.selectors.instalments import agreement_instalment_positions
+from core.events import formal_date_text
 from core.money import money_quantize
 from dunning.late_fees import LateFeeClause, invoice_late_fee, invoice_late_fee_clause
 from dunning.models import Communication, DunningLevel, DunningPolicy, instalment_label
@@ -145,11 +146,7 @@ def creditor_from_settings() -> Creditor:
 
 
 def _day(value: date | datetime | None) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        value = timezone.localdate(value)
-    return formats.date_format(value, "DATE_FORMAT")
+    return formal_date_text(value)
 
 
 def _percent(value: Decimal) -> str:

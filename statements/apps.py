@@ -9,7 +9,10 @@ class StatementsConfig(AppConfig):
     def ready(self) -> None:
         from anymail.signals import tracking
 
+        from statements.events import events_register
         from statements.services.delivery_status import delivery_event_receive
 
         # Anymail's normalised tracking webhooks update messages and statements.
         tracking.connect(delivery_event_receive, dispatch_uid="statements_delivery_status")
+        # The timeline and tasks word the statements' rows at display time (`core.events`).
+        events_register()

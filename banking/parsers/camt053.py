@@ -16,7 +16,7 @@ from banking.parsers import (
     StatementRow,
     account_check,
 )
-from core.money import money_parse
+from core.money import money_parse_printed
 from receivables.currencies import is_iso_4217
 
 _ENTRY_TAG = re.compile(rb"<(?:[\w.-]+:)?Ntry[\s>]")
@@ -98,7 +98,7 @@ def parse(*, data: bytes, account: BankAccount) -> ParsedStatement:
             amount_element = _path(entry, "Amt")
             problems = []
             try:
-                amount = money_parse(_text(entry, "Amt"))
+                amount = money_parse_printed(_text(entry, "Amt"))
             except ValueError:
                 problems.append(
                     _("Amt %(value)r is not an amount") % {"value": _text(entry, "Amt")}

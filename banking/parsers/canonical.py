@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 
 from banking.models import BankAccount
 from banking.parsers import CANONICAL, LineError, ParsedStatement, StatementError, StatementRow
-from core.money import money_parse
+from core.money import money_parse_printed
 from core.textfiles import TextFileError, csv_delimiter, text_file_decode
 from receivables.currencies import is_iso_4217
 
@@ -76,7 +76,7 @@ def parse(*, data: bytes, account: BankAccount) -> ParsedStatement:
             )
             day = None
         try:
-            amount = money_parse(cell.get("amount", ""))
+            amount = money_parse_printed(cell.get("amount", ""))
         except ValueError:
             problems.append(_("amount %(value)r is not an amount") % {"value": cell.get("amount")})
             amount = None

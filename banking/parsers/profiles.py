@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from banking.models import BankAccount, ColumnProfile
 from banking.parsers import LineError, ParsedStatement, StatementError, StatementRow
 from banking.parsers.canonical import decode
-from core.money import money_parse
+from core.money import money_parse_printed
 from core.textfiles import csv_delimiter
 from receivables.currencies import is_iso_4217
 
@@ -205,7 +205,7 @@ def parse(*, data: bytes, account: BankAccount, profile: ColumnProfile | None) -
             credit = None
         else:
             try:
-                credit = money_parse(credit_text)
+                credit = money_parse_printed(credit_text)
             except ValueError:
                 problems.append(
                     _("%(column)s %(value)r is not an amount")

@@ -414,7 +414,7 @@ def contract_review(
             amount=contract.amount,
             actor=actor,
             override_reason=credit_override_reason,
-            reference=_("contract %(number)s") % {"number": contract.number},
+            reference=contract.number,  # a number reads the same in every language
         )
         contract.status = Contract.Status.APPROVED
         change = "approved by finance"
@@ -470,7 +470,7 @@ def contract_activate(
         amount=Decimal("0"),
         actor=actor,
         override_reason=credit_override_reason,
-        reference=_("contract %(number)s") % {"number": contract.number},
+        reference=contract.number,  # a number reads the same in every language
     )
     contract.status = Contract.Status.ACTIVE
     contract.signed_date = signed_date

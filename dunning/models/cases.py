@@ -4,10 +4,10 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core.append_only import AppendOnlyModel
+from core.events import TYPED_KEY, render
 from receivables.models import Customer, Invoice
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -292,158 +292,17 @@ class CaseEvent(AppendOnlyModel):
 
     @property
     def summary(self) -> str:
-        """The row's sentence: its stored text, or worded now from its kind and parameters."""
+        """The row's sentence in the reader's language, worded from its kind and parameters.
+
+        Rows written before events stored parameters only keep their stored `text`.
+        """
         if self.text:
             return self.text
-        return event_summary(kind=self.kind, data=self.data if isinstance(self.data, dict) else {})
+        return render(self.kind, self.data if isinstance(self.data, dict) else {})
 
-
-def _reason_label(code: object) -> str:
-    if code in SettlementReason.values:
-        return str(SettlementReason(code).label)
-    if code == "payment_reversed":
-        return str(gettext("payment reversed"))
-    return str(code or "")
-
-
-def event_summary(*, kind: str, data: dict) -> str:
-    """Word an event written as kind + parameters, in the reader's language."""
-    reason = _reason_label(data.get("reason"))
-    items = ", ".join(str(item) for item in data.get("items") or [])
-    if kind == CaseEvent.Kind.TASK_CLOSED:
-        return gettext("%(title)s — closed: %(reason)s.") % {
-            "title": data.get("title", ""),
-            "reason": reason,
-        }
-    if kind == CaseEvent.Kind.TASK_REOPENED:
-        return gettext("%(title)s — reopened: %(reason)s.") % {
-            "title": data.get("title", ""),
-            "reason": reason,
-        }
-    if kind == CaseEvent.Kind.COMMUNICATION_CANCELLED:
-        return gettext("Message not sent, its items are settled (%(reason)s): %(items)s.") % {
-            "reason": reason,
-            "items": items,
-        }
-    if kind == CaseEvent.Kind.CASE_CLOSED:
-        return gettext("Case closed, nothing overdue any more (%(reason)s).") % {"reason": reason}
-    if kind == CaseEvent.Kind.CASE_REOPENED:
-        return gettext("Case reopened: %(reason)s; items overdue again: %(items)s.") % {
-            "reason": reason,
-            "items": items,
-        }
-    if kind == CaseEvent.Kind.CREDIT_HOLD_RELEASED:
-        return gettext("Credit hold of the legal referral lifted: nothing overdue any more.")
-    if kind == CaseEvent.Kind.CREDIT_HOLD:
-        return gettext("Credit hold of the legal referral back: %(reason)s.") % {"reason": reason}
-    if kind in PORTAL_KINDS:
-        return portal_event_summary(kind=kind, data=data)
-    if kind in BILL_EVENT_KINDS:
-        return _bill_summary(kind=kind, data=data, items=items)
-    if kind == CaseEvent.Kind.TASK_CREATED and isinstance(data.get("params"), dict):
-        from dunning.models.run import task_summary
-
-        return gettext("Task: %(title)s.") % {
-            "title": task_summary(kind=data.get("kind", ""), params=data["params"])
-        }
-    return ""
-
-
-PORTAL_KINDS = frozenset(
-    {
-        CaseEvent.Kind.PORTAL_BALANCE_CONFIRMED,
-        CaseEvent.Kind.PORTAL_DISPUTE,
-        CaseEvent.Kind.PORTAL_PROMISE,
-        CaseEvent.Kind.PORTAL_DOCUMENT_REQUESTED,
-    }
-)
-
-
-BILL_EVENT_KINDS = frozenset(
-    {
-        CaseEvent.Kind.BILL_RECEIVED,
-        CaseEvent.Kind.BILL_ENDORSED,
-        CaseEvent.Kind.BILL_DISCOUNTED,
-        CaseEvent.Kind.BILL_COLLECTED,
-        CaseEvent.Kind.BILL_DISHONOURED,
-    }
-)
-
-
-def portal_event_summary(*, kind: str, data: dict) -> str:
-    """Word what the customer's contact did on the portal; `contact` is the name they typed."""
-    values = {
-        "contact": data.get("contact", ""),
-        "position": data.get("position", ""),
-        "as_of": data.get("as_of", ""),
-        "currency": data.get("currency", ""),
-        "amount": data.get("amount", ""),
-        "date": data.get("promised_date", ""),
-        "items": ", ".join(str(item) for item in data.get("invoices") or []),
-        "document": data.get("document", ""),
-    }
-    if kind == CaseEvent.Kind.PORTAL_BALANCE_CONFIRMED:
-        return (
-            gettext(
-                "%(contact)s (%(position)s) confirmed the balance of %(currency)s %(amount)s "
-                "as of %(as_of)s online."
-            )
-            % values
-        )
-    if kind == CaseEvent.Kind.PORTAL_DISPUTE:
-        return gettext("%(contact)s disputed %(items)s online.") % values
-    if kind == CaseEvent.Kind.PORTAL_PROMISE:
-        return (
-            gettext(
-                "%(contact)s promised online to pay %(currency)s %(amount)s by %(date)s "
-                "for %(items)s."
-            )
-            % values
-        )
-    return gettext("%(contact)s asked online for a copy: %(document)s %(items)s.") % values
-
-
-def _bill_summary(*, kind: str, data: dict, items: str) -> str:
-    """Word an acceptance bill's event (written by the `bills` app) from its parameters."""
-    params = {
-        "number": data.get("bill", ""),
-        "currency": data.get("currency", ""),
-        "face": data.get("face_amount", ""),
-        "maturity": data.get("maturity_date", ""),
-        "date": data.get("date", ""),
-        "items": items,
-        "endorsee": data.get("endorsee", ""),
-        "discount": data.get("discount_amount", ""),
-        "cash": data.get("cash_received", ""),
-        "reason": data.get("reason", ""),
-    }
-    if kind == CaseEvent.Kind.BILL_RECEIVED:
-        return (
-            gettext(
-                "Acceptance bill %(number)s received on %(date)s: %(currency)s %(face)s, "
-                "maturing %(maturity)s; it settles %(items)s."
-            )
-            % params
-        )
-    if kind == CaseEvent.Kind.BILL_ENDORSED:
-        return gettext("Acceptance bill %(number)s endorsed to %(endorsee)s on %(date)s.") % params
-    if kind == CaseEvent.Kind.BILL_DISCOUNTED:
-        return (
-            gettext(
-                "Acceptance bill %(number)s discounted on %(date)s: discount %(currency)s "
-                "%(discount)s, cash received %(currency)s %(cash)s."
-            )
-            % params
-        )
-    if kind == CaseEvent.Kind.BILL_COLLECTED:
-        return (
-            gettext("Acceptance bill %(number)s collected on %(date)s: %(currency)s %(face)s.")
-            % params
-        )
-    return (
-        gettext(
-            "Acceptance bill %(number)s dishonoured on %(date)s (%(reason)s); "
-            "its invoices are open again: %(items)s."
-        )
-        % params
-    )
+    @property
+    def typed_note(self) -> str:
+        """What the actor typed with this event, shown as typed (never translated)."""
+        data = self.data if isinstance(self.data, dict) else {}
+        note = data.get(TYPED_KEY)
+        return note if isinstance(note, str) else ""

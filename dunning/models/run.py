@@ -12,7 +12,6 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from contracts.models import AgreementInstalment
@@ -454,10 +453,19 @@ class CollectionTask(models.Model):
         null=True,
         blank=True,
     )
-    title = models.CharField(_("title"), max_length=200, blank=True)
+    title = models.CharField(
+        _("title"),
+        max_length=200,
+        blank=True,
+        help_text=_("Typed by a person; tasks the system makes are worded from their parameters."),
+    )
     details = models.TextField(_("details"), blank=True)
-    # Tasks written as kind + parameters (no `title`) are worded when shown.
-    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    params = models.JSONField(
+        _("parameters"),
+        default=dict,
+        blank=True,
+        help_text=_("What the system's wording of the title and details is made from."),
+    )
     due_date = models.DateField(_("due date"))
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.OPEN
@@ -488,45 +496,18 @@ class CollectionTask(models.Model):
         indexes = [models.Index(fields=["assignee", "status", "due_date"])]
 
     def __str__(self) -> str:
-        return self.summary
+        return self.display_title
 
     @property
-    def summary(self) -> str:
-        """The task's sentence: its stored title, or worded now from its kind and parameters."""
-        if self.title:
-            return self.title
-        return task_summary(
-            kind=self.kind, params=self.params if isinstance(self.params, dict) else {}
-        )
+    def display_title(self) -> str:
+        """The title in the reader's language: worded from the parameters, or as typed."""
+        from dunning.events import task_title
 
+        return task_title(self.params, fallback=self.title) or str(self.get_kind_display())
 
-def task_summary(*, kind: str, params: dict) -> str:
-    """Word a task written as kind + parameters, in the reader's language."""
-    values = {
-        "customer": params.get("customer", ""),
-        "contact": params.get("contact", ""),
-        "action": params.get("action", ""),
-        "as_of": params.get("as_of", ""),
-        "items": ", ".join(str(item) for item in params.get("invoices") or []),
-    }
-    if kind == CollectionTask.Kind.CUSTOMER_PORTAL:
-        action = params.get("action")
-        if action == "balance_confirmed":
-            return (
-                gettext("%(customer)s: %(contact)s confirmed the balance as of %(as_of)s") % values
-            )
-        if action == "dispute":
-            return gettext("%(customer)s: %(contact)s disputed %(items)s; look into it") % values
-        if action == "promise":
-            return gettext("%(customer)s: %(contact)s promised to pay %(items)s") % values
-        if action == "document_requested":
-            return gettext("%(customer)s: %(contact)s asked for a copy; send it") % values
-        return gettext("%(customer)s: %(contact)s acted on the portal") % values
-    if kind == CollectionTask.Kind.CONFIRMATION_SILENT:
-        return (
-            gettext(
-                "%(customer)s has not answered the balance confirmation as of %(as_of)s: call them"
-            )
-            % values
-        )
-    return str(CollectionTask.Kind(kind).label) if kind in CollectionTask.Kind.values else kind
+    @property
+    def display_details(self) -> str:
+        """The system's details in the reader's language (what a person typed is `details`)."""
+        from dunning.events import task_details
+
+        return task_details(self.params)

@@ -21,8 +21,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from contracts.models import AgreementInstalment, Contract, SupplementaryAgreement
+from core.events import TYPED_KEY
 from core.exceptions import BusinessRuleError
-from core.money import money_quantize
+from core.money import money_display, money_quantize
 from core.roles import Role, has_role
 from dunning.models import CaseEvent, CollectionCase, Dispute, SettlementReason
 from dunning.services.cases import (
@@ -226,7 +227,7 @@ def _schedule_validate(
                 "The instalments add up to %(total)s but the invoices still owe %(owed)s: "
                 "they must sum to exactly that amount."
             )
-            % {"total": total, "owed": owed},
+            % {"total": money_display(total), "owed": money_display(owed)},
             field="instalments",
         )
     return cleaned
@@ -289,17 +290,14 @@ def agreement_propose(
         case=case,
         kind=CaseEvent.Kind.AGREEMENT_PROPOSED,
         actor=actor,
-        text=_("%(kind)s %(number)s proposed for %(invoices)s: %(count)s date(s), %(owed)s.")
-        % {
-            "kind": agreement.get_kind_display(),
-            "number": agreement.number,
-            "invoices": ", ".join(invoice.number for invoice in invoices),
-            "count": len(schedule),
-            "owed": owed,
-        },
         data={
             "agreement": agreement.pk,
+            "agreement_kind": agreement.kind,
             "number": agreement.number,
+            "invoices": [invoice.number for invoice in invoices],
+            "count": len(schedule),
+            "currency": invoices[0].currency if invoices else "",
+            "owed": str(owed),
             "instalments": [
                 {"due_date": item.due_date.isoformat(), "amount": str(item.amount)}
                 for item in schedule
@@ -360,7 +358,7 @@ def agreement_approve(
                 "Since the proposal the invoices' open amount changed to %(owed)s (the plan "
                 "covers %(planned)s): reject it and propose again."
             )
-            % {"owed": owed, "planned": planned}
+            % {"owed": money_display(owed), "planned": money_display(planned)}
         )
     if instalments and instalments[0].due_date <= as_of:
         raise BusinessRuleError(
@@ -379,21 +377,16 @@ def agreement_approve(
         case=case,
         kind=CaseEvent.Kind.AGREEMENT_APPROVED,
         actor=actor,
-        text=_("%(kind)s %(number)s approved%(contract)s: %(invoices)s now fall due as %(dates)s.")
-        % {
-            "kind": agreement.get_kind_display(),
+        data={
+            "agreement": agreement.pk,
+            "agreement_kind": agreement.kind,
             "number": agreement.number,
-            "contract": (
-                _(" against contract %(number)s") % {"number": agreement.contract.number}
-                if agreement.contract
-                else ""
-            ),
-            "invoices": ", ".join(invoice.number for invoice in invoices),
-            "dates": ", ".join(
-                f"{item.due_date.isoformat()} {item.amount}" for item in instalments
-            ),
+            "contract": agreement.contract.number if agreement.contract else "",
+            "invoices": [invoice.number for invoice in invoices],
+            "currency": invoices[0].currency if invoices else "",
+            "schedule": [[item.due_date.isoformat(), str(item.amount)] for item in instalments],
+            TYPED_KEY: comment,
         },
-        data={"agreement": agreement.pk, "number": agreement.number, "comment": comment},
     )
     case_reason_suggest(case=case, reason=CollectionCase.OverdueReason.CASH_FLOW, actor=actor)
     # The replaced invoices' messages, tasks and (if nothing else is overdue) case end now.
@@ -426,12 +419,11 @@ def agreement_reject(
         customer=agreement.customer,
         kind=CaseEvent.Kind.AGREEMENT_REJECTED,
         actor=actor,
-        text=_("%(kind)s %(number)s rejected: %(comment)s")
-        % {
-            "kind": agreement.get_kind_display(),
+        data={
+            "agreement": agreement.pk,
+            "agreement_kind": agreement.kind,
             "number": agreement.number,
-            "comment": comment,
+            TYPED_KEY: comment,
         },
-        data={"agreement": agreement.pk, "number": agreement.number},
     )
     return agreement

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.events import TYPED_KEY
 from core.exceptions import BusinessRuleError
 from core.roles import Role, has_role
 from core.scoping import scope_for_user
@@ -96,7 +97,6 @@ def case_reason_suggest(
         case=case,
         kind=CaseEvent.Kind.CASE_UPDATED,
         actor=actor,
-        text=_("Overdue reason: %(reason)s.") % {"reason": case.get_overdue_reason_display()},
         data={"overdue_reason": reason, "previous": CollectionCase.OverdueReason.UNKNOWN},
     )
 
@@ -114,15 +114,17 @@ def _case_lock(*, case: CollectionCase) -> CollectionCase:
 
 
 def _follow_up_task(
-    *, case: CollectionCase, due_date: date, title: str, details: str, actor: AbstractBaseUser
+    *, case: CollectionCase, due_date: date, params: dict, note: str, actor: AbstractBaseUser
 ) -> CollectionTask:
+    """A follow-up task, worded from `params` when read; `note` is what the actor typed."""
+    params = {"customer": case.customer.name, **params}
     task = CollectionTask.objects.create(
         kind=CollectionTask.Kind.FOLLOW_UP,
         customer=case.customer,
         case=case,
         assignee=case.owner,
-        title=title[:200],
-        details=details,
+        params=params,
+        details=note,
         due_date=due_date,
     )
     case_event_create(
@@ -130,9 +132,12 @@ def _follow_up_task(
         case=case,
         kind=CaseEvent.Kind.TASK_CREATED,
         actor=actor,
-        text=_("Task: %(title)s (due %(date)s).")
-        % {"title": task.title, "date": due_date.isoformat()},
-        data={"task": task.pk, "kind": task.kind, "due_date": due_date.isoformat()},
+        data={
+            "task": task.pk,
+            "kind": task.kind,
+            "task_params": params,
+            "due_date": due_date.isoformat(),
+        },
     )
     return task
 
@@ -175,20 +180,14 @@ def collection_case_set_reason(
         case=case,
         kind=CaseEvent.Kind.CASE_UPDATED,
         actor=actor,
-        text=_("Overdue reason: %(reason)s.") % {"reason": case.get_overdue_reason_display()}
-        + (f" {note}" if note else ""),
         data={"overdue_reason": reason, "previous": previous, "note": note},
     )
     if reason == CollectionCase.OverdueReason.PROCESS_DELAY and previous != reason:
         _follow_up_task(
             case=case,
             due_date=as_of + timedelta(days=FOLLOW_UP_DAYS),
-            title=_("Follow up with %(customer)s: is the payment on its way?")
-            % {"customer": case.customer.name},
-            details=_(
-                "The customer reported an internal delay (forgotten, approval, paperwork). "
-                "Check the payment was released; the reminders go on meanwhile."
-            ),
+            params={"what": "follow_up", "details": "follow_up"},
+            note="",
             actor=actor,
         )
     return case
@@ -238,15 +237,11 @@ def collection_case_log_call(
             raise BusinessRuleError(_("That task belongs to another customer."), field="task")
         if task.status != CollectionTask.Status.OPEN:
             raise BusinessRuleError(_("That task is already closed."), field="task")
-    label = CallOutcome(outcome).label
     event = case_event_create(
         customer=case.customer,
         case=case,
         kind=CaseEvent.Kind.CONTACT_ATTEMPT,
         actor=actor,
-        text=_("Call%(contact)s: %(outcome)s.")
-        % {"contact": f" ({contact_name})" if contact_name else "", "outcome": label}
-        + (f" {note}" if note else ""),
         data={
             "channel": "phone",
             "outcome": outcome,
@@ -257,25 +252,32 @@ def collection_case_log_call(
     )
     if task is not None:
         task.status = CollectionTask.Status.DONE
-        task.outcome = f"{label}. {note}".strip()
+        # The outcome is what the actor typed; the call's result stays a code in params.
+        task.outcome = note
+        task.params = {**task.params, "outcome": outcome}
         task.completed_by = actor
         task.completed_at = timezone.now()
-        task.save(update_fields=["status", "outcome", "completed_by", "completed_at"])
+        task.save(update_fields=["status", "outcome", "params", "completed_by", "completed_at"])
         case_event_create(
             customer=case.customer,
             case=case,
             kind=CaseEvent.Kind.TASK_COMPLETED,
             actor=actor,
-            text=_("Task done: %(title)s.") % {"title": task.title},
-            data={"task": task.pk, "outcome": outcome},
+            data={
+                "task": task.pk,
+                "kind": task.kind,
+                "task_params": task.params,
+                "title": task.title,
+                "outcome": outcome,
+            },
         )
     follow_up = None
     if follow_up_on is not None:
         follow_up = _follow_up_task(
             case=case,
             due_date=follow_up_on,
-            title=_("Call %(customer)s again") % {"customer": case.customer.name},
-            details=note,
+            params={"what": "call_again"},
+            note=note,
             actor=actor,
         )
     return CallLogged(event=event, completed_task=task, follow_up=follow_up)
@@ -316,9 +318,7 @@ def customer_dunning_pause(
         customer=customer,
         kind=CaseEvent.Kind.DUNNING_PAUSED,
         actor=actor,
-        text=_("Dunning paused until %(date)s: %(reason)s")
-        % {"date": until.isoformat(), "reason": reason},
-        data={"until": until.isoformat(), "reason": reason},
+        data={"until": until.isoformat(), TYPED_KEY: reason},
     )
     return customer
 
@@ -340,7 +340,6 @@ def customer_dunning_resume(*, customer: Customer, actor: AbstractBaseUser) -> C
         customer=customer,
         kind=CaseEvent.Kind.DUNNING_RESUMED,
         actor=actor,
-        text=_("Dunning resumed (the pause ran until %(date)s).") % {"date": previous.isoformat()},
         data={"previous_until": previous.isoformat()},
     )
     return customer

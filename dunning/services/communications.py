@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
 
 from core.domain_events import DomainEvent, EventType, domain_events_announce
+from core.events import TYPED_KEY
 from core.exceptions import BusinessRuleError
 from core.roles import Role, has_role
 from dunning.models import (
@@ -54,8 +55,6 @@ def recipient_role(*, channels: list[str]) -> str:
     return Contact.Role.FINANCE
 
 
-def items_text(steps: list[DunningStep]) -> str:
-    return ", ".join(step.item_label for step in steps)
 
 
 def communication_sent_domain_event(
@@ -89,16 +88,15 @@ def communication_release(
     customer = communication.customer
     as_of = communication.business_date
     steps = list(communication.steps.select_related("invoice", "instalment__agreement"))
-    items = items_text(steps)
     channels = set(communication.channels)
     if case is None:
         case = CollectionCase.objects.filter(
             customer=customer, status=CollectionCase.Status.OPEN
         ).first()
-    titles = _task_titles(customer=customer, items=items)
+    titles = _task_titles(customer=customer, items=[step.item_label for step in steps])
     for channel in (Channel.PHONE_TASK, Channel.MANAGER_TASK, Channel.LEGAL_TASK):
         if channel in channels:
-            kind, title = titles[channel]
+            kind, params = titles[channel]
             _task_create(
                 communication=communication,
                 case=case,
@@ -106,11 +104,13 @@ def communication_release(
                 assignee=customer.sales_rep
                 if channel == Channel.PHONE_TASK
                 else manager_for_escalation(),
-                title=title,
+                params=params,
                 due_date=as_of,
             )
     if Channel.CREDIT_HOLD in channels:
-        _credit_hold(communication=communication, case=case, items=items)
+        _credit_hold(
+            communication=communication, case=case, items=[step.item_label for step in steps]
+        )
     needs_email = bool(channels & EMAIL_CHANNELS)
     if not needs_email and Channel.LETTER not in channels:
         communication.status = Communication.Status.SENT
@@ -120,9 +120,11 @@ def communication_release(
             customer=customer,
             case=case,
             kind=CaseEvent.Kind.COMMUNICATION_SENT,
-            text=_("%(level)s carried out for %(items)s.")
-            % {"level": communication.get_level_display(), "items": items},
-            data={"communication": communication.pk, "level": communication.level},
+            data={
+                "communication": communication.pk,
+                "level": communication.level,
+                "items": [step.item_label for step in steps],
+            },
         )
         domain_events_announce(
             events=[
@@ -141,9 +143,8 @@ def _task_create(
     case: CollectionCase | None,
     kind: str,
     assignee: AbstractBaseUser | None,
-    title: str,
+    params: dict,
     due_date: date,
-    details: str = "",
 ) -> CollectionTask:
     task = CollectionTask.objects.create(
         kind=kind,
@@ -151,18 +152,17 @@ def _task_create(
         case=case,
         assignee=assignee,
         communication=communication,
-        title=title[:200],
-        details=details,
+        params=params,
         due_date=due_date,
     )
     case_event_create(
         customer=communication.customer,
         case=case,
         kind=CaseEvent.Kind.TASK_CREATED,
-        text=task.title,
         data={
             "task": task.pk,
             "kind": kind,
+            "task_params": params,
             "assignee": assignee.get_username() if assignee else None,
             "communication": communication.pk,
         },
@@ -170,23 +170,21 @@ def _task_create(
     return task
 
 
-def _credit_hold(*, communication: Communication, case: CollectionCase | None, items: str) -> None:
-    from receivables.models import CreditHoldEvent
+def _credit_hold(
+    *, communication: Communication, case: CollectionCase | None, items: list[str]
+) -> None:
     from receivables.services.credit import customer_hold
 
     event = customer_hold(
         customer=communication.customer,
         actor=None,
-        reason=_("Legal referral by the dunning ladder: %(items)s") % {"items": items},
+        reason=CreditHoldEvent.dunning_reason("legal_referral", items=items),
         source=CreditHoldEvent.Source.DUNNING,
     )
     case_event_create(
         customer=communication.customer,
         case=case,
         kind=CaseEvent.Kind.CREDIT_HOLD,
-        text=_("Customer put on credit hold (legal referral).")
-        if event
-        else _("Legal referral: the customer was already on credit hold."),
         data={"communication": communication.pk, "hold_event": event.pk if event else None},
     )
 
@@ -202,12 +200,12 @@ def communication_fail(
     case_event_create(
         customer=communication.customer,
         kind=CaseEvent.Kind.COMMUNICATION_FAILED,
-        text=_("%(level)s could not be sent: %(reason)s.")
-        % {
-            "level": communication.get_level_display(),
-            "reason": communication.get_failure_reason_display(),
+        data={
+            "communication": communication.pk,
+            "level": communication.level,
+            "reason": reason,
+            "detail": detail[:500],
         },
-        data={"communication": communication.pk, "reason": reason, "detail": detail[:500]},
     )
     return communication
 
@@ -218,25 +216,22 @@ def communication_fail_missing_address(
     """No email address on file: fail the email and give the rep a task to make contact."""
     customer = communication.customer
     steps = list(communication.steps.select_related("invoice", "instalment__agreement"))
-    letter_note = (
-        _(" The demand letter is stored on the message: print it and send it by registered mail.")
-        if communication.letter_pdf
-        else ""
-    )
     _task_create(
         communication=communication,
         case=case,
         kind=CollectionTask.Kind.CALL,
         assignee=customer.sales_rep,
-        title=_("No email address for %(customer)s: contact them about %(items)s")
-        % {"customer": customer.name, "items": items_text(steps)},
-        details=_missing_address_details(communication=communication) + letter_note,
+        params=_missing_address_params(
+            communication=communication,
+            items=[step.item_label for step in steps],
+            letter=bool(communication.letter_pdf),
+        ),
         due_date=communication.business_date,
     )
     communication_fail(
         communication=communication,
         reason=Communication.FailureReason.MISSING_ADDRESS,
-        detail=_("No contact email address on file."),
+        detail="",  # the reason says it all, in the reader's language
     )
 
 
@@ -265,8 +260,7 @@ def communication_approve(
         customer=communication.customer,
         kind=CaseEvent.Kind.COMMUNICATION_APPROVED,
         actor=actor,
-        text=_("%(level)s approved.") % {"level": communication.get_level_display()},
-        data={"communication": communication.pk},
+        data={"communication": communication.pk, "level": communication.level},
     )
     communication_release(communication=communication)
     return communication
@@ -304,9 +298,12 @@ def communication_reject(
         customer=communication.customer,
         kind=CaseEvent.Kind.COMMUNICATION_CANCELLED,
         actor=actor,
-        text=_("%(level)s refused: %(reason)s")
-        % {"level": communication.get_level_display(), "reason": reason},
-        data={"communication": communication.pk},
+        data={
+            "communication": communication.pk,
+            "level": communication.level,
+            "refused": True,
+            TYPED_KEY: reason,
+        },
     )
     return communication
 
@@ -314,36 +311,31 @@ def communication_reject(
 # --- The daily run's messages, built for a whole chunk at once ---------------
 
 
-def _task_titles(*, customer: Customer, items: str) -> dict[str, tuple[str, str]]:
-    """Per internal channel: the kind and title of the task the ladder gives it."""
+def _task_titles(*, customer: Customer, items: list[str]) -> dict[str, tuple[str, dict]]:
+    """Per internal channel: the kind of the task the ladder gives it and its parameters."""
+    params = {"customer": customer.name, "items": items}
     return {
-        Channel.PHONE_TASK: (
-            CollectionTask.Kind.CALL,
-            _("Call %(customer)s about overdue %(items)s")
-            % {"customer": customer.name, "items": items},
-        ),
+        Channel.PHONE_TASK: (CollectionTask.Kind.CALL, {"what": "call", **params}),
         Channel.MANAGER_TASK: (
             CollectionTask.Kind.MANAGER_ESCALATION,
-            _("Escalate %(customer)s to their management: %(items)s")
-            % {"customer": customer.name, "items": items},
+            {"what": "escalate", **params},
         ),
-        Channel.LEGAL_TASK: (
-            CollectionTask.Kind.LEGAL_REFERRAL,
-            _("Refer %(customer)s to legal: %(items)s")
-            % {"customer": customer.name, "items": items},
-        ),
+        Channel.LEGAL_TASK: (CollectionTask.Kind.LEGAL_REFERRAL, {"what": "legal", **params}),
     }
 
 
-def _missing_address_details(*, communication: Communication) -> str:
-    return _(
-        "The %(level)s could not be emailed because the customer has no %(contact)s "
-        "contact with an email address. Call them, and add the address."
-    ) % {
-        "level": communication.get_level_display(),
-        "contact": _("executive")
-        if Channel.EXECUTIVE_EMAIL in communication.channels
-        else _("finance"),
+def _missing_address_params(
+    *, communication: Communication, items: list[str], letter: bool = False
+) -> dict:
+    """The no-email call task: worded at display time (`dunning.events`)."""
+    return {
+        "what": "no_email",
+        "details": "no_email",
+        "customer": communication.customer.name,
+        "items": items,
+        "level": communication.level,
+        "contact": "executive" if Channel.EXECUTIVE_EMAIL in communication.channels else "finance",
+        "letter": letter,
     }
 
 
@@ -402,9 +394,10 @@ def communications_build_many(
         plan = {
             "level": level,
             "steps": steps,
-            "items": items_text(steps),
             # Releasing reads the message's steps back in their model order (`pk`).
-            "released_items": items_text(sorted(steps, key=lambda step: step.pk)),
+            "released_items_list": [
+                step.item_label for step in sorted(steps, key=lambda step: step.pk)
+            ],
             "tasks": [],
         }
         if level.sends_email:
@@ -419,10 +412,11 @@ def communications_build_many(
                 plan["fail_detail"] = str(error)
         if communication.status == Communication.Status.PENDING:
             plan["released"] = True
-            titles = _task_titles(customer=customer, items=plan["released_items"])
+            released = [step.item_label for step in sorted(steps, key=lambda step: step.pk)]
+            titles = _task_titles(customer=customer, items=released)
             for channel in (Channel.PHONE_TASK, Channel.MANAGER_TASK, Channel.LEGAL_TASK):
                 if channel in channels:
-                    kind, title = titles[channel]
+                    kind, params = titles[channel]
                     assignee = customer.sales_rep if channel == Channel.PHONE_TASK else manager
                     plan["tasks"].append(
                         CollectionTask(
@@ -431,7 +425,7 @@ def communications_build_many(
                             case=cases.get(customer.pk),
                             assignee=assignee,
                             communication=communication,
-                            title=title[:200],
+                            params=params,
                             due_date=as_of,
                         )
                     )
@@ -446,7 +440,7 @@ def communications_build_many(
             ):
                 communication.status = Communication.Status.FAILED
                 communication.failure_reason = Communication.FailureReason.MISSING_ADDRESS
-                communication.failure_detail = _("No contact email address on file.")
+                communication.failure_detail = ""
                 plan["missing_address"] = True
                 plan["tasks"].append(
                     CollectionTask(
@@ -455,11 +449,7 @@ def communications_build_many(
                         case=cases.get(customer.pk),
                         assignee=customer.sales_rep,
                         communication=communication,
-                        title=(
-                            _("No email address for %(customer)s: contact them about %(items)s")
-                            % {"customer": customer.name, "items": plan["released_items"]}
-                        )[:200],
-                        details=_missing_address_details(communication=communication),
+                        params=_missing_address_params(communication=communication, items=released),
                         due_date=as_of,
                     )
                 )
@@ -499,8 +489,9 @@ def communications_build_many(
             action=CreditHoldEvent.Action.HOLD,
             source=CreditHoldEvent.Source.DUNNING,
             actor=None,
-            reason=_("Legal referral by the dunning ladder: %(items)s")
-            % {"items": plan["released_items"]},
+            reason=CreditHoldEvent.dunning_reason(
+                "legal_referral", items=plan["released_items_list"]
+            ),
         )
         hold_events.append(event)
         held[customer.pk] = plan["hold_event"] = event
@@ -514,13 +505,11 @@ def communications_build_many(
         level = plan["level"]
         labels = [step.item_label for step in plan["steps"]]
 
-        def event(kind: str, text: str, data: dict, *, case=case, customer=customer) -> None:
-            events.append(CaseEvent(customer=customer, case=case, kind=kind, text=text, data=data))
+        def event(kind: str, data: dict, *, case=case, customer=customer) -> None:
+            events.append(CaseEvent(customer=customer, case=case, kind=kind, data=data))
 
         event(
             CaseEvent.Kind.COMMUNICATION_QUEUED,
-            _("%(level)s prepared for %(items)s.")
-            % {"level": level.get_code_display(), "items": plan["items"]},
             {
                 "communication": communication.pk,
                 "level": level.code,
@@ -536,13 +525,9 @@ def communications_build_many(
         if "fail_detail" in plan:
             event(
                 CaseEvent.Kind.COMMUNICATION_FAILED,
-                _("%(level)s could not be sent: %(reason)s.")
-                % {
-                    "level": communication.get_level_display(),
-                    "reason": communication.get_failure_reason_display(),
-                },
                 {
                     "communication": communication.pk,
+                    "level": communication.level,
                     "reason": communication.failure_reason,
                     "detail": plan["fail_detail"][:500],
                 },
@@ -551,14 +536,14 @@ def communications_build_many(
         if not plan.get("released"):
             continue
         for task in plan["tasks"]:
-            if task.details:
+            if task.params.get("what") == "no_email":
                 continue  # the missing-address task, written with its failure below
             event(
                 CaseEvent.Kind.TASK_CREATED,
-                task.title,
                 {
                     "task": task.pk,
                     "kind": task.kind,
+                    "task_params": task.params,
                     "assignee": task.assignee.get_username() if task.assignee else None,
                     "communication": communication.pk,
                 },
@@ -567,9 +552,6 @@ def communications_build_many(
             hold_event = plan["hold_event"]
             event(
                 CaseEvent.Kind.CREDIT_HOLD,
-                _("Customer put on credit hold (legal referral).")
-                if hold_event
-                else _("Legal referral: the customer was already on credit hold."),
                 {
                     "communication": communication.pk,
                     "hold_event": hold_event.pk if hold_event else None,
@@ -578,31 +560,29 @@ def communications_build_many(
         if plan.get("sent"):
             event(
                 CaseEvent.Kind.COMMUNICATION_SENT,
-                _("%(level)s carried out for %(items)s.")
-                % {"level": communication.get_level_display(), "items": plan["released_items"]},
-                {"communication": communication.pk, "level": communication.level},
+                {
+                    "communication": communication.pk,
+                    "level": communication.level,
+                    "items": plan["released_items_list"],
+                },
             )
         elif plan.get("missing_address"):
             task = plan["tasks"][-1]
             event(
                 CaseEvent.Kind.TASK_CREATED,
-                task.title,
                 {
                     "task": task.pk,
                     "kind": task.kind,
+                    "task_params": task.params,
                     "assignee": task.assignee.get_username() if task.assignee else None,
                     "communication": communication.pk,
                 },
             )
             event(
                 CaseEvent.Kind.COMMUNICATION_FAILED,
-                _("%(level)s could not be sent: %(reason)s.")
-                % {
-                    "level": communication.get_level_display(),
-                    "reason": communication.get_failure_reason_display(),
-                },
                 {
                     "communication": communication.pk,
+                    "level": communication.level,
                     "reason": communication.failure_reason,
                     "detail": communication.failure_detail[:500],
                 },

@@ -49,9 +49,9 @@ def communication_retry(*, communication: Communication, actor: AbstractBaseUser
         customer=communication.customer,
         kind=CaseEvent.Kind.COMMUNICATION_RETRIED,
         actor=actor,
-        text=_("%(level)s sent again.") % {"level": communication.get_level_display()},
         data={
             "communication": communication.pk,
+            "level": communication.level,
             "previous_reason": previous,
             "previous_attempts": previous_attempts,
         },
@@ -102,8 +102,7 @@ def communication_mark_handled(
         customer=communication.customer,
         kind=CaseEvent.Kind.COMMUNICATION_HANDLED,
         actor=actor,
-        text=note,
-        data={"communication": communication.pk, "note": note[:500]},
+        data={"communication": communication.pk, "level": communication.level, "note": note},
     )
     return communication
 

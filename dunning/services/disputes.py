@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.domain_events import DomainEvent, EventType, domain_events_announce
+from core.events import TYPED_KEY
 from core.exceptions import BusinessRuleError
 from dunning.models import CaseEvent, CollectionCase, Dispute
 from dunning.services.cases import (
@@ -100,9 +101,7 @@ def dispute_open(
         case=case,
         kind=CaseEvent.Kind.DISPUTE_OPENED,
         actor=actor,
-        text=_("Dispute on %(invoices)s: %(reason)s")
-        % {"invoices": ", ".join(numbers), "reason": reason},
-        data={"dispute": dispute.pk, "invoices": numbers},
+        data={"dispute": dispute.pk, "invoices": numbers, TYPED_KEY: reason},
     )
     domain_events_announce(
         events=[
@@ -189,7 +188,7 @@ def dispute_resolve_valid(
                 number=number if position == 1 else f"{number}-{position}",
                 amount=money_positive(amount),
                 issue_date=as_of,
-                reason=_("Dispute %(pk)s accepted: %(note)s") % {"pk": dispute.pk, "note": note},
+                reason=note,  # what finance typed; the dispute's timeline row says the rest
                 actor=actor,
             )
         )
@@ -198,24 +197,16 @@ def dispute_resolve_valid(
     dispute.resolved_by = actor
     dispute.resolved_at = timezone.now()
     dispute.save(update_fields=["status", "resolution_note", "resolved_by", "resolved_at"])
-    credited = ", ".join(
-        f"{credit.number} ({credit.invoice.number}: {credit.amount})" for credit in issued
-    )
     case_event_create(
         customer=dispute.customer,
         case=_case_for(dispute),
         kind=CaseEvent.Kind.DISPUTE_RESOLVED,
         actor=actor,
-        text=(
-            _("Dispute accepted; credit notes %(credits)s. %(note)s")
-            % {"credits": credited, "note": note}
-            if issued
-            else _("Dispute accepted: %(note)s") % {"note": note}
-        ),
         data={
             "dispute": dispute.pk,
             "outcome": Dispute.Status.VALID,
             "credit_notes": [credit.number for credit in issued],
+            TYPED_KEY: note,
         },
     )
     return dispute
@@ -244,11 +235,10 @@ def dispute_reject(
         case=_case_for(dispute),
         kind=CaseEvent.Kind.DISPUTE_RESOLVED,
         actor=actor,
-        text=_("Dispute rejected; dunning resumes. Evidence: %(evidence)s")
-        % {"evidence": evidence},
         data={
             "dispute": dispute.pk,
             "outcome": Dispute.Status.REJECTED,
+            TYPED_KEY: evidence,
             "as_of": as_of.isoformat(),
         },
     )

@@ -319,7 +319,7 @@ def _tasks_close(
         tasks.select_for_update()
         .filter(status=CollectionTask.Status.OPEN)
         .order_by("pk")
-        .values_list("pk", "customer_id", "case_id", "kind", "title")
+        .values_list("pk", "customer_id", "case_id", "kind", "title", "params")
     )
     if not rows:
         return
@@ -328,7 +328,7 @@ def _tasks_close(
         closed_reason=reason,
         completed_at=timezone.now(),
     )
-    for pk, customer_id, case_id, kind, title in rows:
+    for pk, customer_id, case_id, kind, title, params in rows:
         result.closed_tasks.append(pk)
         events.append(
             _event(
@@ -336,7 +336,13 @@ def _tasks_close(
                 case_id=case_id,
                 kind=CaseEvent.Kind.TASK_CLOSED,
                 actor=actor,
-                data={"task": pk, "kind": kind, "title": title, "reason": reason},
+                data={
+                    "task": pk,
+                    "kind": kind,
+                    "title": title,
+                    "task_params": params,
+                    "reason": reason,
+                },
             )
         )
 
@@ -348,14 +354,14 @@ def _tasks_reopen(
         tasks.select_for_update()
         .filter(status=CollectionTask.Status.CANCELLED, closed_reason__in=SettlementReason.values)
         .order_by("pk")
-        .values_list("pk", "customer_id", "case_id", "kind", "title")
+        .values_list("pk", "customer_id", "case_id", "kind", "title", "params")
     )
     if not rows:
         return
     CollectionTask.objects.filter(pk__in=[row[0] for row in rows]).update(
         status=CollectionTask.Status.OPEN, closed_reason="", completed_at=None
     )
-    for pk, customer_id, case_id, kind, title in rows:
+    for pk, customer_id, case_id, kind, title, params in rows:
         result.reopened_tasks.append(pk)
         events.append(
             _event(
@@ -363,7 +369,13 @@ def _tasks_reopen(
                 case_id=case_id,
                 kind=CaseEvent.Kind.TASK_REOPENED,
                 actor=actor,
-                data={"task": pk, "kind": kind, "title": title, "reason": REVERSED},
+                data={
+                    "task": pk,
+                    "kind": kind,
+                    "title": title,
+                    "task_params": params,
+                    "reason": REVERSED,
+                },
             )
         )
 

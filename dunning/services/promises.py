@@ -21,8 +21,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.domain_events import DomainEvent, EventType, domain_events_announce
+from core.events import TYPED_KEY
 from core.exceptions import BusinessRuleError
-from core.money import money_quantize
+from core.money import money_display, money_quantize
 from dunning.models import CaseEvent, CollectionTask, PromiseToPay
 from dunning.policy import policy_promise_grace_days
 from dunning.services.cases import (
@@ -113,7 +114,7 @@ def promise_to_pay_record(
     if amount > owed:
         raise BusinessRuleError(
             _("%(amount)s is more than the %(owed)s still open on these invoices.")
-            % {"amount": amount, "owed": owed},
+            % {"amount": money_display(amount), "owed": money_display(owed)},
             field="amount",
         )
     case = case_open_get(customer=customer)
@@ -133,19 +134,13 @@ def promise_to_pay_record(
         case=case,
         kind=CaseEvent.Kind.PROMISE_MADE,
         actor=actor,
-        text=_("Promise to pay %(currency)s %(amount)s by %(date)s for %(invoices)s.")
-        % {
-            "currency": promise.currency,
-            "amount": amount,
-            "date": promised_date.isoformat(),
-            "invoices": ", ".join(numbers),
-        }
-        + (f" {note}" if note else ""),
         data={
             "promise": promise.pk,
+            "currency": promise.currency,
             "amount": str(amount),
             "promised_date": promised_date.isoformat(),
             "invoices": numbers,
+            TYPED_KEY: note,
         },
     )
     return promise
@@ -255,31 +250,25 @@ def _promise_close(*, promise: PromiseToPay, status: str, as_of: date) -> str:
     case = case_open_get(customer=customer) or case_latest_get(customer=customer)
     paid = promise_paid_amount(promise=promise, until=as_of)
     values = {
+        "promise": promise.pk,
         "currency": promise.currency,
-        "amount": promise.amount,
+        "amount": str(promise.amount),
         "date": promise.promised_date.isoformat(),
-        "paid": paid,
+        "paid": str(paid),
     }
     if status == PromiseToPay.Status.KEPT:
         case_event_create(
             customer=customer,
             case=case,
             kind=CaseEvent.Kind.PROMISE_KEPT,
-            text=_("Promise kept: %(currency)s %(amount)s promised by %(date)s, %(paid)s paid.")
-            % values,
-            data={"promise": promise.pk, "paid": str(paid)},
+            data=values,
         )
         return "kept"
     case_event_create(
         customer=customer,
         case=case,
         kind=CaseEvent.Kind.PROMISE_BROKEN,
-        text=_(
-            "Promise broken: %(currency)s %(amount)s promised by %(date)s, only %(paid)s "
-            "paid. Dunning resumes."
-        )
-        % values,
-        data={"promise": promise.pk, "paid": str(paid)},
+        data=values,
     )
     domain_events_announce(
         events=[
@@ -303,17 +292,24 @@ def _promise_close(*, promise: PromiseToPay, status: str, as_of: date) -> str:
         customer=customer,
         case=case if case and case.status == case.Status.OPEN else None,
         assignee=(case.owner if case else None) or customer.sales_rep,
-        title=(_("Promise broken by %(customer)s: call them") % {"customer": customer.name})[:200],
-        details=_("%(currency)s %(amount)s was promised by %(date)s; %(paid)s arrived.") % values,
+        params={
+            "what": "promise_broken",
+            "details": "promise_broken",
+            "customer": customer.name,
+            **values,
+        },
         due_date=as_of,
     )
     case_event_create(
         customer=customer,
         case=case,
         kind=CaseEvent.Kind.TASK_CREATED,
-        text=_("Task: %(title)s (due %(date)s).")
-        % {"title": task.title, "date": as_of.isoformat()},
-        data={"task": task.pk, "kind": task.kind, "due_date": as_of.isoformat()},
+        data={
+            "task": task.pk,
+            "kind": task.kind,
+            "task_params": task.params,
+            "due_date": as_of.isoformat(),
+        },
     )
     logger.info("promise %s broken on %s", promise.pk, as_of)
     return "broken"

@@ -605,7 +605,6 @@ def _cases_sync(
             customer=case.customer,
             case=case,
             kind=CaseEvent.Kind.CASE_OPENED,
-            text=_("Case opened: items overdue on %(date)s.") % {"date": as_of.isoformat()},
             data={"as_of": as_of.isoformat()},
         )
         for case in opened
@@ -628,7 +627,6 @@ def _cases_sync(
                 customer=customers[case.customer_id],
                 case=case,
                 kind=CaseEvent.Kind.CASE_CLOSED,
-                text=_("Case closed: nothing overdue on %(date)s.") % {"date": as_of.isoformat()},
                 data={"as_of": as_of.isoformat()},
             )
         )

@@ -35,7 +35,6 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from core.domain_events import domain_events_announce
 from dunning.models import (
@@ -53,7 +52,6 @@ from dunning.services.communications import (
     communication_fail,
     communication_fail_missing_address,
     communication_sent_domain_event,
-    items_text,
 )
 from dunning.services.events import case_event_create
 from dunning.services.items import dunnable, instalment_items, invoice_items, pause_reason
@@ -90,14 +88,6 @@ DEFAULT_RETRY_WINDOW = timedelta(days=3)
 DEFAULT_RETRY_MAX_DELAY = timedelta(minutes=30)
 DEFAULT_CLAIM_BATCH = 1
 DEFAULT_SEND_BUDGET = timedelta(minutes=5)
-PAUSE_REASON_TEXT = {
-    "customer_paused": "customer paused",
-    "replaced_by_agreement": "replaced by a supplementary agreement",
-    "dispute": "in dispute",
-    "promise": "promised",
-    "paid": "paid",
-    "below_tolerance": "below tolerance",
-}
 
 
 def max_attempts() -> int:
@@ -206,7 +196,8 @@ def communication_recheck(*, communication: Communication) -> bool:
             keep.append(step)
             continue
         reason = pause_reason(item, policy=policy) if item is not None else "paid"
-        step.excluded_reason = PAUSE_REASON_TEXT.get(reason or "paid", reason)
+        # A code, worded when read (`dunning.events.excluded_text`).
+        step.excluded_reason = reason or "paid"
         dropped.append(step)
     if dropped:
         DunningStep.objects.bulk_update(dropped, ["excluded_reason"])
@@ -232,31 +223,33 @@ def communication_recheck(*, communication: Communication) -> bool:
         case_event_create(
             customer=communication.customer,
             kind=CaseEvent.Kind.NOTE,
-            text=_("%(level)s: %(items)s left out, no longer due.")
-            % {"level": communication.get_level_display(), "items": items_text(dropped)},
-            data={"communication": communication.pk, "dropped": [s.item_label for s in dropped]},
+            data={
+                "communication": communication.pk,
+                "level": communication.level,
+                "dropped": [s.item_label for s in dropped],
+            },
         )
     return True
 
 
 def _cancel(*, communication: Communication, steps: list[DunningStep]) -> None:
-    detail = "; ".join(f"{step.item_label}: {step.excluded_reason}" for step in steps)
+    excluded = [[step.item_label, step.excluded_reason] for step in steps]
+    detail = "; ".join(f"{item}: {code}" for item, code in excluded)
     communication.status = Communication.Status.CANCELLED
     communication.failure_reason = Communication.FailureReason.SETTLED
     communication.failure_detail = detail[:2000]
     communication.save(update_fields=["status", "failure_reason", "failure_detail", "updated_at"])
     CollectionTask.objects.filter(
         communication=communication, status=CollectionTask.Status.OPEN
-    ).update(
-        status=CollectionTask.Status.CANCELLED,
-        outcome=_("Cancelled: the items no longer need dunning."),
-    )
+    ).update(status=CollectionTask.Status.CANCELLED)
     case_event_create(
         customer=communication.customer,
         kind=CaseEvent.Kind.COMMUNICATION_CANCELLED,
-        text=_("%(level)s not sent: %(detail)s")
-        % {"level": communication.get_level_display(), "detail": detail},
-        data={"communication": communication.pk},
+        data={
+            "communication": communication.pk,
+            "level": communication.level,
+            "excluded": excluded,
+        },
     )
 
 
@@ -370,13 +363,14 @@ def _after_sent(communication: Communication) -> None:
     case_event_create(
         customer=communication.customer,
         kind=CaseEvent.Kind.COMMUNICATION_SENT,
-        text=_("%(level)s sent to %(recipient)s for %(items)s.")
-        % {
-            "level": communication.get_level_display(),
-            "recipient": communication.recipient_email or _("the customer"),
-            "items": items_text(steps),
+        data={
+            "communication": communication.pk,
+            "message_id": str(communication.message_id),
+            "level": communication.level,
+            "recipient": communication.recipient_email,
+            "letter": Channel.LETTER in communication.channels,
+            "items": [step.item_label for step in steps],
         },
-        data={"communication": communication.pk, "message_id": str(communication.message_id)},
     )
     domain_events_announce(
         events=[
@@ -391,8 +385,7 @@ def _after_sent(communication: Communication) -> None:
             customer=communication.customer,
             assignee=communication.customer.sales_rep,
             communication=communication,
-            title=_("Print the demand letter for %(customer)s and send it by registered mail")
-            % {"customer": communication.customer.name},
+            params={"what": "print_letter", "customer": communication.customer.name},
             due_date=timezone.localdate(),
         )
 
@@ -607,8 +600,7 @@ def communications_reap(*, timeout: timedelta | None = None) -> int:
                 communication_fail(
                     communication=communication,
                     reason=Communication.FailureReason.STUCK,
-                    detail=_("Left in sending after %(attempts)s attempts.")
-                    % {"attempts": communication.attempts},
+                    detail="",  # the reason and the message's attempts say it
                 )
                 continue
             communication.status = Communication.Status.PENDING

@@ -28,6 +28,8 @@ def collection_task_create(
     `label` is data the task lists show after the kind (an address, a number), never a
     sentence.
     """
+    # `what` names the task's wording (`core.events`: "task:<what>"), registered by its app.
+    params = {"what": kind, **params}
     case = CollectionCase.objects.filter(
         customer=customer, status=CollectionCase.Status.OPEN
     ).first()
@@ -50,7 +52,7 @@ def collection_task_create(
         data={
             "task": task.pk,
             "kind": kind,
-            "params": params,
+            "task_params": params,
             "assignee": assignee.get_username() if assignee else None,
             "due_date": due_date.isoformat(),
             **({"communication": communication.pk} if communication else {}),
@@ -62,6 +64,7 @@ def collection_task_create(
 def collection_task_open_exists(*, customer: Customer, kind: str, params: dict) -> bool:
     """Whether an open task of the kind with these parameters is already there."""
     # Key by key: SQLite has no JSON containment.
+    params = {"what": kind, **params}
     lookups = {f"params__{key}": value for key, value in params.items()}
     return CollectionTask.objects.filter(
         customer=customer, kind=kind, status=CollectionTask.Status.OPEN, **lookups
@@ -97,7 +100,7 @@ def collection_tasks_create_many(*, tasks: list[TaskInput]) -> list[CollectionTa
                 customer=task.customer,
                 case=case,
                 assignee_id=case.owner_id if case is not None else task.customer.sales_rep_id,
-                params=task.params,
+                params={"what": task.kind, **task.params},
                 due_date=task.due_date,
             )
         )
@@ -111,7 +114,7 @@ def collection_tasks_create_many(*, tasks: list[TaskInput]) -> list[CollectionTa
                 data={
                     "task": task.pk,
                     "kind": task.kind,
-                    "params": task.params,
+                    "task_params": task.params,
                     "due_date": task.due_date.isoformat(),
                 },
             )

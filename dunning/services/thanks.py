@@ -143,7 +143,6 @@ def _thank_customer(*, customer_id: int, invoice_ids: list[int], as_of: date) ->
             customer=customer,
             case=case,
             kind=CaseEvent.Kind.THANK_YOU_SENT,
-            text=f"{subject}: {invoice.number} → {contact.email}",
             data={
                 "invoice": invoice.pk,
                 "number": invoice.number,

@@ -455,6 +455,8 @@ class CreditHoldEvent(AppendOnlyModel):
         "settled": _("Nothing is overdue any more: the hold of the legal referral is lifted."),
         "reopened": _("A reversal made items overdue again: the legal-referral hold is back."),
     }
+    # Reasons with parameters, worded by their renderer (`core.events`, kind `hold:<code>`).
+    DUNNING_REASON_KINDS = frozenset({"legal_referral"})
 
     customer = models.ForeignKey(
         Customer,
@@ -485,9 +487,31 @@ class CreditHoldEvent(AppendOnlyModel):
     def __str__(self) -> str:
         return f"{self.customer_id} {self.action} {self.created_at:%Y-%m-%d}"
 
+    @classmethod
+    def dunning_reason(cls, code: str, *, items: list[str] | None = None) -> str:
+        """Store the ladder's reason as its code (first line) and its items (second line)."""
+        return f"{code}\n{', '.join(items)}" if items else code
+
     @property
     def reason_text(self) -> str:
         """The reason as written by finance, or the ladder's reason in the reader's language."""
-        if self.source == self.Source.DUNNING and self.reason in self.DUNNING_REASONS:
-            return str(self.DUNNING_REASONS[self.reason])
+        if self.source == self.Source.DUNNING:
+            code, _newline, items = self.reason.partition("\n")
+            if code in self.DUNNING_REASONS:
+                return str(self.DUNNING_REASONS[code])
+            if code in self.DUNNING_REASON_KINDS:
+                from core.events import render
+
+                return render(
+                    f"hold:{code}", {"items": [item for item in items.split(", ") if item]}
+                )
         return self.reason
+
+    @property
+    def reason_typed(self) -> bool:
+        """Whether the reason is what a person typed (shown as typed, never translated)."""
+        code = self.reason.partition("\n")[0]
+        return not (
+            self.source == self.Source.DUNNING
+            and (code in self.DUNNING_REASONS or code in self.DUNNING_REASON_KINDS)
+        )

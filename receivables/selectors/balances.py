@@ -329,6 +329,17 @@ def is_overdue(
 # --- Ageing buckets ----------------------------------------------------------------
 
 
+def bucket_label(bucket: str) -> str:
+    """The bucket as a reader calls it, in the active language ("current" is "not yet due")."""
+    from django.utils.translation import gettext
+
+    if bucket == "current":
+        return gettext("Current (not yet due)")
+    if bucket == "total":
+        return gettext("Total")
+    return gettext("%(days)s days") % {"days": bucket}
+
+
 def bucket_of(*, days: int) -> str:
     """The bucket of a number of days past due."""
     for bucket, (low, high) in BUCKET_DAYS.items():

@@ -234,7 +234,7 @@ def customer_history(
                 user=event.actor.get_username() if event.actor else gettext("system"),
                 subject=gettext("Credit hold"),
                 action=event.get_action_display(),
-                note=f"{event.get_source_display()}: {event.reason}",
+                note=f"{event.get_source_display()}: {event.reason_text}",
             )
         )
     for override in overrides:

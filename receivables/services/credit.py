@@ -23,7 +23,7 @@ from django.utils.translation import gettext
 
 from core.domain_events import DomainEvent, EventType, domain_events_announce
 from core.exceptions import BusinessRuleError
-from core.money import money_quantize
+from core.money import money_display, money_quantize
 from core.roles import Role, has_role
 from receivables.models import CreditAssessment, CreditHoldEvent, CreditOverride, Customer
 from receivables.models.credit import (
@@ -86,7 +86,7 @@ class CreditCheckResult:
 
 
 def _fmt(amount: Decimal) -> str:
-    return f"{amount:,.2f}"
+    return money_display(amount)
 
 
 def money_input(value: object, *, field: str, label: str) -> Decimal:

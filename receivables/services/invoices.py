@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.exceptions import BusinessRuleError
-from core.money import money_quantize
+from core.money import money_display, money_quantize
 from receivables.currencies import is_iso_4217
 from receivables.models import CreditNote, Customer, Invoice, Payment, PaymentAllocation
 from receivables.services.balance_changes import BalanceCause, invoices_balance_changed
@@ -390,7 +390,11 @@ def credit_note_issue(
     if amount > invoice.outstanding:
         raise BusinessRuleError(
             _("%(amount)s is more than the open amount %(open)s of invoice %(number)s.")
-            % {"amount": amount, "open": invoice.outstanding, "number": invoice.number},
+            % {
+                "amount": money_display(amount),
+                "open": money_display(invoice.outstanding),
+                "number": invoice.number,
+            },
             field="amount",
         )
     if CreditNote.objects.filter(number=number).exists():

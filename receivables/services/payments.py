@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from core.domain_events import DomainEvent, EventType, domain_events_announce
 from core.exceptions import BusinessRuleError
-from core.money import money_quantize
+from core.money import money_display, money_quantize
 from receivables.models import Customer, Invoice, Payment, PaymentAllocation
 from receivables.services.balance_changes import BalanceCause
 from receivables.services.customers import customer_lock
@@ -71,7 +71,11 @@ def _plan_explicit(
         if amount > invoice.outstanding:
             raise BusinessRuleError(
                 _("%(amount)s is more than the open amount %(open)s of invoice %(number)s.")
-                % {"amount": amount, "open": invoice.outstanding, "number": invoice.number}
+                % {
+                    "amount": money_display(amount),
+                    "open": money_display(invoice.outstanding),
+                    "number": invoice.number,
+                }
             )
         plan.append((invoice, amount))
     total = sum((amount for _invoice, amount in plan), Decimal("0.00"))
@@ -187,7 +191,7 @@ def payment_record(
                 "recorded for %(customer)s."
             )
             % {
-                "amount": amount,
+                "amount": money_display(amount),
                 "date": payment_date.isoformat(),
                 "reference": reference,
                 "customer": customer.code,

@@ -94,7 +94,7 @@ def test_rep_logs_a_call_records_a_promise_and_proposes_a_plan(demo, page: Page)
     page.get_by_role("button", name="Log the call").click()
     expect(page.get_by_text("Call logged.")).to_be_visible()
     assert CaseEvent.objects.filter(
-        kind=CaseEvent.Kind.CONTACT_ATTEMPT, text__contains="AP will pay on Friday."
+        kind=CaseEvent.Kind.CONTACT_ATTEMPT, data__note__icontains="AP will pay on Friday."
     ).exists()
 
     # Record a promise to pay

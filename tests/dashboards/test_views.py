@@ -373,7 +373,7 @@ def test_ageing_exports_as_csv_and_xlsx_with_the_same_figures(client):
 
     assert as_csv["Content-Disposition"].startswith('attachment; filename="ageing-cny-')
     rows = read_csv(as_csv)
-    assert rows[0][:3] == ["Code", "Name", "current (CNY)"]
+    assert rows[0][:3] == ["Code", "Name", "Current (not yet due) (CNY)"]
     assert rows[1] == [
         "C-EXP",
         "导出客户 Export Co",

@@ -179,7 +179,7 @@ def test_a_call_is_logged_with_outcome_closes_its_task_and_plans_a_follow_up(cas
     assert attempt.case == case
     assert attempt.data["outcome"] == CallOutcome.REACHED
     assert attempt.data["contact"] == "Ms Qian"
-    assert "Friday" in attempt.text
+    assert "Friday" in attempt.typed_note
     # the task is done, a follow-up planned
     task.refresh_from_db()
     assert task.status == CollectionTask.Status.DONE

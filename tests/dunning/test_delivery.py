@@ -105,7 +105,7 @@ def test_a_rung_handled_by_phone_or_whose_task_is_done_counts_as_reached(clock, 
 
     assert levels(invoice) == {LevelCode.REMINDER, LevelCode.DEMAND_LETTER}
     event = CaseEvent.objects.get(kind=CaseEvent.Kind.COMMUNICATION_HANDLED)
-    assert event.text == "Called Ms Li, pays Friday"
+    assert event.typed_note == "Called Ms Li, pays Friday"
     assert event.actor is not None
 
 

@@ -6,9 +6,10 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.utils import formats, translation
+from django.utils import translation
 from pypdf import PdfReader
 
+from core.events import formal_date_text
 from dunning.letters import (
     DemandLetterError,
     communication_letter_date,
@@ -62,7 +63,7 @@ def flat(text: str) -> str:
 
 def long_date(value: date, language: str) -> str:
     with translation.override(language):
-        return formats.date_format(value, "DATE_FORMAT")
+        return formal_date_text(value)
 
 
 @pytest.fixture

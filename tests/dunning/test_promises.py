@@ -100,7 +100,7 @@ def test_rep_records_a_promise_on_the_case_timeline(customer, invoice, rep):
         ("0", PROMISED, "must be positive"),
         ("-10", PROMISED, "must be positive"),
         ("abc", PROMISED, "is not an amount"),
-        ("5000.01", PROMISED, "more than the 5000.00 still open"),
+        ("5000.01", PROMISED, "more than the 5,000.00 still open"),
         ("5000.00", AS_OF + timedelta(days=61), "instalment plan or extension"),
     ],
 )

@@ -429,7 +429,7 @@ def test_customer_without_finance_email_becomes_a_task_for_the_rep():
     assert communication.failure_reason == Communication.FailureReason.MISSING_ADDRESS
     tasks = CollectionTask.objects.filter(customer=customer, assignee=customer.sales_rep)
     assert tasks.count() == 2  # the reminder's call and the missing address
-    assert any("NO-MAIL" in task.title for task in tasks)
+    assert any("NO-MAIL" in task.display_title for task in tasks)
 
 
 def test_demand_letter_waits_for_approval():
@@ -461,7 +461,7 @@ def test_executive_level_tasks_the_manager_and_writes_to_the_executive():
     task = CollectionTask.objects.get(kind=CollectionTask.Kind.MANAGER_ESCALATION)
     assert task.assignee == manager
     assert task.communication == escalation
-    assert invoice.number in task.title
+    assert invoice.number in task.display_title
 
 
 def test_legal_level_refers_and_puts_the_customer_on_credit_hold():

@@ -80,7 +80,7 @@ def test_the_contact_confirms_the_balance_as_of_the_links_date(client, book):
     assert event.data["amount"] == "9000.00"
     assert "Qian Li" in event.summary
     assert _portal_task(book, "balance_confirmed").params["as_of"] == "2026-02-28"
-    assert "confirmed the balance" in _portal_task(book, "balance_confirmed").summary
+    assert "confirmed the balance" in _portal_task(book, "balance_confirmed").display_title
 
     # The PDF is served back byte for byte, and a second confirmation is refused
     confirmation.pdf.seek(0)
