@@ -55,8 +55,6 @@ def recipient_role(*, channels: list[str]) -> str:
     return Contact.Role.FINANCE
 
 
-
-
 def communication_sent_domain_event(
     *, communication: Communication, labels: list[str]
 ) -> DomainEvent:
