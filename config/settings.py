@@ -402,6 +402,13 @@ CREDITOR_BANK_ACCOUNT = env.str(
     "CREDITOR_BANK_ACCOUNT", default="6222 0000 1111 2222 333" if _demo_creditor else ""
 )
 
+# --- Payments ------------------------------------------------------------------
+
+# A payment larger than this many times the customer's open balance is recorded
+# only once finance confirms it (a typo such as 999,999,999,999.99 for 72,000.00
+# would otherwise become silent customer credit).
+PAYMENT_CONFIRM_FACTOR = env.float("PAYMENT_CONFIRM_FACTOR", default=1.5)
+
 # Promises to pay are decided and paid invoices thanked a quarter of an hour
 # before the daily dunning run (dunning.tasks.collections_review_task).
 _review_minute_of_day = (_run_hour * 60 + _run_minute - 15) % (24 * 60)

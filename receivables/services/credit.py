@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from core.exceptions import BusinessRuleError
-from core.money import money_quantize
+from core.money import money_parse, money_quantize
 from core.roles import Role, has_role
 from receivables.models import CreditAssessment, CreditHoldEvent, CreditOverride, Customer
 from receivables.models.credit import (
@@ -95,7 +95,7 @@ def money_input(value: object, *, field: str, label: str) -> Decimal:
             gettext("%(label)s must be a number.") % {"label": label}, field=field
         )
     try:
-        amount = Decimal(str(value).strip()) if not isinstance(value, Decimal) else value
+        amount = value if isinstance(value, Decimal) else money_parse(str(value))
     except (InvalidOperation, ValueError):
         raise BusinessRuleError(
             gettext("%(label)s must be a number.") % {"label": label}, field=field
