@@ -6,7 +6,7 @@ approval), so they happen exactly once with it. Email and letters go out
 later, through `dunning.services.send`.
 """
 
-from datetime import date
+from datetime import date, datetime
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
@@ -220,9 +220,15 @@ def _communication_lock(*, pk: int) -> Communication:
 
 @transaction.atomic
 def communication_approve(
-    *, communication: Communication, actor: AbstractBaseUser
+    *,
+    communication: Communication,
+    actor: AbstractBaseUser,
+    approved_at: datetime | None = None,
 ) -> Communication:
-    """Finance approves a message held for approval: it is released and queued for sending."""
+    """Finance approves a message held for approval: it is released and queued for sending.
+
+    `approved_at` defaults to now; the demo passes the past moment it replays.
+    """
     if not has_role(actor, Role.FINANCE):
         raise BusinessRuleError(_("Only finance can approve dunning messages."))
     # The customer before the message (the lock order of the money services, which
@@ -233,7 +239,7 @@ def communication_approve(
         raise BusinessRuleError(_("This message is not waiting for approval."))
     communication.status = Communication.Status.PENDING
     communication.approved_by = actor
-    communication.approved_at = timezone.now()
+    communication.approved_at = approved_at or timezone.now()
     # It goes out today: the email and the letter are dated today, so the customer
     # gets the policy's full days to pay (dunning.policy.communication_letter_date).
     _rerender_email(communication=communication)
