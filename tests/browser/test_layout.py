@@ -3,6 +3,7 @@ of every role, the English navigation keeps to one row at 1366 px, and table cel
 break a date or an amount across lines."""
 
 import pytest
+from django.urls import reverse
 from playwright.sync_api import Page
 
 from contracts.models import Contract
@@ -38,7 +39,7 @@ def _key_pages(username: str) -> list[str]:
         "/dunning/cases/",
     ]
     if case is not None:
-        pages.append(case.get_absolute_url())
+        pages.append(reverse("dunning:case_detail", args=[case.pk]))
     if communication is not None:
         pages.append(communication.get_absolute_url())
     if username == "finance1":

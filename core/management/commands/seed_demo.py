@@ -7,7 +7,13 @@ from core.demo import DEMO_USERS, demo_users_seed
 
 DEFAULT_PASSWORD = "huikuan-demo"
 # Each module of demo data has a `seed(users=..., stdout=...)`; they run in this order.
-DEMO_APPS = ("receivables.demo", "receivables.demo_invoices", "contracts.demo", "dunning.demo")
+DEMO_APPS = (
+    "receivables.demo",
+    "receivables.demo_invoices",
+    "contracts.demo",
+    "dunning.demo",
+    "dunning.demo_stories",
+)
 
 
 class Command(BaseCommand):
