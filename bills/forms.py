@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from bills.models import AcceptanceBill
+from core.money import MoneyFormField
 from receivables.forms.invoices import MONEY, DateInput
 from receivables.forms.payments import AllocationMode, _AllocationFieldsMixin
 from receivables.models import Invoice
@@ -20,7 +21,7 @@ class BillReceiveForm(_AllocationFieldsMixin, forms.Form):
     drawer = forms.CharField(label=_("Drawer"), max_length=200)
     issue_date = forms.DateField(label=_("Issue date"), widget=DateInput())
     maturity_date = forms.DateField(label=_("Maturity date"), widget=DateInput())
-    face_amount = forms.DecimalField(label=_("Face amount"), **MONEY)
+    face_amount = MoneyFormField(label=_("Face amount"), **MONEY)
     currency = forms.CharField(label=_("Currency"), max_length=3)
     received_on = forms.DateField(label=_("Received on"), widget=DateInput())
     mode = forms.ChoiceField(
@@ -64,7 +65,7 @@ class EndorseForm(forms.Form):
 
 class DiscountForm(forms.Form):
     discounted_on = forms.DateField(label=_("Discounted on"), widget=DateInput())
-    discount_amount = forms.DecimalField(
+    discount_amount = MoneyFormField(
         label=_("Discount"),
         help_text=_("What the bank kept; the cash received is the face amount less this."),
         **MONEY,

@@ -17,10 +17,11 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# Files of the embedded defaults (SQLite, the filesystem broker, media, beat's schedule).
+VAR_DIR = Path(env.str("HUIKUAN_VAR_DIR", default=str(BASE_DIR / "var")))
 
 # --- General -----------------------------------------------------------------
 
@@ -474,27 +475,59 @@ LOGGING = {
 
 # --- Creditor (demand letters) -----------------------------------------------
 
-# The creditor on demand letters. Development gets demo values; production
+# The creditor on demand letters, in both letter languages: a letter uses its
+# own language only. `CREDITOR_NAME` etc. are the English values (and the
+# fallback of an unset Chinese one). Development gets demo values; production
 # must set them, or letters fail to render with a reason finance sees.
 _demo_creditor = DEBUG
 CREDITOR_NAME = env.str(
-    "CREDITOR_NAME", default="Huikuan Demo Trading Co., Ltd." if _demo_creditor else ""
+    "CREDITOR_NAME_EN",
+    default=env.str(
+        "CREDITOR_NAME", default="Huikuan Demo Trading Co., Ltd." if _demo_creditor else ""
+    ),
+)
+CREDITOR_NAME_ZH = env.str(
+    "CREDITOR_NAME_ZH", default="回款示范贸易有限公司" if _demo_creditor else CREDITOR_NAME
 )
 CREDITOR_ADDRESS = env.str(
-    "CREDITOR_ADDRESS",
-    default="1 Example Road, Pudong, Shanghai 200120" if _demo_creditor else "",
+    "CREDITOR_ADDRESS_EN",
+    default=env.str(
+        "CREDITOR_ADDRESS",
+        default="1 Example Road, Pudong, Shanghai 200120" if _demo_creditor else "",
+    ),
+)
+CREDITOR_ADDRESS_ZH = env.str(
+    "CREDITOR_ADDRESS_ZH",
+    default="上海市浦东新区示范路1号" if _demo_creditor else CREDITOR_ADDRESS,
 )
 CREDITOR_REGISTRATION_NUMBER = env.str(
     "CREDITOR_REGISTRATION_NUMBER", default="91310000000000000X" if _demo_creditor else ""
 )
 # Used on a letter only for items whose contract names no payee account.
-CREDITOR_BANK_ACCOUNT_NAME = env.str("CREDITOR_BANK_ACCOUNT_NAME", default=CREDITOR_NAME)
+CREDITOR_BANK_ACCOUNT_NAME = env.str(
+    "CREDITOR_BANK_ACCOUNT_NAME_EN",
+    default=env.str("CREDITOR_BANK_ACCOUNT_NAME", default=CREDITOR_NAME),
+)
+CREDITOR_BANK_ACCOUNT_NAME_ZH = env.str("CREDITOR_BANK_ACCOUNT_NAME_ZH", default=CREDITOR_NAME_ZH)
 CREDITOR_BANK_NAME = env.str(
-    "CREDITOR_BANK_NAME", default="Demo Bank, Shanghai Branch" if _demo_creditor else ""
+    "CREDITOR_BANK_NAME_EN",
+    default=env.str(
+        "CREDITOR_BANK_NAME", default="Demo Bank, Shanghai Branch" if _demo_creditor else ""
+    ),
+)
+CREDITOR_BANK_NAME_ZH = env.str(
+    "CREDITOR_BANK_NAME_ZH", default="示范银行上海分行" if _demo_creditor else CREDITOR_BANK_NAME
 )
 CREDITOR_BANK_ACCOUNT = env.str(
     "CREDITOR_BANK_ACCOUNT", default="6222 0000 1111 2222 333" if _demo_creditor else ""
 )
+
+# --- Payments ------------------------------------------------------------------
+
+# A payment larger than this many times the customer's open balance is recorded
+# only once finance confirms it (a typo such as 999,999,999,999.99 for 72,000.00
+# would otherwise become silent customer credit).
+PAYMENT_CONFIRM_FACTOR = env.float("PAYMENT_CONFIRM_FACTOR", default=1.5)
 
 # Promises to pay are decided and paid invoices thanked a quarter of an hour
 # before the daily dunning run (dunning.tasks.collections_review_task).

@@ -85,6 +85,9 @@ class DemoContract:
 
 
 def _data(demo: DemoContract, customer: Customer) -> ContractData:
+    # A contract is written in its customer's language: its clauses appear as written
+    # in the customer's letters.
+    chinese = customer.language.startswith("zh")
     return ContractData(
         number=demo.number,
         title=demo.title,
@@ -92,14 +95,18 @@ def _data(demo: DemoContract, customer: Customer) -> ContractData:
         currency=customer.currency,
         payment_type=demo.payment_type,
         credit_terms_days=demo.credit_terms_days,
-        payee_account_name="Huikuan Demo Trading Co., Ltd.",
-        payee_bank_name="Bank of China, Shanghai Pudong Branch",
+        payee_account_name="回款示范贸易有限公司" if chinese else "Huikuan Demo Trading Co., Ltd.",
+        payee_bank_name="中国银行上海浦东分行"
+        if chinese
+        else "Bank of China, Shanghai Pudong Branch",
         payee_bank_account="4567 8901 2345 6789 012",
         late_fee_rate_percent=Decimal("0.05"),
         late_fee_grace_days=3,
         late_fee_cap_percent=Decimal("20"),
         dispute_resolution_clause=(
-            "Disputes are settled by negotiation; failing that, by the Shanghai "
+            "争议由双方协商解决；协商不成的，提交上海国际仲裁中心按其规则仲裁。"
+            if chinese
+            else "Disputes are settled by negotiation; failing that, by the Shanghai "
             "International Arbitration Centre under its rules."
         ),
     )

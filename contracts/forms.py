@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from contracts.models import Contract, DeliveryRecord, PaymentMilestone
 from contracts.services import ContractData, MilestoneData
 from contracts.services.deliveries import proof_max_bytes
+from core.money import MoneyFormField
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 CONTRACT_FIELDS = [
@@ -47,6 +48,7 @@ class ContractForm(forms.ModelForm):
             "end_date": DATE_WIDGET,
             "dispute_resolution_clause": forms.Textarea(attrs={"rows": 3}),
         }
+        field_classes = {"amount": MoneyFormField}
         error_messages = {
             "number": {"unique": _("A contract with this number already exists.")},
         }

@@ -150,7 +150,16 @@ def contract_update_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    contract = selectors.contract_get(user=request.user, pk=pk)
+    return _detail_page(request, selectors.contract_get(user=request.user, pk=pk))
+
+
+def _detail_page(
+    request: HttpRequest,
+    contract: Contract,
+    *,
+    review_form: ReviewForm | None = None,
+    status_code: int = 200,
+) -> HttpResponse:
     user = request.user
     is_finance = has_role(user, Role.FINANCE)
     may_draft = user_may_draft_for(user=user, customer=contract.customer)
@@ -194,11 +203,12 @@ def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_close": is_finance and status == Status.ACTIVE,
             "can_record": may_draft and status == Status.ACTIVE,
             "can_issue": is_finance and status == Status.ACTIVE,
-            "review_form": ReviewForm(),
+            "review_form": review_form or ReviewForm(),
             "terms_form": TermsApprovalForm(),
             "activation_form": ActivationForm(initial={"signed_date": today}),
             "warranty_form": WarrantyEndForm(initial={"event_date": today}),
         },
+        status=status_code,
     )
 
 
@@ -243,7 +253,10 @@ def contract_review_view(request: HttpRequest, pk: int) -> HttpResponse:
             credit_override_reason=form.cleaned_data["credit_override_reason"],
         )
     except BusinessRuleError as error:
+        # Show the form again with what the reviewer typed: the comment is not lost.
         _business_error(request, error)
+        contract = selectors.contract_get(user=request.user, pk=pk)
+        return _detail_page(request, contract, review_form=form, status_code=400)
     else:
         if decision == "approve":
             messages.success(request, _("Contract approved: it can now be activated."))

@@ -9,7 +9,7 @@ def navigation(request: HttpRequest) -> dict[str, object]:
     """Offer each user the sections their role can use."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"nav_items": [], "user_role_names": []}
+        return {"nav_items": [], "nav_primary": [], "nav_queues": [], "user_role_names": []}
     items = [
         (_("Home"), reverse("core:home")),
         (_("Customers"), reverse("receivables:customer_list")),
@@ -45,8 +45,18 @@ def navigation(request: HttpRequest) -> dict[str, object]:
         Role.MANAGER: _("Manager"),
         Role.ADMIN: _("Administrator"),
     }
+    # The header shows the queues to approve in one menu, so that the English
+    # navigation of finance and admins keeps to one row at 1366 px.
+    queue_urls = {
+        reverse("receivables:credit_assessment_queue"),
+        reverse("dunning:letter_queue"),
+        reverse("dunning:dispute_list"),
+        reverse("dunning:agreement_queue"),
+    }
     return {
         "nav_items": items,
+        "nav_primary": [item for item in items if item[1] not in queue_urls],
+        "nav_queues": [item for item in items if item[1] in queue_urls],
         "user_role_names": [role_names[role] for role in sorted(user_roles(user))],
         "is_finance": has_role(user, Role.FINANCE),
         "is_manager": has_role(user, Role.MANAGER),

@@ -1,8 +1,19 @@
-"""Money is Decimal with two places, rounded half-up, never float."""
+"""Money is Decimal with two places, rounded half-up, never float.
 
-from decimal import ROUND_HALF_UP, Decimal
+Amounts people type are parsed here only (`money_parse`, `MoneyFormField`):
+a plain decimal with a dot, no exponent ("12e3" is refused, not read as
+12,000.00), no NaN or infinity.
+"""
+
+import re
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
 
 CENT = Decimal("0.01")
+# Digits, one optional dot, an optional sign: what a person writes for an amount.
+PLAIN_AMOUNT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 
 
 def money_quantize(value: Decimal | int | str) -> Decimal:
@@ -55,3 +66,42 @@ def money_display(value: Decimal | int | str, *, currency: str = "") -> str:
 
     text = formats.number_format(money_quantize(value), 2, use_l10n=True, force_grouping=True)
     return f"{currency} {text}" if currency else text
+
+
+def money_parse(text: str) -> Decimal:
+    """Read a typed amount: a plain decimal only; raise ValueError on "12e3", "NaN", "1,000"."""
+    text = str(text).strip()
+    if not PLAIN_AMOUNT.fullmatch(text):
+        raise ValueError(f"{text!r} is not a plain decimal amount")
+    try:
+        return Decimal(text)
+    except InvalidOperation as error:  # pragma: no cover - the pattern admits only decimals
+        raise ValueError(f"{text!r} is not a plain decimal amount") from error
+
+
+class MoneyFormField(forms.DecimalField):
+    """A form's amount box: a plain decimal such as 3500.00, never exponent notation."""
+
+    default_error_messages = {
+        "invalid": _("Enter a plain amount such as 3500.00: a dot, no thousands separator."),
+        "exponent": _(
+            "Write the amount out in digits, such as 12000.00: %(value)s is exponent notation."
+        ),
+    }
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if isinstance(value, str):
+            text = value.strip()
+            if re.fullmatch(r"[+-]?[\d.]*\d[eE][+-]?\d+", text):
+                raise forms.ValidationError(
+                    self.error_messages["exponent"], code="invalid", params={"value": text}
+                )
+            try:
+                money_parse(text)
+            except ValueError:
+                raise forms.ValidationError(
+                    self.error_messages["invalid"], code="invalid"
+                ) from None
+        return super().to_python(value)

@@ -165,11 +165,13 @@ def rep_home(request: HttpRequest) -> HttpResponse:
     currencies = ageing_currencies(user=request.user) or [default_currency([])]
     filters = DashboardFilters(as_of=today, currency=default_currency(currencies), today=today)
     ageing = ageing_for_dashboard(user=request.user, filters=filters)
-    tasks = todays_tasks(user=request.user, as_of=today)
+    expanded = request.GET.get("tasks", "")
+    tasks = todays_tasks(user=request.user, as_of=today, expand=expanded)
     context.update(
         {
             "totals": rep_totals(user=request.user, as_of=today),
             "tasks": tasks,
+            "expanded_tasks": expanded,
             "idle_tasks": [task_list for task_list in tasks if not task_list.count],
             "ageing": ageing,
             "ageing_chart": ageing_chart(ageing, filters, title=_("My ageing")),

@@ -8,7 +8,7 @@ demo finance user so that letters, tasks and escalations appear at several
 levels, and the most recent ones wait in the approval queue.
 """
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from django.contrib.auth.models import AbstractUser
 from django.core.mail import get_connection
@@ -50,7 +50,13 @@ def seed(*, users: dict[str, AbstractUser], stdout) -> None:
             business_date__lte=today - timedelta(days=APPROVE_OLDER_THAN_DAYS),
         )
         for communication in waiting:
-            communication_approve(communication=communication, actor=users["finance1"])
+            # Finance approved it the morning after its run: the letter is dated then.
+            approved_at = timezone.make_aware(
+                datetime.combine(communication.business_date + timedelta(days=1), time(9, 30))
+            )
+            communication_approve(
+                communication=communication, actor=users["finance1"], approved_at=approved_at
+            )
         communications_send(connection=connection)
     stdout.write(
         f"  dunning: {created} communications over {len(RUN_DAYS_AGO)} run dates, "

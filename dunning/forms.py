@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from contracts.models import Contract, SupplementaryAgreement
 from core.exceptions import BusinessRuleError
+from core.money import MoneyFormField
 from dunning.models import CollectionCase, CollectionTask
 from dunning.services.agreements import InstalmentInput, LateFeeTermsInput
 from dunning.services.cases import CallOutcome
@@ -70,7 +71,7 @@ class CallLogForm(forms.Form):
 
 class PromiseForm(forms.Form):
     invoices = InvoiceChoiceField(label=_("Invoices"), queryset=Invoice.objects.none())
-    amount = forms.DecimalField(label=_("Amount promised"), **MONEY_FIELD)
+    amount = MoneyFormField(label=_("Amount promised"), **MONEY_FIELD)
     promised_date = forms.DateField(label=_("Promised payment date"), widget=DATE_WIDGET)
     note = forms.CharField(label=_("Note"), required=False, widget=NOTE_WIDGET, max_length=2000)
 
@@ -136,7 +137,7 @@ class AgreementProposalForm(forms.Form):
 
 class InstalmentForm(forms.Form):
     due_date = forms.DateField(label=_("Due date"), required=False, widget=DATE_WIDGET)
-    amount = forms.DecimalField(label=_("Amount"), required=False, **MONEY_FIELD)
+    amount = MoneyFormField(label=_("Amount"), required=False, **MONEY_FIELD)
 
     def clean(self) -> dict:
         data = super().clean()
@@ -182,7 +183,7 @@ class DisputeAcceptForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.invoices = invoices
         for invoice in invoices:
-            self.fields[f"credit_{invoice.pk}"] = forms.DecimalField(
+            self.fields[f"credit_{invoice.pk}"] = MoneyFormField(
                 label=_("Credit on %(number)s (open %(open)s)")
                 % {"number": invoice.number, "open": f"{invoice.outstanding:,.2f}"},
                 required=False,

@@ -24,16 +24,19 @@ from contracts.models import AgreementInstalment, Contract, DeliveryRecord
 from contracts.selectors.instalments import agreement_instalment_positions
 from core.events import formal_date_text
 from core.money import money_quantize
+from dunning.creditor import creditor_setting
 from dunning.late_fees import LateFeeClause, invoice_late_fee, invoice_late_fee_clause
 from dunning.models import Communication, DunningLevel, DunningPolicy, instalment_label
 from dunning.pdf import PdfRenderError, html_to_pdf
 from dunning.policy import (
+    communication_letter_date,
     communication_policy,
     letter_deadline,
     policy_letter_deadline_days,
     policy_tolerance,
 )
 from dunning.selectors import instalment_late_fee, instalment_late_fee_clause
+from dunning.typography import chinese_html
 from receivables.models import Contact, Customer, Invoice
 from receivables.selectors.balances import invoice_reductions, is_overdue, open_amount_after
 
@@ -136,11 +139,11 @@ class DemandLetter:
         return money_text(self.total_demanded)
 
 
-def creditor_from_settings() -> Creditor:
-    """The creditor's name, address and registration number (settings `CREDITOR_*`)."""
+def creditor_from_settings(*, language: str | None = None) -> Creditor:
+    """The creditor's name, address and registration number in the letter's language."""
     return Creditor(
-        name=settings.CREDITOR_NAME,
-        address=settings.CREDITOR_ADDRESS,
+        name=creditor_setting("CREDITOR_NAME", language=language),
+        address=creditor_setting("CREDITOR_ADDRESS", language=language),
         registration_number=settings.CREDITOR_REGISTRATION_NUMBER,
     )
 
@@ -284,7 +287,7 @@ def _account(contract: Contract | None) -> PayeeAccount | None:
     if contract is None or not contract.payee_bank_account.strip():
         return None
     return PayeeAccount(
-        account_name=contract.payee_account_name or settings.CREDITOR_NAME,
+        account_name=contract.payee_account_name or creditor_setting("CREDITOR_NAME"),
         bank_name=contract.payee_bank_name,
         account_number=contract.payee_bank_account.strip(),
     )
@@ -295,8 +298,9 @@ def _settings_account() -> PayeeAccount | None:
     if not number:
         return None
     return PayeeAccount(
-        account_name=getattr(settings, "CREDITOR_BANK_ACCOUNT_NAME", "") or settings.CREDITOR_NAME,
-        bank_name=getattr(settings, "CREDITOR_BANK_NAME", ""),
+        account_name=creditor_setting("CREDITOR_BANK_ACCOUNT_NAME")
+        or creditor_setting("CREDITOR_NAME"),
+        bank_name=creditor_setting("CREDITOR_BANK_NAME"),
         account_number=number,
     )
 
@@ -501,7 +505,7 @@ def demand_letter_build(
         letter_date=as_of,
         deadline=letter_deadline(letter_date=as_of, days=deadline_days),
         deadline_days=deadline_days,
-        creditor=creditor_from_settings(),
+        creditor=creditor_from_settings(language=language or customer.language),
         customer=customer,
         attention=_finance_contact_name(customer) if attention is None else attention,
         currency=letter_currency,
@@ -524,11 +528,14 @@ def _language(value: str | None, customer: Customer) -> str:
 def demand_letter_html(*, letter: DemandLetter, template_name: str = DEFAULT_TEMPLATE) -> str:
     """Render the letter's HTML document (call inside the letter's language)."""
     try:
-        return render_to_string(template_name, {"letter": letter})
+        document = render_to_string(template_name, {"letter": letter})
     except TemplateDoesNotExist as error:
         raise DemandLetterError(f"Letter template {template_name!r} does not exist.") from error
     except TemplateSyntaxError as error:
         raise DemandLetterError(f"Letter template {template_name!r} is broken: {error}") from error
+    if letter.language.startswith("zh"):
+        document = chinese_html(document)
+    return document
 
 
 def demand_letter_pdf(
@@ -566,15 +573,6 @@ def demand_letter_pdf(
         raise DemandLetterError(str(error)) from error
 
 
-def communication_letter_date(*, communication: Communication) -> date:
-    """Date the letter on its run's business date, the date its email states too.
-
-    A letter approved days later keeps that date, so the deadline in the
-    attachment and in the email body (rendered when the run built it) agree.
-    """
-    return communication.business_date
-
-
 def communication_letter_reference(*, communication: Communication) -> str:
     """A reference the customer can quote: customer code, business date, message number."""
     return f"{communication.customer.code}-{communication.business_date:%Y%m%d}-{communication.pk}"
@@ -589,11 +587,12 @@ def _communication_template(communication: Communication, policy: DunningPolicy 
     return level.letter_template
 
 
-def demand_letter_render(*, communication: Communication) -> bytes:
+def demand_letter_render(*, communication: Communication, letter_date: date | None = None) -> bytes:
     """Render the communication's demand letter to PDF bytes, or raise DemandLetterError.
 
     Its items are the communication's steps (those not left out); amounts and
-    late fees are as of the letter date; the deadline is the policy's.
+    late fees are as of the letter date (the day it goes out, or `letter_date`
+    for a preview); the deadline is that date plus the policy's days.
     """
     steps = list(
         communication.steps.filter(excluded_reason="").select_related(
@@ -608,7 +607,7 @@ def demand_letter_render(*, communication: Communication) -> bytes:
     policy = communication_policy(communication=communication)
     return demand_letter_pdf(
         customer=communication.customer,
-        as_of=communication_letter_date(communication=communication),
+        as_of=letter_date or communication_letter_date(communication=communication),
         invoices=invoices,
         instalments=instalments,
         language=communication.language or communication.customer.language,

@@ -4,7 +4,9 @@
   `policy_active_or_default` stands in an unsaved policy with the model's
   defaults, so readers never spell a default twice.
 - `letter_deadline`: a demand letter's final deadline, letter date plus the
-  policy's days (default 7).
+  policy's days (default 7); `communication_letter_date` the date a message's
+  letter goes out (re-dated on approval), and `communication_letter_deadline`
+  the deadline it prints.
 - The pre-due window: an item gets its pre-due reminder on the first run on or
   after the day N working days before its due date, and only while it is not
   yet due: on its due date it is due, so the window is as_of < due <= the
@@ -16,6 +18,7 @@ from decimal import Decimal
 
 from django.db.models import Expression, Q, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from dunning.calendar import pre_due_last_due_date
 from dunning.models import Communication, DunningPolicy
@@ -76,6 +79,30 @@ def letter_deadline(
     if days is None:
         days = policy_letter_deadline_days(policy=policy)
     return letter_date + timedelta(days=days)
+
+
+def communication_letter_date(*, communication: Communication) -> date:
+    """Date a message's letter (and its email) on the business day it goes out.
+
+    A message held for approval goes out when finance approves it, so it is
+    re-dated to the approval's business date (never before its run's), and
+    the customer gets the policy's full days from the day it leaves. Any other
+    message goes out with the send sweep of its run's business date.
+    """
+    if communication.approved_at is not None:
+        return max(communication.business_date, timezone.localdate(communication.approved_at))
+    return communication.business_date
+
+
+def communication_letter_deadline(
+    *, communication: Communication, policy: DunningPolicy | None = None
+) -> date:
+    """The final deadline a message's letter and email print: its letter date plus the days."""
+    if policy is None:
+        policy = communication_policy(communication=communication)
+    return letter_deadline(
+        letter_date=communication_letter_date(communication=communication), policy=policy
+    )
 
 
 def pre_due_last_due(*, as_of: date, policy: DunningPolicy | None = None) -> date:

@@ -9,6 +9,7 @@ urlpatterns = [
     path("cases/<int:pk>/", cases.case_detail, name="case_detail"),
     path("cases/<int:pk>/reason/", cases.case_set_reason, name="case_set_reason"),
     path("cases/<int:pk>/call/", cases.case_log_call, name="case_log_call"),
+    path("tasks/<int:pk>/done/", cases.task_complete, name="task_complete"),
     path("customers/<int:customer_pk>/promise/", cases.promise_create, name="promise_create"),
     path("customers/<int:customer_pk>/dispute/", cases.dispute_create, name="dispute_create"),
     path(

@@ -4,6 +4,7 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from core.money import MoneyFormField
 from portal.models import DocumentRequest
 from receivables.models import Invoice
 
@@ -50,7 +51,7 @@ class DisputeForm(_PortalForm):
 class PromiseForm(_PortalForm):
     id_prefix = "promise"
     invoices = _InvoiceChoices(label=_("Invoices you will pay"), queryset=Invoice.objects.none())
-    amount = forms.DecimalField(label=_("Amount"), max_digits=14, decimal_places=2, min_value=0)
+    amount = MoneyFormField(label=_("Amount"), max_digits=14, decimal_places=2, min_value=0)
     promised_date = forms.DateField(
         label=_("Paid by"), widget=forms.DateInput(attrs={"type": "date"})
     )

@@ -56,13 +56,15 @@ DEMO_INVOICES = (
     DemoInvoice("C-1003", "01", "32000.00", 150, 30, receipt_confirmed_by="Finance dept."),
     DemoInvoice("C-1003", "02", "15000.00", 70, 30, receipt_confirmed_by="Finance dept."),
     DemoInvoice("C-1003", "03", "9000.00", 40, 30),
-    # Two late invoices settled by one overpayment; a current one.
+    # Two late invoices settled by one overpayment; one 10 days late: the manager's
+    # ladder shows this customer at the first rung, the reminder.
     DemoInvoice("C-2001", "01", "26000.00", 50, 30, receipt_confirmed_by="赵敏"),
     DemoInvoice("C-2001", "02", "12000.00", 75, 30, receipt_confirmed_by="赵敏"),
-    DemoInvoice("C-2001", "03", "30000.00", 15, 30, Invoice.DeliveryMethod.E_INVOICE),
-    # 95 days late (no proof of delivery recorded); 35 days late.
-    DemoInvoice("C-2002", "01", "14500.00", 110, 15, delivery=""),
-    DemoInvoice("C-2002", "02", "8800.00", 50, 15, receipt_confirmed_by="Mr Ho"),
+    DemoInvoice("C-2001", "03", "30000.00", 40, 30, Invoice.DeliveryMethod.E_INVOICE),
+    # 25 days late (no proof of delivery recorded); 15 days late: this customer
+    # stands at the demand letter.
+    DemoInvoice("C-2002", "01", "14500.00", 40, 15, delivery=""),
+    DemoInvoice("C-2002", "02", "8800.00", 30, 15, receipt_confirmed_by="Mr Ho"),
     # The customer on credit hold: 130 days late.
     DemoInvoice("C-2004", "01", "64000.00", 160, 30, receipt_confirmed_by="Accounts"),
 )

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -432,6 +433,16 @@ def contract_review(
     return contract
 
 
+def _not_invoiced(contract: Contract) -> Decimal:
+    """What the contract will still invoice: the exposure it has held since approval."""
+    invoiced = (
+        Invoice.objects.filter(milestone__contract=contract)
+        .exclude(status=Invoice.Status.CANCELLED)
+        .aggregate(total=Sum("amount"))["total"]
+    )
+    return max(money_quantize(contract.amount - (invoiced or 0)), Decimal("0"))
+
+
 @transaction.atomic
 def contract_activate(
     *,
@@ -445,8 +456,9 @@ def contract_activate(
 
     Everything is checked again, since the customer may have changed since
     the review: complete clauses, 100 % of milestones, approved terms, and the
-    credit check (the amount is already in the exposure since approval, so it
-    adds nothing and refuses only a customer on hold or over its limit).
+    credit check, which leaves the contract's own amount out (it was checked, or
+    overridden, at approval): it refuses only a customer on hold, or one that
+    other business has taken over its limit since.
     """
     require_finance(user=actor)
     customer_lock(pk=contract.customer_id)
@@ -471,6 +483,7 @@ def contract_activate(
         actor=actor,
         override_reason=credit_override_reason,
         reference=contract.number,  # a number reads the same in every language
+        already_counted=_not_invoiced(contract),
     )
     contract.status = Contract.Status.ACTIVE
     contract.signed_date = signed_date

@@ -37,6 +37,8 @@ from receivables.models import Contact, Customer, Invoice
 from receivables.selectors.balances import invoices_open_today, overdue_q
 
 TASK_ROWS = 8
+# "Show all" of one list: enough for any rep's day, still a bounded page.
+TASK_ROWS_ALL = 500
 PROMISE_LOOKAHEAD_DAYS = 3
 # Call-like tasks a rep works from the worklist; escalations and legal go to managers.
 REP_TASK_KINDS = (
@@ -205,64 +207,66 @@ def task_plan_needed(*, user: User) -> QuerySet[CollectionCase]:
     )
 
 
-def todays_tasks(*, user: User, as_of: date, limit: int = TASK_ROWS) -> list[TaskList]:
-    """Today's task lists for the user, in the order a rep works them."""
+def todays_tasks(
+    *, user: User, as_of: date, limit: int = TASK_ROWS, expand: str = ""
+) -> list[TaskList]:
+    """Today's task lists for the user, in the order a rep works them; the list named by
+    `expand` shows all its rows (up to TASK_ROWS_ALL), the others their first `limit`."""
     return [
-        _bounded(
+        _bounded(key, title, hint, queryset, limit=TASK_ROWS_ALL if key == expand else limit)
+        for key, title, hint, queryset in _task_lists(user=user, as_of=as_of)
+    ]
+
+
+def _task_lists(*, user: User, as_of: date) -> list[tuple[str, object, object, QuerySet]]:
+    return [
+        (
             "calls",
             _("Calls to make"),
             _("Phone-call and follow-up tasks of the ladder and the cases, due by today."),
             task_calls(user=user, as_of=as_of),
-            limit=limit,
         ),
-        _bounded(
+        (
             "promises",
             _("Promises falling due"),
             _("Check the money arrived; record the outcome."),
             task_promises_due(user=user, as_of=as_of),
-            limit=limit,
         ),
-        _bounded(
+        (
             "reasons",
             _("Overdue reason to find out"),
             _("Ask the customer why they are late and record the reason."),
             task_reason_unknown(user=user),
-            limit=limit,
         ),
-        _bounded(
+        (
             "plans",
             _("Instalment plans to propose"),
             _("The customer has cash-flow trouble: propose an instalment plan or extension."),
             task_plan_needed(user=user),
-            limit=limit,
         ),
-        _bounded(
+        (
             "disputes",
             _("Disputes waiting"),
             _("Dunning of the disputed invoices is paused until the dispute is resolved."),
             task_disputes(user=user),
-            limit=limit,
         ),
-        _bounded(
+        (
             "pre_due",
             _("Pre-due confirmations"),
             _("Invoices falling due soon: confirm with the customer that payment is scheduled."),
             task_pre_due(user=user, as_of=as_of),
-            limit=limit,
         ),
-        _bounded(
+        (
             "proof",
             _("Invoices without proof of delivery or receipt"),
             _("A demand letter needs proof the invoice reached the customer."),
             task_missing_proof(user=user, as_of=as_of),
-            limit=limit,
         ),
-        _bounded(
+        (
             "contacts",
             _("Customers without a finance contact"),
             _("Reminders go to the finance contact: add one."),
             task_no_finance_contact(user=user),
-            limit=limit,
         ),
     ]
 

@@ -283,6 +283,38 @@ def collection_case_log_call(
     return CallLogged(event=event, completed_task=task, follow_up=follow_up)
 
 
+@transaction.atomic
+def collection_task_complete(
+    *, task: CollectionTask, actor: AbstractBaseUser, note: str = ""
+) -> CollectionTask:
+    """Mark an open task done (e.g. the demand letter printed and mailed), with the actor's note.
+
+    The timeline row keeps the task and the note as parameters, worded when shown.
+    """
+    task = CollectionTask.objects.select_for_update().select_related("customer").get(pk=task.pk)
+    if task.status != CollectionTask.Status.OPEN:
+        raise BusinessRuleError(_("That task is already closed."))
+    note = (note or "").strip()[:500]
+    task.status = CollectionTask.Status.DONE
+    task.outcome = note
+    task.completed_by = actor
+    task.completed_at = timezone.now()
+    task.save(update_fields=["status", "outcome", "completed_by", "completed_at"])
+    case_event_create(
+        customer=task.customer,
+        case=task.case,
+        kind=CaseEvent.Kind.TASK_COMPLETED,
+        actor=actor,
+        data={
+            "task": task.pk,
+            "task_kind": task.kind,
+            "communication": task.communication_id,
+            "note": note,
+        },
+    )
+    return task
+
+
 # --- Dunning pause -----------------------------------------------------------
 
 

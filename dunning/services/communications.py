@@ -6,10 +6,11 @@ approval), so they happen exactly once with it. Email and letters go out
 later, through `dunning.services.send`.
 """
 
-from datetime import date
+from datetime import date, datetime
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Case, IntegerField, Value, When
 from django.utils import timezone
@@ -31,6 +32,7 @@ from dunning.models import (
     DunningStep,
 )
 from dunning.models.policy import EMAIL_CHANNELS
+from dunning.policy import communication_policy
 from dunning.services.events import case_event_create
 from dunning.services.render import RenderError, communication_render
 from receivables.models import Contact, CreditHoldEvent, Customer
@@ -239,9 +241,15 @@ def _communication_lock(*, pk: int) -> Communication:
 
 @transaction.atomic
 def communication_approve(
-    *, communication: Communication, actor: AbstractBaseUser
+    *,
+    communication: Communication,
+    actor: AbstractBaseUser,
+    approved_at: datetime | None = None,
 ) -> Communication:
-    """Finance approves a message held for approval: it is released and queued for sending."""
+    """Finance approves a message held for approval: it is released and queued for sending.
+
+    `approved_at` defaults to now; the demo passes the past moment it replays.
+    """
     if not has_role(actor, Role.FINANCE):
         raise BusinessRuleError(_("Only finance can approve dunning messages."))
     # The customer before the message (the lock order of the money services, which
@@ -252,8 +260,19 @@ def communication_approve(
         raise BusinessRuleError(_("This message is not waiting for approval."))
     communication.status = Communication.Status.PENDING
     communication.approved_by = actor
-    communication.approved_at = timezone.now()
-    communication.save(update_fields=["status", "approved_by", "approved_at", "updated_at"])
+    communication.approved_at = approved_at or timezone.now()
+    # It goes out today: the email and the letter are dated today, so the customer
+    # gets the policy's full days to pay (dunning.policy.communication_letter_date).
+    _rerender_email(communication=communication)
+    communication.save(
+        update_fields=["status", "approved_by", "approved_at", "subject", "body", "updated_at"]
+    )
+    try:
+        communication_letter_store(communication=communication)
+    except Exception as error:  # DemandLetterError and rendering failures: approval is refused
+        raise BusinessRuleError(
+            _("The letter cannot be rendered: %(reason)s") % {"reason": error}
+        ) from error
     case_event_create(
         customer=communication.customer,
         kind=CaseEvent.Kind.COMMUNICATION_APPROVED,
@@ -261,6 +280,56 @@ def communication_approve(
         data={"communication": communication.pk, "level": communication.level},
     )
     communication_release(communication=communication)
+    return communication
+
+
+def _rerender_email(*, communication: Communication) -> None:
+    """Render the subject and body again as of the message's letter date (before it is sent)."""
+    if not set(communication.channels) & EMAIL_CHANNELS:
+        return
+    policy = communication_policy(communication=communication)
+    level = DunningLevel.objects.filter(policy=policy, code=communication.level).first()
+    if policy is None or level is None or not level.sends_email:
+        return
+    steps = list(
+        communication.steps.filter(excluded_reason="").select_related(
+            "invoice", "instalment__agreement"
+        )
+    )
+    try:
+        communication.subject, communication.body = communication_render(
+            communication=communication, steps=steps, level=level, policy=policy
+        )
+    except RenderError as error:
+        raise BusinessRuleError(
+            _("The letter cannot be rendered: %(reason)s") % {"reason": error}
+        ) from error
+
+
+def communication_letter_store(*, communication: Communication) -> Communication:
+    """Render the message's demand letter and store it on the message, once (call it locked).
+
+    The stored PDF is the letter from then on: the preview, the download and the
+    email attachment all read it, so what finance approved is what goes out.
+    Raises `DemandLetterError` when the letter cannot be made.
+    """
+    # Imported here: WeasyPrint loads with the first letter, not with every worker.
+    from dunning.letters import demand_letter_render
+
+    if Channel.LETTER not in communication.channels or communication.letter_pdf:
+        return communication
+    pdf = demand_letter_render(communication=communication)
+    communication.letter_pdf.save("letter.pdf", ContentFile(pdf), save=False)
+    communication.save(update_fields=["letter_pdf", "updated_at"])
+    return communication
+
+
+@transaction.atomic
+def communication_letter_ensure(*, communication_id: int) -> Communication:
+    """Store the letter of a released message that the send sweep has not reached yet."""
+    communication = _communication_lock(pk=communication_id)
+    if communication.status == Communication.Status.PENDING:
+        communication_letter_store(communication=communication)
     return communication
 
 

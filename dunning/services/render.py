@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import translation
 
+from dunning.creditor import creditor_setting
 from dunning.models import Communication, DunningLevel, DunningPolicy, DunningStep
-from dunning.policy import letter_deadline
+from dunning.policy import communication_letter_date, letter_deadline
 
 
 class RenderError(Exception):
@@ -67,7 +67,8 @@ def communication_render(
         raise RenderError(f"level {level.code} has no email template")
     customer = communication.customer
     language = communication.language or customer.language
-    lines = step_lines(steps=steps, as_of=communication.business_date)
+    letter_date = communication_letter_date(communication=communication)
+    lines = step_lines(steps=steps, as_of=letter_date)
     total = sum((line.outstanding for line in lines), Decimal("0.00"))
     rep = customer.sales_rep
     context = {
@@ -86,11 +87,9 @@ def communication_render(
         ],
         "total": money_text(total),
         "currency": communication.currency,
-        "as_of": communication.business_date.isoformat(),
-        "deadline": (
-            letter_deadline(letter_date=communication.business_date, policy=policy)
-        ).isoformat(),
-        "creditor_name": getattr(settings, "CREDITOR_NAME", "") or "Huikuan",
+        "as_of": letter_date.isoformat(),
+        "deadline": letter_deadline(letter_date=letter_date, policy=policy).isoformat(),
+        "creditor_name": creditor_setting("CREDITOR_NAME", language=language) or "Huikuan",
         "rep_name": rep.get_full_name() or rep.get_username(),
         "rep_email": rep.email,
         "has_letter": "letter" in communication.channels,

@@ -206,6 +206,9 @@ def communication_recheck(*, communication: Communication) -> bool:
         return False
     if dropped:
         communication.total_amount = sum(step.outstanding for step in keep)
+        # A letter stored at approval lists the dropped items: the sender renders it
+        # again with the rest (nothing has gone out yet).
+        communication.letter_pdf = ""
         level = _level_for(communication, policy)
         if level is not None and level.sends_email:
             try:
@@ -219,7 +222,9 @@ def communication_recheck(*, communication: Communication) -> bool:
                     detail=str(error),
                 )
                 return False
-        communication.save(update_fields=["total_amount", "subject", "body", "updated_at"])
+        communication.save(
+            update_fields=["total_amount", "subject", "body", "letter_pdf", "updated_at"]
+        )
         case_event_create(
             customer=communication.customer,
             kind=CaseEvent.Kind.NOTE,

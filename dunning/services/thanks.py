@@ -19,6 +19,7 @@ from django.db.models import Max, Q
 from django.template.loader import render_to_string
 from django.utils import translation
 
+from dunning.creditor import creditor_setting
 from dunning.models import CaseEvent, DunningStep
 from dunning.models.policy import OVERDUE_LEVELS
 from dunning.services.cases import case_latest_get
@@ -105,7 +106,7 @@ def thank_you_render(
             }
             for invoice in invoices
         ],
-        "creditor_name": settings.CREDITOR_NAME,
+        "creditor_name": creditor_setting("CREDITOR_NAME", language=language),
         "rep_name": rep.get_full_name() or rep.get_username(),
         "rep_email": rep.email,
     }

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 
 from core.exceptions import BusinessRuleError
 from core.roles import Role, has_role
+from core.scoping import get_in_scope_or_404
 from dunning.forms import (
     AgreementProposalForm,
     CallLogForm,
@@ -44,6 +45,7 @@ from dunning.services.agreements import agreement_propose
 from dunning.services.cases import (
     collection_case_log_call,
     collection_case_set_reason,
+    collection_task_complete,
     customer_dunning_pause,
     customer_dunning_resume,
 )
@@ -314,3 +316,16 @@ def customer_resume(request: HttpRequest, customer_pk: int) -> HttpResponse:
     else:
         messages.success(request, _("Dunning resumed."))
     return redirect_to_customer_case(customer)
+
+
+@require_POST
+def task_complete(request: HttpRequest, pk: int) -> HttpResponse:
+    """Mark a task of the user's customers done from the worklist (e.g. the letter was mailed)."""
+    task = get_in_scope_or_404(CollectionTask.objects.all(), request.user, pk=pk)
+    try:
+        collection_task_complete(task=task, actor=request.user, note=request.POST.get("note", ""))
+    except BusinessRuleError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("Task done."))
+    return redirect("core:home")

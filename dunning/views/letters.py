@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -14,7 +15,11 @@ from dunning.letters import DemandLetterError, demand_letter_render
 from dunning.models import Channel, Communication
 from dunning.pdf import PDF_CONTENT_TYPE
 from dunning.selectors import communication_get, letter_list_awaiting_approval
-from dunning.services.communications import communication_approve, communication_reject
+from dunning.services.communications import (
+    communication_approve,
+    communication_letter_ensure,
+    communication_reject,
+)
 from dunning.views._common import require_roles
 
 
@@ -66,13 +71,18 @@ def _letter_filename(communication: Communication) -> str:
 
 
 def communication_preview(request: HttpRequest, pk: int) -> HttpResponse:
-    """Finance previews a letter before approving it: rendered now, not stored."""
+    """Finance previews a letter: the stored one once it exists, else as if it went out today."""
     communication = communication_get(user=request.user, pk=pk)
     require_roles(request, Role.FINANCE)
     if Channel.LETTER not in communication.channels:
         raise Http404
+    if communication.letter_pdf:
+        return _stored_letter(communication, inline=True, prefix="preview-")
+    letter_date = None
+    if communication.status == Communication.Status.AWAITING_APPROVAL:
+        letter_date = max(communication.business_date, timezone.localdate())
     try:
-        pdf = demand_letter_render(communication=communication)
+        pdf = demand_letter_render(communication=communication, letter_date=letter_date)
     except DemandLetterError as error:
         messages.error(request, _("The letter cannot be rendered: %(reason)s") % {"reason": error})
         return redirect("dunning:communication_detail", pk=communication.pk)
@@ -83,11 +93,7 @@ def communication_preview(request: HttpRequest, pk: int) -> HttpResponse:
     return _pdf_headers(response)
 
 
-def communication_pdf(request: HttpRequest, pk: int) -> FileResponse:
-    """The stored letter, for anyone who may see the customer; `?inline=1` opens it to print."""
-    communication = communication_get(user=request.user, pk=pk)
-    if not communication.letter_pdf:
-        raise Http404
+def _stored_letter(communication: Communication, *, inline: bool, prefix: str = "") -> FileResponse:
     try:
         handle = communication.letter_pdf.open("rb")
     except FileNotFoundError as error:
@@ -95,10 +101,31 @@ def communication_pdf(request: HttpRequest, pk: int) -> FileResponse:
     response = FileResponse(
         handle,
         content_type=PDF_CONTENT_TYPE,
-        as_attachment=request.GET.get("inline") != "1",
-        filename=_letter_filename(communication),
+        as_attachment=not inline,
+        filename=prefix + _letter_filename(communication),
     )
     return _pdf_headers(response)
+
+
+def communication_pdf(request: HttpRequest, pk: int) -> FileResponse:
+    """The stored letter, for anyone who may see the customer; `?inline=1` opens it to print.
+
+    A released letter the send sweep has not reached yet is stored now, so the
+    link works from the moment the message is approved.
+    """
+    communication = communication_get(user=request.user, pk=pk)
+    if (
+        not communication.letter_pdf
+        and Channel.LETTER in communication.channels
+        and communication.status == Communication.Status.PENDING
+    ):
+        try:
+            communication = communication_letter_ensure(communication_id=communication.pk)
+        except DemandLetterError as error:
+            raise Http404 from error
+    if not communication.letter_pdf:
+        raise Http404
+    return _stored_letter(communication, inline=request.GET.get("inline") == "1")
 
 
 @require_POST

@@ -5,6 +5,7 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.money import MoneyFormField
 from receivables.models.credit import (
     FACTOR_WEIGHTS,
     CreditAssessment,
@@ -42,7 +43,7 @@ class CreditAssessmentForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("Which report, register extract, agency reference or peers."),
     )
-    requested_limit = forms.DecimalField(label=_("Requested limit"), **MONEY_FIELD)
+    requested_limit = MoneyFormField(label=_("Requested limit"), **MONEY_FIELD)
     requested_terms_days = forms.IntegerField(
         label=_("Requested terms (days)"), min_value=0, max_value=365
     )
@@ -107,7 +108,7 @@ class CreditAssessmentForm(forms.Form):
 
 
 class CreditApprovalForm(forms.Form):
-    approved_limit = forms.DecimalField(label=_("Approved limit"), **MONEY_FIELD)
+    approved_limit = MoneyFormField(label=_("Approved limit"), **MONEY_FIELD)
     approved_terms_days = forms.IntegerField(
         label=_("Approved terms (days)"), min_value=0, max_value=365
     )

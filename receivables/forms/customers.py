@@ -6,7 +6,7 @@ from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
 from receivables.models import Contact, Customer
-from receivables.selectors.customers import sales_rep_list
+from receivables.selectors.customers import customer_code_suggest, sales_rep_list
 
 
 class CustomerForm(forms.ModelForm):
@@ -46,6 +46,11 @@ class CustomerForm(forms.ModelForm):
                 self.fields[name].disabled = True
         else:
             self.fields["currency"].initial = settings.DEFAULT_CURRENCY
+            if not self.is_bound:
+                self.fields["code"].initial = customer_code_suggest()
+                self.fields["code"].help_text = _(
+                    "The next free code is filled in; change it if you like."
+                )
 
     def clean_currency(self) -> str:
         return self.cleaned_data["currency"].upper()

@@ -3,6 +3,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.money import MoneyFormField
 from receivables.models import Invoice
 
 MONEY = {
@@ -65,7 +66,7 @@ class InvoiceForm(forms.Form):
     number = forms.CharField(label=_("Invoice number"), max_length=64)
     issue_date = forms.DateField(label=_("Issue date"), widget=DateInput())
     due_date = forms.DateField(label=_("Due date"), widget=DateInput())
-    amount = forms.DecimalField(label=_("Amount"), **MONEY)
+    amount = MoneyFormField(label=_("Amount"), **MONEY)
     currency = forms.CharField(
         label=_("Currency"), max_length=3, help_text=_("The customer's currency.")
     )
@@ -118,6 +119,6 @@ class ReasonForm(forms.Form):
 
 class CreditNoteForm(forms.Form):
     number = forms.CharField(label=_("Credit note number"), max_length=64)
-    amount = forms.DecimalField(label=_("Amount"), **MONEY)
+    amount = MoneyFormField(label=_("Amount"), **MONEY)
     issue_date = forms.DateField(label=_("Issue date"), widget=DateInput())
     reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}))

@@ -6,6 +6,7 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.money import MoneyFormField
 from receivables.forms.invoices import MONEY, DateInput
 from receivables.models import Invoice
 
@@ -22,7 +23,7 @@ class _AllocationFieldsMixin:
     def _add_allocation_fields(self, invoices: Iterable[Invoice]) -> None:
         self.open_invoices = list(invoices)
         for invoice in self.open_invoices:
-            self.fields[self.allocation_field_name(invoice)] = forms.DecimalField(
+            self.fields[self.allocation_field_name(invoice)] = MoneyFormField(
                 label=invoice.number,
                 required=False,
                 **MONEY,
@@ -50,7 +51,7 @@ class PaymentForm(_AllocationFieldsMixin, forms.Form):
     """A payment received from one customer, and how to allocate it."""
 
     payment_date = forms.DateField(label=_("Payment date"), widget=DateInput())
-    amount = forms.DecimalField(label=_("Amount"), **MONEY)
+    amount = MoneyFormField(label=_("Amount"), **MONEY)
     currency = forms.CharField(label=_("Currency"), max_length=3)
     reference = forms.CharField(
         label=_("Bank reference"),
@@ -69,9 +70,21 @@ class PaymentForm(_AllocationFieldsMixin, forms.Form):
         widget=forms.RadioSelect,
     )
 
+    confirm_excess = forms.BooleanField(
+        label=_("Record it anyway: the amount is right and the rest stays as customer credit"),
+        required=False,
+    )
+
     def __init__(self, *args, invoices: Iterable[Invoice], **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._add_allocation_fields(invoices)
+
+    def allocated_amount(self) -> Decimal | None:
+        """What the payment is allocated to (None: oldest first, up to the open balance)."""
+        allocations = self.allocations()
+        if allocations is None:
+            return None
+        return sum((amount for _invoice, amount in allocations), Decimal(0))
 
     def clean_currency(self) -> str:
         return self.cleaned_data["currency"].strip().upper()

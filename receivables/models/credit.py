@@ -16,7 +16,8 @@ How a customer is scored (the one place that defines it):
   cash on delivery only). Finance may approve more than the grade allows only
   with a written reason.
 * New customers (no payment history) are capped by `CreditPolicy` whatever
-  their grade (defaults: 50,000.00 and 15 days); this cap is hard.
+  their grade (defaults: 50,000.00 and 15 days); finance may exceed the cap
+  only with a written reason, as for the grade.
 
 Amounts are in the customer's currency. Grades and the policy are edited in
 the admin; every change is kept in their history.

@@ -1,5 +1,6 @@
 """Reads for customers and contacts: scoped lists and the customer's audit timeline."""
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -8,6 +9,7 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Case, Exists, ForeignKey, Model, OuterRef, QuerySet, When
+from django.db.models.functions import Length
 from django.utils.translation import gettext
 
 from core.roles import Role
@@ -256,3 +258,45 @@ def customer_history(
         )
     entries.sort(key=lambda entry: entry.at, reverse=True)
     return entries[:limit]
+
+
+DEFAULT_CODE_PATTERN = "C-0001"
+_CODE_NUMBER = re.compile(r"^(.*?)(\d+)$")
+
+
+def customer_code_suggest(*, like: str = "") -> str:
+    """The next free customer code in the pattern of `like` (or of the newest customer's
+    code): its prefix and the next number after the highest one in use, zero-padded.
+
+    Codes are compared without case, as the customer service compares them. A constant
+    number of queries whatever the book's size.
+    """
+    like = (like or "").strip()
+    if not _CODE_NUMBER.match(like):
+        newest = Customer.objects.order_by("-pk").values_list("code", flat=True).first()
+        like = newest if newest and _CODE_NUMBER.match(newest) else DEFAULT_CODE_PATTERN
+    prefix, digits = _CODE_NUMBER.match(like).groups()
+    width = len(digits)
+    # The highest number of the prefix: longest codes first, then the greatest.
+    candidates = (
+        Customer.objects.filter(code__istartswith=prefix)
+        .annotate(code_length=Length("code"))
+        .order_by("-code_length", "-code")
+        .values_list("code", flat=True)[:50]
+    )
+    highest = 0
+    for code in candidates:
+        match = _CODE_NUMBER.match(code)
+        if match and match.group(1).lower() == prefix.lower() and int(match.group(2)) > highest:
+            highest = int(match.group(2))
+            prefix = match.group(1)  # written as the book writes it
+    number = highest + 1
+    taken = {
+        code.lower()
+        for code in Customer.objects.filter(
+            code__in=[f"{prefix}{n:0{width}d}" for n in range(number, number + 20)]
+        ).values_list("code", flat=True)
+    }
+    while f"{prefix}{number:0{width}d}".lower() in taken:
+        number += 1
+    return f"{prefix}{number:0{width}d}"

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import (
     Count,
@@ -263,3 +264,24 @@ def customer_balance(*, customer: Customer) -> CustomerBalance:
         open_invoice_count=customer.balance_count,
         unallocated_credit=_unallocated(customer.balance_received, customer.balance_allocated),
     )
+
+
+def payment_excess_credit(
+    *,
+    balance: CustomerBalance,
+    amount: Decimal,
+    allocated: Decimal | None = None,
+    factor: Decimal | None = None,
+) -> Decimal | None:
+    """The credit a payment would leave when it exceeds the open balance more than `factor`
+    times (settings `PAYMENT_CONFIRM_FACTOR`), else None: such a payment needs confirming.
+
+    `allocated` is what the payment is allocated to explicitly (None: oldest first).
+    """
+    if factor is None:
+        factor = Decimal(str(settings.PAYMENT_CONFIRM_FACTOR))
+    if amount <= money_quantize(balance.open_receivables * factor):
+        return None
+    if allocated is None:
+        allocated = min(amount, balance.open_receivables)
+    return money_quantize(amount - allocated)

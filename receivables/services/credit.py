@@ -5,7 +5,7 @@ A sales rep (or finance, or a manager) drafts and submits for a customer in
 their scope; finance approves or rejects it with a comment. The approver is
 never the requester; approval may lower the requested limit and terms, never
 raise them, and may exceed the grade's recommendation only with a written
-reason; a new customer's cap (`CreditPolicy`) is never exceeded. Approval
+reason, as may a new customer's cap (`CreditPolicy`), by finance. Approval
 sets the customer's limit and terms in the same transaction.
 
 Locks are always taken customer first, then assessment, so that two
@@ -23,7 +23,7 @@ from django.utils.translation import gettext
 
 from core.domain_events import DomainEvent, EventType, domain_events_announce
 from core.exceptions import BusinessRuleError
-from core.money import money_display, money_quantize
+from core.money import money_display, money_parse, money_quantize
 from core.roles import Role, has_role
 from receivables.models import CreditAssessment, CreditHoldEvent, CreditOverride, Customer
 from receivables.models.credit import (
@@ -96,7 +96,7 @@ def money_input(value: object, *, field: str, label: str) -> Decimal:
             gettext("%(label)s must be a number.") % {"label": label}, field=field
         )
     try:
-        amount = Decimal(str(value).strip()) if not isinstance(value, Decimal) else value
+        amount = value if isinstance(value, Decimal) else money_parse(str(value))
     except (InvalidOperation, ValueError):
         raise BusinessRuleError(
             gettext("%(label)s must be a number.") % {"label": label}, field=field
@@ -355,8 +355,8 @@ def credit_assessment_approve(
     """Approve a submitted assessment and set the customer's limit and terms from it.
 
     Finance only, never the requester; at most what was requested; above the
-    grade's recommendation only with a written reason; never above the cap
-    for new customers.
+    grade's recommendation, or above the cap for new customers, only with a
+    written reason (kept on the assessment and in its history).
     """
     customer = customer_lock(pk=assessment.customer_id)
     assessment = _assessment_lock(pk=assessment.pk)
@@ -383,13 +383,17 @@ def credit_assessment_approve(
             % {"days": assessment.requested_terms_days},
             field="approved_terms_days",
         )
+    above_cap = False
     if customer.is_new:
         policy = credit_policy_get()
-        if limit > policy.new_customer_max_limit or terms > policy.new_customer_max_terms_days:
+        above_cap = (
+            limit > policy.new_customer_max_limit or terms > policy.new_customer_max_terms_days
+        )
+        if above_cap and not override_reason:
             raise BusinessRuleError(
                 gettext(
                     "%(customer)s is a new customer: the credit policy caps new customers at "
-                    "%(limit)s %(currency)s and %(days)s days."
+                    "%(limit)s %(currency)s and %(days)s days. Write a reason to approve more."
                 )
                 % {
                     "customer": customer.code,
@@ -397,7 +401,7 @@ def credit_assessment_approve(
                     "currency": currency,
                     "days": policy.new_customer_max_terms_days,
                 },
-                field="approved_limit",
+                field="override_reason",
             )
     above_grade = limit > assessment.recommended_limit or terms > assessment.recommended_terms_days
     if above_grade and not override_reason:
@@ -417,7 +421,8 @@ def credit_assessment_approve(
     assessment.status = CreditAssessment.Status.APPROVED
     assessment.approved_limit = limit
     assessment.approved_terms_days = terms
-    assessment.override_reason = override_reason if above_grade else ""
+    # The reason is the audit line of an override of the grade or of the new-customer cap.
+    assessment.override_reason = override_reason if above_grade or above_cap else ""
     assessment.decision_comment = comment
     assessment.decided_by = actor
     assessment.decided_at = timezone.now()
@@ -462,6 +467,7 @@ def credit_check(
     actor: AbstractBaseUser | None = None,
     override_reason: str = "",
     reference: str = "",
+    already_counted: Decimal = Decimal("0"),
 ) -> CreditCheckResult:
     """Refuse new exposure for a customer on hold or beyond its credit limit.
 
@@ -476,6 +482,11 @@ def credit_check(
       check then refuses only when the customer is on hold or already above
       its limit.
 
+    `already_counted` is exposure the operation's own subject already holds (an
+    approved contract's part not yet invoiced, at its activation): it is left out,
+    so a contract is never counted against the limit it was approved under, and an
+    override given at approval is not asked for again at activation.
+
     Call it inside the transaction that writes the operation: it locks the
     customer row until that transaction ends, so two operations cannot both
     squeeze under the same limit. When refused it raises `BusinessRuleError`
@@ -485,7 +496,7 @@ def credit_check(
     """
     amount = money_input(amount, field="amount", label=gettext("The amount"))
     customer = customer_lock(pk=customer.pk)
-    exposure = customer_exposure(customer=customer)
+    exposure = money_quantize(customer_exposure(customer=customer) - already_counted)
     limit = money_quantize(customer.credit_limit)
     result = CreditCheckResult(
         customer_id=customer.pk,

@@ -18,6 +18,7 @@ from core.roles import Role, has_role
 from core.scoping import scope_for_user
 from receivables.currencies import is_iso_4217
 from receivables.models import Contact, Customer
+from receivables.selectors.customers import customer_code_suggest
 
 CUSTOMER_EDITABLE_FIELDS = ("name", "industry", "registration_number", "address", "language")
 CONTACT_FIELDS = ("name", "role", "email", "phone", "im_handle")
@@ -94,7 +95,8 @@ def customer_create(
         raise BusinessRuleError(gettext("Enter the customer code."), field="code")
     if Customer.objects.filter(code__iexact=code).exists():
         raise BusinessRuleError(
-            gettext("A customer with the code %(code)s already exists.") % {"code": code},
+            gettext("The code %(code)s is taken; %(suggestion)s is the next free one.")
+            % {"code": code, "suggestion": customer_code_suggest(like=code)},
             field="code",
         )
     if not is_iso_4217(currency):

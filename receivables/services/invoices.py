@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core.exceptions import BusinessRuleError
-from core.money import money_display, money_quantize
+from core.money import money_display, money_parse, money_quantize
 from receivables.currencies import is_iso_4217
 from receivables.models import CreditNote, Customer, Invoice, Payment, PaymentAllocation
 from receivables.services.balance_changes import BalanceCause, invoices_balance_changed
@@ -35,8 +35,8 @@ def money_positive(value: Decimal | int | str, *, field: str = "amount") -> Deci
     if isinstance(value, float):
         raise TypeError("money must not be built from float")
     try:
-        amount = Decimal(str(value).strip()) if not isinstance(value, Decimal) else value
-    except InvalidOperation:
+        amount = value if isinstance(value, Decimal) else money_parse(str(value))
+    except (InvalidOperation, ValueError):
         raise BusinessRuleError(
             _("%(value)s is not an amount.") % {"value": value}, field=field
         ) from None

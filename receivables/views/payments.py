@@ -1,5 +1,6 @@
 """Payment pages: list, record (finance), detail, reverse and apply credit (finance)."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -18,6 +19,7 @@ from receivables.selectors.invoices import (
     customer_balance,
     customer_open_invoices,
     payment_allocations,
+    payment_excess_credit,
     payment_list,
     payment_unallocated,
 )
@@ -68,7 +70,31 @@ def payment_create_view(request: HttpRequest) -> HttpResponse:
         invoices=invoices,
         initial={"payment_date": timezone.localdate(), "currency": customer.currency},
     )
+    balance = customer_balance(customer=customer)
+    confirm = False
     if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        excess = payment_excess_credit(
+            balance=balance, amount=data["amount"], allocated=form.allocated_amount()
+        )
+        if excess is not None and not data["confirm_excess"]:
+            confirm = True
+            form.add_error(
+                "amount",
+                gettext(
+                    "%(currency)s %(amount)s is more than %(factor)s times the open balance of "
+                    "%(currency)s %(open)s: %(currency)s %(credit)s would be kept as customer "
+                    "credit. Check the amount, or confirm below to record it."
+                )
+                % {
+                    "currency": data["currency"],
+                    "amount": f"{data['amount']:,.2f}",
+                    "factor": settings.PAYMENT_CONFIRM_FACTOR,
+                    "open": f"{balance.open_receivables:,.2f}",
+                    "credit": f"{excess:,.2f}",
+                },
+            )
+    if request.method == "POST" and not confirm and form.is_valid():
         data = form.cleaned_data
         try:
             payment = payment_record(
@@ -104,7 +130,8 @@ def payment_create_view(request: HttpRequest) -> HttpResponse:
         {
             "customer": customer,
             "form": form,
-            "balance": customer_balance(customer=customer),
+            "balance": balance,
+            "confirm_excess": confirm or bool(form.data.get("confirm_excess")),
             "next": _safe_next(request) or "",
         },
     )

@@ -116,6 +116,7 @@ def test_rep_manager_and_finance_work_a_collection_case(live_server, page: Page,
 
     # manager1 approves the instalment plan rep1 proposed
     _log_in(page, live_server.url, "manager1")
+    page.locator("#nav-queues summary").click()
     page.get_by_role("link", name="Agreements to approve").click()
     expect(page.get_by_text(agreement.number)).to_be_visible()
     page.get_by_role("button", name="Review").click()
@@ -126,6 +127,7 @@ def test_rep_manager_and_finance_work_a_collection_case(live_server, page: Page,
 
     # finance1 previews and approves the demand letter
     _log_in(page, live_server.url, "finance1")
+    page.locator("#nav-queues summary").click()
     page.get_by_role("link", name="Letters to approve").click()
     with page.expect_popup() as preview_popup:
         page.get_by_role("link", name="Preview PDF").click()

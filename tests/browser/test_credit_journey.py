@@ -81,6 +81,7 @@ def test_rep_gets_a_customer_assessed_and_finance_approves_a_lower_limit(live_se
 
     # finance1 finds it in the queue and approves less than requested.
     _log_in(page, base, "finance1")
+    page.locator("#nav-queues summary").click()
     page.get_by_role("link", name="Credit approvals", exact=True).click()
     row = page.get_by_role("row", name=re.compile("Qingdao Harbour Cranes"))
     expect(row).to_be_visible()

@@ -24,6 +24,7 @@ from receivables.services.payments import payment_record
 from tests.contracts.conftest import SIGNED, TODAY, contract_data
 from tests.factories.contracts import ContractFactory, milestones_30_60_10, pdf_upload
 from tests.factories.customers import CustomerFactory
+from tests.factories.invoices import InvoiceFactory
 from tests.factories.users import FinanceUserFactory, ManagerFactory, SalesRepFactory
 
 pytestmark = pytest.mark.django_db
@@ -618,8 +619,42 @@ def test_activation_adds_nothing_to_exposure_counted_since_approval(approved, fi
     assert approved.status == Contract.Status.ACTIVE
 
 
-def test_activation_over_the_limit_can_be_overridden(approved, finance, customer):
+def test_a_contract_is_not_counted_against_its_own_limit_at_activation(approved, finance, customer):
+    # The limit was cut after approval below the contract's own amount: the contract
+    # itself does not push the customer over (it was checked at approval).
     Customer.objects.filter(pk=customer.pk).update(credit_limit=Decimal("90000.00"))
+
+    contract_activate(contract=approved, actor=finance, signed_date=SIGNED, as_of=TODAY)
+
+    approved.refresh_from_db()
+    assert approved.status == Contract.Status.ACTIVE
+    assert not CreditOverride.objects.exists()
+
+
+def test_a_contract_approved_with_an_override_needs_no_second_one(in_review, finance, customer):
+    # Given a contract above the limit, approved with a written override
+    Customer.objects.filter(pk=customer.pk).update(credit_limit=Decimal("60000.00"))
+    approved = contract_review(
+        contract=in_review,
+        actor=finance,
+        approve=True,
+        comment="Fine.",
+        credit_override_reason="Director approved",
+    )
+
+    # When finance activates it, no second override is asked for
+    active = contract_activate(contract=approved, actor=finance, signed_date=SIGNED, as_of=TODAY)
+
+    assert active.status == Contract.Status.ACTIVE
+    assert CreditOverride.objects.count() == 1
+
+
+def test_activation_over_the_limit_through_other_business_can_be_overridden(
+    approved, finance, customer
+):
+    # Other invoices took the customer over its limit since the approval
+    Customer.objects.filter(pk=customer.pk).update(credit_limit=Decimal("90000.00"))
+    InvoiceFactory(customer=customer, amount=Decimal("95000.00"), currency="CNY")
     with pytest.raises(BusinessRuleError, match="Credit limit exceeded"):
         contract_activate(contract=approved, actor=finance, signed_date=SIGNED, as_of=TODAY)
 

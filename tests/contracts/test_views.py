@@ -12,7 +12,7 @@ from contracts.services import (
     delivery_record_create,
     milestone_invoice_issue,
 )
-from receivables.models import Invoice
+from receivables.models import Customer, Invoice
 from tests.contracts.conftest import SIGNED, TODAY, contract_data
 from tests.factories.contracts import (
     PDF_BYTES,
@@ -190,7 +190,7 @@ def test_finance_drafter_is_told_another_finance_user_reviews(client, customer, 
 
     assert not detail.context["can_review"]
     assert 'id="review-by-another"' in detail.content.decode()
-    assert review.status_code == 302
+    assert review.status_code == 400
     contract.refresh_from_db()
     assert contract.status == Contract.Status.IN_REVIEW
     client.force_login(FinanceUserFactory())
@@ -488,3 +488,27 @@ def test_admin_shows_contracts_read_only(client, active):
     assert active.number in page.content.decode()
     assert post.status_code == 403
     assert client.get(reverse("admin:contracts_contract_add")).status_code == 403
+
+
+def test_the_review_comment_survives_a_refused_credit_check(client, customer, rep):
+    # Given a contract in review above the customer's limit
+    contract = contract_create(
+        actor=rep, customer=customer, data=contract_data(), milestones=milestones_30_60_10()
+    )
+    contract_submit_for_review(contract=contract, actor=rep)
+    Customer.objects.filter(pk=customer.pk).update(credit_limit=Decimal("1000.00"))
+    client.force_login(FinanceUserFactory())
+
+    # When finance approves it with a comment but no override reason
+    response = client.post(
+        reverse("contracts:contract_review", args=[contract.pk]),
+        {"decision": "approve", "comment": "Checked the payment clauses line by line."},
+    )
+
+    # Then the refusal is shown with the comment still in the form
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Credit limit exceeded" in page
+    assert "Checked the payment clauses line by line." in page
+    contract.refresh_from_db()
+    assert contract.status == Contract.Status.IN_REVIEW

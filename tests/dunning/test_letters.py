@@ -12,12 +12,12 @@ from pypdf import PdfReader
 from core.events import formal_date_text
 from dunning.letters import (
     DemandLetterError,
-    communication_letter_date,
     demand_letter_pdf,
     demand_letter_render,
 )
 from dunning.models import DunningPolicy
 from dunning.pdf import PdfRenderError, fast_subsetter_available, html_to_pdf
+from dunning.policy import communication_letter_date
 from receivables.models import Contact, Invoice
 from receivables.services.payments import payment_record
 from tests.factories.cases import (
@@ -286,7 +286,7 @@ def test_render_for_a_communication_uses_its_steps_policy_deadline_and_language(
     assert f"{customer.code}-20260302-{communication.pk}" in flat(text)
 
 
-def test_a_letter_approved_later_keeps_the_business_date_of_its_email(design_example):
+def test_a_letter_approved_later_is_dated_the_day_it_goes_out(design_example):
     # Given a letter of the 2026-03-02 run that finance approved two days later
     customer, invoice = design_example(language="en", customer_name="Northwind")
     communication = CommunicationFactory(
@@ -296,11 +296,11 @@ def test_a_letter_approved_later_keeps_the_business_date_of_its_email(design_exa
     )
     DunningStepFactory(invoice=invoice, communication=communication)
 
-    # Then the letter is dated like the email that carries it: fee and deadline as of 03-02
-    assert communication_letter_date(communication=communication) == AS_OF
+    # Then the letter is dated on the approval day: fee to 03-04, deadline 7 days later
+    assert communication_letter_date(communication=communication) == date(2026, 3, 4)
     text = flat(pdf_text(demand_letter_render(communication=communication)))
-    assert "1,100.00" in text
-    assert flat(long_date(date(2026, 3, 9), "en")) in text
+    assert "1,160.00" in text  # 1,100.00 to 03-02 and two more days at 30.00
+    assert flat(long_date(date(2026, 3, 11), "en")) in text
 
 
 def test_render_of_a_communication_without_items_fails_clearly():

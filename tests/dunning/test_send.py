@@ -8,7 +8,7 @@ import time_machine
 from django.core import mail
 
 from core.exceptions import BusinessRuleError
-from dunning.models import CaseEvent, CollectionTask, Communication, LevelCode
+from dunning.models import CaseEvent, CollectionTask, Communication, DunningLevel, LevelCode
 from dunning.services import send as send_module
 from dunning.services.communications import communication_approve, communication_reject
 from dunning.services.run import run_dunning
@@ -283,9 +283,11 @@ def test_a_letter_that_fails_to_render_fails_visibly_and_the_others_still_go(clo
     run_dunning(as_of=RUN_DAY)
     assert len(communications_send().sent) == 1  # the first customer's reminder
     mail.outbox.clear()
+    # A letter level without approval: the sender renders the letter (an approved
+    # one was rendered, or refused, at approval).
+    DunningLevel.objects.filter(code=LevelCode.DEMAND_LETTER).update(requires_approval=False)
     run_dunning(as_of=D + timedelta(days=15))
     letter = Communication.objects.get(level=LevelCode.DEMAND_LETTER)
-    communication_approve(communication=letter, actor=FinanceUserFactory())
 
     def explode(*, communication):
         raise RuntimeError("font missing")

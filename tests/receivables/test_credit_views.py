@@ -103,7 +103,8 @@ def test_a_rep_saves_a_draft_edits_it_and_submits_it(client, rep, customer):
         ({score_field(CreditFactor.FINANCIAL_HEALTH): "6"}, "Select a valid choice"),
         ({score_field(CreditFactor.FINANCIAL_HEALTH): "0"}, "Select a valid choice"),
         ({"requested_limit": "-1"}, "greater than or equal to 0"),
-        ({"requested_limit": "a lot"}, "Enter a number"),
+        ({"requested_limit": "a lot"}, "Enter a plain amount"),
+        ({"requested_limit": "12e3"}, "exponent notation"),
         ({"requested_terms_days": "366"}, "less than or equal to 365"),
         ({"requested_terms_days": "-3"}, "greater than or equal to 0"),
         ({"payment_habits_justification": ""}, "write a short justification"),
@@ -192,7 +193,7 @@ def test_approving_above_the_grade_without_a_reason_shows_the_form_again(
     ("data", "message"),
     [
         ({"approved_limit": "-1", "approved_terms_days": "30", "comment": "x"}, "greater than"),
-        ({"approved_limit": "abc", "approved_terms_days": "30", "comment": "x"}, "Enter a number"),
+        ({"approved_limit": "abc", "approved_terms_days": "30", "comment": "x"}, "Enter a plain"),
         ({"approved_limit": "1", "approved_terms_days": "400", "comment": "x"}, "less than or"),
         ({"approved_limit": "1", "approved_terms_days": "3", "comment": ""}, "required"),
         ({"approved_limit": "300001", "approved_terms_days": "3", "comment": "x"}, "more than"),

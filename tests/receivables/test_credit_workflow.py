@@ -139,7 +139,8 @@ def test_the_database_also_refuses_a_second_open_assessment(customer):
         ({"requested_limit": "abc"}, "requested_limit", "must be a number"),
         ({"requested_limit": 1000.5}, "requested_limit", "must be a number"),
         ({"requested_limit": "NaN"}, "requested_limit", "must be a number"),
-        ({"requested_limit": "1e15"}, "requested_limit", "too large"),
+        ({"requested_limit": "1e15"}, "requested_limit", "must be a number"),
+        ({"requested_limit": "1000000000000.00"}, "requested_limit", "too large"),
         ({"requested_terms_days": -1}, "requested_terms_days", "between 0 and 365"),
         ({"requested_terms_days": 366}, "requested_terms_days", "between 0 and 365"),
         ({"requested_terms_days": "soon"}, "requested_terms_days", "whole number of days"),
@@ -423,7 +424,7 @@ def test_longer_terms_than_the_grade_allows_also_need_a_reason(rep, finance, cus
         )
 
 
-def test_a_new_customer_is_capped_by_the_policy_even_with_a_reason(rep, finance):
+def test_a_new_customers_cap_is_exceeded_only_by_finance_with_a_reason(rep, finance):
     customer = CustomerFactory(sales_rep=rep, is_new=True, credit_limit=0)
     assessment = _submitted(rep=rep, customer=customer, limit="300000.00", terms=60)
     assert assessment.capped_as_new
@@ -432,24 +433,31 @@ def test_a_new_customer_is_capped_by_the_policy_even_with_a_reason(rep, finance)
         15,
     )
 
-    with pytest.raises(BusinessRuleError, match="new customer: the credit policy caps"):
+    # Without a reason, the cap holds, and the message asks for one
+    with pytest.raises(BusinessRuleError, match=r"caps new customers .* Write a reason") as error:
         credit_assessment_approve(
             actor=finance,
             assessment=assessment,
             approved_limit="60000",
             approved_terms_days=15,
             comment="OK",
-            override_reason="Big name.",
         )
+    assert error.value.field == "override_reason"
 
+    # With a reason, finance may exceed it, and the reason is kept as the audit line
     approved = credit_assessment_approve(
         actor=finance,
         assessment=assessment,
-        approved_limit="50000",
+        approved_limit="60000",
         approved_terms_days=15,
-        comment="Policy cap for a first order.",
+        comment="OK",
+        override_reason="Listed group, parent guarantee on file.",
     )
     assert approved.status == CreditAssessment.Status.APPROVED
+    assert approved.override_reason == "Listed group, parent guarantee on file."
+    assert approved.history.filter(override_reason=approved.override_reason).exists()
+    customer.refresh_from_db()
+    assert customer.credit_limit == Decimal("60000.00")
 
 
 def test_the_new_customer_cap_follows_the_policy_edited_in_admin(rep, finance):

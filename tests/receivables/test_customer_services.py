@@ -69,7 +69,7 @@ def test_a_user_without_a_role_cannot_create_customers():
 @pytest.mark.parametrize(
     ("fields", "field", "message"),
     [
-        ({"code": "c-0001"}, "code", "already exists"),
+        ({"code": "c-0001"}, "code", "is taken"),
         ({"code": "  "}, "code", "Enter the customer code"),
         ({"currency": "XYZ"}, "currency", "not an ISO 4217"),
         ({"name": ""}, "name", "cannot be blank"),

@@ -53,8 +53,32 @@ def test_the_create_form_reports_a_duplicate_code_and_saves_nothing(rep_client):
     )
 
     assert response.status_code == 200
-    assert "already exists" in response.content.decode()
+    page = response.content.decode()
+    assert "c-7001 is taken" in page
+    assert "C-7002 is the next free one" in page
     assert Customer.objects.count() == 1
+
+
+def test_the_create_form_suggests_the_next_free_code(rep_client):
+    CustomerFactory(code="C-1001")
+    CustomerFactory(code="C-1009")
+    CustomerFactory(code="X-77")
+
+    page = rep_client.get(reverse("receivables:customer_create")).content.decode()
+
+    assert 'value="X-78"' in page  # the newest customer's pattern
+
+
+def test_a_code_taken_by_another_reps_customer_names_the_next_free_one(rep_client):
+    CustomerFactory(code="SH-0099")  # another rep's customer
+    CustomerFactory(code="SH-0100")
+
+    response = rep_client.post(
+        reverse("receivables:customer_create"),
+        {"code": "SH-0099", "name": "Copy", "currency": "CNY", "language": "en"},
+    )
+
+    assert "SH-0101 is the next free one" in response.content.decode()
 
 
 def test_a_user_without_a_role_may_not_create_customers(client):

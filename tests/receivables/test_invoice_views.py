@@ -327,6 +327,7 @@ def test_bad_payments_are_refused_with_a_message_and_nothing_is_written(
     if "allocate" in post:
         post[f"allocate_{own_invoice.pk}"] = post.pop("allocate")
         post["amount"] = "2000.00"
+        post["confirm_excess"] = "on"  # twice the balance: finance confirmed the amount
 
     response = client.post(url, post)
 

@@ -13,6 +13,7 @@ DEMO_APPS = (
     "contracts.demo",
     "dunning.demo",
     "bills.demo",
+    "dunning.demo_stories",
 )
 
 
