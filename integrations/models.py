@@ -177,9 +177,9 @@ class Robot(models.Model):
     scope_owner_path = "owner"
 
     class Platform(models.TextChoices):
-        WECOM = "wecom", _("WeCom (企业微信)")
-        DINGTALK = "dingtalk", _("DingTalk (钉钉)")
-        FEISHU = "feishu", _("Feishu (飞书)")
+        WECOM = "wecom", _("WeCom")
+        DINGTALK = "dingtalk", _("DingTalk")
+        FEISHU = "feishu", _("Feishu")
 
     name = models.CharField(_("name"), max_length=120)
     platform = models.CharField(_("platform"), max_length=16, choices=Platform.choices)

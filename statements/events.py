@@ -22,17 +22,19 @@ def _statement_sent(params: Mapping[str, Any]) -> str:
 
 
 def _statement_failed(params: Mapping[str, Any]) -> str:
+    from statements.models import Statement
+
+    code = params.get("reason", "")
+    reasons = dict(Statement.FailureReason.choices)
     return gettext("Statement of account from %(start)s not delivered: %(reason)s.") % {
         "start": date_text(params.get("period_start", "")),
-        "reason": params.get("reason", ""),
+        "reason": str(reasons.get(code, code)),
     }
 
 
 def _email_bounced(params: Mapping[str, Any]) -> str:
-    return gettext("Email to %(email)s bounced (%(provider)s: %(event)s).") % {
-        "email": params.get("email", ""),
-        "provider": params.get("provider", ""),
-        "event": params.get("reject_reason") or params.get("event", ""),
+    return gettext("Email to %(email)s bounced: the address is flagged.") % {
+        "email": params.get("email", "")
     }
 
 

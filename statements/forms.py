@@ -1,6 +1,7 @@
 from datetime import date
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from statements.models import StatementSchedule
@@ -10,7 +11,10 @@ class StatementRequestForm(forms.Form):
     """A statement on demand: any period, PDF or XLSX, in either language."""
 
     FORMATS = (("pdf", "PDF"), ("xlsx", "XLSX"))
-    LANGUAGES = (("", _("The customer's language")), ("zh-hans", "中文"), ("en", "English"))
+    LANGUAGES = (
+        ("", _("The customer's language")),
+        *((code, _(name)) for code, name in settings.LANGUAGES),
+    )
 
     date_from = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label=_("To"), widget=forms.DateInput(attrs={"type": "date"}))

@@ -39,7 +39,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('name', models.CharField(max_length=120, verbose_name='name')),
-                ('platform', models.CharField(choices=[('wecom', 'WeCom (企业微信)'), ('dingtalk', 'DingTalk (钉钉)'), ('feishu', 'Feishu (飞书)')], max_length=16, verbose_name='platform')),
+                ('platform', models.CharField(choices=[('wecom', 'WeCom'), ('dingtalk', 'DingTalk'), ('feishu', 'Feishu')], max_length=16, verbose_name='platform')),
                 ('webhook_url', models.URLField(max_length=500, verbose_name='webhook URL')),
                 ('secret', models.CharField(blank=True, help_text="DingTalk's or Feishu's signing secret, when the robot has one.", max_length=200, verbose_name='signing secret')),
                 ('language', models.CharField(choices=[('en', 'English'), ('zh-hans', 'Simplified Chinese')], default='zh-hans', max_length=10, verbose_name='language')),

@@ -94,7 +94,7 @@ def test_a_received_bill_settles_its_invoices_as_a_bill_payment(customer, financ
         "items": ["INV-B-1", "INV-B-2"],
     }
     assert event.summary == (
-        "Acceptance bill BA-001 received on 2026-03-07: CNY 1200.00, maturing 2026-04-11; "
+        "Acceptance bill BA-001 received on 2026-03-07: CNY 1,200.00, maturing 2026-04-11; "
         "it settles INV-B-1, INV-B-2."
     )
     with translation.override("zh-hans"):

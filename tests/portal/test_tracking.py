@@ -68,7 +68,11 @@ def test_the_silent_are_reminded_after_n_working_days_exactly_once(period, setti
     assert task == reminder.task
     assert task.customer == silent.customer
     assert task.assignee == silent.customer.sales_rep
-    assert task.params == {"customer": "Gamma Steel", "as_of": AS_OF.isoformat()}
+    assert task.params == {
+        "what": "confirmation_silent",
+        "customer": "Gamma Steel",
+        "as_of": AS_OF.isoformat(),
+    }
     assert "Gamma Steel" in task.display_title
     assert CaseEvent.objects.filter(
         customer=silent.customer, kind=CaseEvent.Kind.TASK_CREATED, data__task=task.pk

@@ -171,7 +171,11 @@ def test_a_bounced_reminder_flags_the_contact_and_asks_the_rep_once(client, sent
     assert contact.email_bounced_at is not None
     task = CollectionTask.objects.get(kind=CollectionTask.Kind.FIX_CONTACT_EMAIL)
     assert task.assignee == sent_reminder.customer.sales_rep
-    assert task.params == {"email": "ap@customer.example", "communication": sent_reminder.pk}
+    assert task.params == {
+        "what": "fix_contact_email",
+        "email": "ap@customer.example",
+        "communication": sent_reminder.pk,
+    }
     assert task.communication == sent_reminder
     event = CaseEvent.objects.get(kind=CaseEvent.Kind.EMAIL_BOUNCED)
     assert event.text == ""
