@@ -66,7 +66,7 @@ from dashboards.selectors.common import (
 )
 from dashboards.selectors.snapshots import Position, snapshot_positions
 from dunning.models import DunningStep, LevelCode, PromiseToPay
-from dunning.policy import policy_tolerance
+from dunning.policy import policy_tolerance_expression
 from dunning.selectors import agreement_list_pending
 from receivables.models import Customer, Invoice
 from receivables.selectors.ageing import AgeingReport, AgeingRow, ageing_report
@@ -467,7 +467,7 @@ def customers_with_rung(*, user: User, filters: DashboardFilters) -> QuerySet[Cu
     overdue = (
         invoices_open_today(Invoice.objects.filter(customer=OuterRef("pk")))
         .filter(
-            overdue_q(as_of=filters.as_of, tolerance=policy_tolerance()),
+            overdue_q(as_of=filters.as_of, tolerance=policy_tolerance_expression()),
             currency=filters.currency,
         )
         .exclude(Exists(replaced))
@@ -584,7 +584,7 @@ def overdue_per_customer(*, user: User, filters: DashboardFilters) -> list[dict[
     Invoices count by their own due dates unless an approved agreement
     replaces them; then the agreement's instalments count, by theirs.
     """
-    tolerance = policy_tolerance()
+    tolerance = policy_tolerance_expression()
     keys = (
         "customer__sales_rep_id",
         "customer__sales_rep__username",
