@@ -49,12 +49,15 @@ def _language(statement: StatementOfAccount, language: str | None) -> str:
 
 
 # The grid: columns of the monospaced font across A4 less the page margins (180 mm at 8 pt,
-# 1.69 mm a column, 106 columns) less the block's padding; rows a page at 4.2 mm a row.
+# 1.69 mm a column, 106 columns) less the block's padding. Rows at 4.2 mm: the page's 267 mm
+# hold the header row, 60 rows and the closing row with room to spare; the first page leaves
+# ~60 mm for the title and the addresses. A block that does not fit moves to the next page
+# whole (the template's `break-inside: avoid`): never a row cut or a header lost.
 LINE_COLUMNS = 104
-GAP = "  "
+MIN_GAP = 2
 IDEOGRAPHIC_SPACE = "\u3000"
-FIRST_PAGE_ROWS = 48  # below the title and the two addresses
-PAGE_ROWS = 58
+FIRST_PAGE_ROWS = 50  # below the title and the two addresses
+PAGE_ROWS = 60
 
 
 def _is_wide(character: str) -> bool:
@@ -133,14 +136,16 @@ def _grid(statement: StatementOfAccount, kinds: dict[str, str]) -> dict[str, obj
             strict=True,
         )
     ]
-    fixed = date_width + kind_width + sum(amount_widths) + len(GAP) * 5
+    content = date_width + kind_width + sum(amount_widths)
     longest_reference = max([_columns(headers[2]), *(_columns(cell[2]) for cell in cells)])
-    reference_width = max(8, min(longest_reference, LINE_COLUMNS - fixed))
-    label_width = kind_width + len(GAP) + reference_width
-    amounts_indent = " " * (date_width + len(GAP) * 2 + label_width)
+    reference_width = max(8, min(longest_reference, LINE_COLUMNS - content - MIN_GAP * 5))
+    # What the line leaves over widens the five gaps (up to twice), so the grid fills the page.
+    gap = " " * max(MIN_GAP, min(2 * MIN_GAP, (LINE_COLUMNS - content - reference_width) // 5))
+    label_width = kind_width + len(gap) + reference_width
+    indent = " " * (date_width + kind_width + len(gap) * 2)
 
     def amounts(debit: str, credit: str, balance: str) -> str:
-        return GAP.join(
+        return gap.join(
             _right(value, width)
             for value, width in zip((debit, credit, balance), amount_widths, strict=True)
         )
@@ -149,24 +154,25 @@ def _grid(statement: StatementOfAccount, kinds: dict[str, str]) -> dict[str, obj
         first, *rest = _split(reference, reference_width)
         lines = [
             _left(date, date_width)
-            + GAP
+            + gap
             + _left(kind, kind_width)
-            + GAP
+            + gap
             + _left(first, reference_width)
-            + GAP
+            + gap
             + amounts(debit, credit, balance)
         ]
-        indent = " " * (date_width + kind_width + len(GAP) * 2)
         lines.extend(indent + escape(piece) for piece in rest)
         return lines
 
     def labelled(date: str, label: str, debit: str, credit: str, balance: str) -> str:
         label = _split(label, label_width)[0]
         return (
-            _left(date, date_width) + GAP + _left(label, label_width) + GAP
-            if label
-            else amounts_indent
-        ) + amounts(debit, credit, balance)
+            _left(date, date_width)
+            + gap
+            + _left(label, label_width)
+            + gap
+            + amounts(debit, credit, balance)
+        )
 
     blocks, block, room = [], [], FIRST_PAGE_ROWS
     for lines in itertools.chain(
