@@ -103,13 +103,21 @@ def _split(text: str, width: int) -> list[str]:
     return [*pieces, piece]
 
 
+def _one_line(text: str) -> str:
+    """`text` with tabs, line breaks and other control characters as spaces (a reference
+    typed with a line break must not break the grid's row)."""
+    if text.isprintable():
+        return text
+    return "".join(character if character.isprintable() else " " for character in text)
+
+
 def _grid(statement: StatementOfAccount, kinds: dict[str, str]) -> dict[str, object]:
     """The header row, the page blocks of lines and the closing row, as grid text."""
     cells = [
         (
             line.date.isoformat(),
             kinds[line.kind],
-            line.reference,
+            _one_line(line.reference),
             _money(line.debit),
             _money(line.credit),
             _money(line.balance),

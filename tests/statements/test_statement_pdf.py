@@ -24,7 +24,8 @@ FEBRUARY = {"date_from": date(2026, 2, 1), "date_to": date(2026, 2, 28)}
 @pytest.fixture
 def long_statement():
     """200 lines in February: 150 invoices of 100.00 and 50 payments of 40.00, one of them
-    with a Chinese bank reference and one with a reference too long for its column."""
+    with a Chinese bank reference typed with a tab and a line break, and one with a reference
+    too long for its column."""
     customer = CustomerFactory(code="LONG", currency="CNY")
     InvoiceFactory.create_batch(
         150, customer=customer, issue_date=date(2026, 2, 3), amount=Decimal("100.00")
@@ -36,7 +37,7 @@ def long_statement():
         customer=customer,
         payment_date=date(2026, 2, 21),
         amount=Decimal("40.00"),
-        reference="工商银行网银转账",
+        reference="工商银行\t网银转账\n",
     )
     PaymentFactory(
         customer=customer,
@@ -62,7 +63,7 @@ def test_every_page_repeats_the_header_row_and_the_totals_add_up(
         assert debit_header in text
     everything = "\n".join(texts)
     assert everything.count("BANK-") == 48  # every line printed once
-    assert "工商银行网银转账" in everything
+    assert "工商银行 网银转账" in everything
     assert "-END" in everything  # the long reference goes on below, whole
     closing = next(line for line in texts[-1].splitlines() if line.startswith("2026-02-28"))
     assert re.findall(r"[\d,]+\.\d\d", closing) == ["15,000.00", "2,000.00", "13,000.00"]
