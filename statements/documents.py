@@ -56,6 +56,7 @@ def _language(statement: StatementOfAccount, language: str | None) -> str:
 LINE_COLUMNS = 104
 MIN_GAP = 2
 IDEOGRAPHIC_SPACE = "\u3000"
+FIVE_SPACES, THREE_IDEOGRAPHIC_SPACES = " " * 5, IDEOGRAPHIC_SPACE * 3
 FIRST_PAGE_ROWS = 50  # below the title and the two addresses
 PAGE_ROWS = 60
 
@@ -101,6 +102,12 @@ def _split(text: str, width: int) -> list[str]:
             piece = ""
         piece += character
     return [*pieces, piece]
+
+
+def _fewer_glyphs(line: str) -> str:
+    """`line` with every five spaces as three ideographic spaces: the same width (five
+    columns), 40% fewer glyphs for WeasyPrint to draw one by one (~15% faster)."""
+    return line.replace(FIVE_SPACES, THREE_IDEOGRAPHIC_SPACES)
 
 
 def _one_line(text: str) -> str:
@@ -193,9 +200,10 @@ def _grid(statement: StatementOfAccount, kinds: dict[str, str]) -> dict[str, obj
         block.extend(lines)
     blocks.append(block)
     return {
-        "grid_header": mark_safe(row(*headers)[0]),  # every piece escaped above
-        "grid_blocks": [SafeString("\n".join(block)) for block in blocks],
-        "grid_closing": mark_safe(labelled(statement.date_to.isoformat(), *closing)),
+        # Every piece was escaped above.
+        "grid_header": mark_safe(_fewer_glyphs(row(*headers)[0])),
+        "grid_blocks": [SafeString(_fewer_glyphs("\n".join(block))) for block in blocks],
+        "grid_closing": mark_safe(_fewer_glyphs(labelled(statement.date_to.isoformat(), *closing))),
     }
 
 
