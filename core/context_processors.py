@@ -9,7 +9,14 @@ def navigation(request: HttpRequest) -> dict[str, object]:
     """Offer each user the sections their role can use."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"nav_items": [], "nav_primary": [], "nav_queues": [], "user_role_names": []}
+        return {
+            "nav_items": [],
+            "nav_primary": [],
+            "nav_queues": [],
+            "nav_cash": [],
+            "nav_account": [],
+            "user_role_names": [],
+        }
     items = [
         (_("Home"), reverse("core:home")),
         (_("Customers"), reverse("receivables:customer_list")),
@@ -53,10 +60,22 @@ def navigation(request: HttpRequest) -> dict[str, object]:
         reverse("dunning:dispute_list"),
         reverse("dunning:agreement_queue"),
     }
+    # Cash in (bills, bank receipts, imports) in a second menu, and the machine links
+    # (robots, webhooks) in the account menu, for the same reason.
+    cash_urls = {
+        reverse("bills:bill_list"),
+        reverse("banking:receipt_queue"),
+        reverse("banking:claim_list"),
+        reverse("receivables:receivables_import"),
+    }
+    account_urls = {reverse("integrations:robot_list"), reverse("integrations:webhook_list")}
+    menus = queue_urls | cash_urls | account_urls
     return {
         "nav_items": items,
-        "nav_primary": [item for item in items if item[1] not in queue_urls],
+        "nav_primary": [item for item in items if item[1] not in menus],
         "nav_queues": [item for item in items if item[1] in queue_urls],
+        "nav_cash": [item for item in items if item[1] in cash_urls],
+        "nav_account": [item for item in items if item[1] in account_urls],
         "user_role_names": [role_names[role] for role in sorted(user_roles(user))],
         "is_finance": has_role(user, Role.FINANCE),
         "is_manager": has_role(user, Role.MANAGER),

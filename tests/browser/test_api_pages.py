@@ -26,6 +26,7 @@ def test_swagger_ui_renders_and_a_token_is_made_and_revoked(live_server, page: P
     page.get_by_role("button", name="Log in").click()
     expect(page.locator("form[action$='/accounts/logout/']")).to_be_visible()
 
+    page.locator("#nav-account summary").click()
     page.get_by_role("link", name="API tokens").click()
     page.get_by_label("Name").fill("Browser test")
     page.get_by_role("button", name="Create token").click()

@@ -64,6 +64,7 @@ def test_upload_claim_confirm_and_the_work_follows(live_server, page: Page, tmp_
     path.write_bytes(export)
 
     _log_in(page, live_server.url, "finance1")
+    page.locator("#nav-cash summary").click()
     page.get_by_role("link", name="Reconciliation").click()
     page.get_by_role("button", name="Import a bank statement").click()
     page.get_by_label("Statement file").set_input_files(str(path))
@@ -76,6 +77,7 @@ def test_upload_claim_confirm_and_the_work_follows(live_server, page: Page, tmp_
     _log_out(page)
 
     _log_in(page, live_server.url, "rep1")
+    page.locator("#nav-cash summary").click()
     page.get_by_role("link", name="Receipt claims").click()
     expect(page.locator("#claimable")).to_contain_text("无锡某某")
     expect(page.locator("#claimable")).not_to_contain_text("苏州湖畔")
