@@ -3,6 +3,7 @@ import os
 from collections.abc import Callable, Iterator
 
 import pytest
+from celery.result import _set_task_join_will_block
 from django.apps import apps as django_apps
 from django.conf import settings as django_settings
 from django.db.migrations.loader import MigrationLoader
@@ -116,7 +117,13 @@ def _fast_password_hashing():
 
 @pytest.fixture(autouse=True)
 def _eager_celery():
-    """Unit tests run tasks in-process; integration tests start a real worker."""
+    """Unit tests run tasks in-process; integration tests start a real worker.
+
+    Celery keeps "a result may not be awaited here" in one process-wide flag that an eager
+    task sets while it runs; eager tasks run at once in several threads (the live server,
+    delivery pools) can leave it set, and a later test that awaits a real worker's result
+    would be refused. Every test starts with it clear."""
+    _set_task_join_will_block(False)
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = False
