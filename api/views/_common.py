@@ -28,7 +28,8 @@ class ScopedViewSet(viewsets.GenericViewSet):
     """A viewset over what the user may see: another rep's object is the 404 of a missing one."""
 
     def base_queryset(self) -> QuerySet:
-        raise NotImplementedError
+        """Every row of the resource, before scoping; each viewset names its own."""
+        raise NotImplementedError(f"{type(self).__name__} names no base_queryset")
 
     def get_queryset(self) -> QuerySet:
         return scope_for_user(self.base_queryset(), self.request.user)
