@@ -151,7 +151,7 @@ def main() -> None:
         workers=arguments.workers,
     )
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
-    sizes = [book.parse_size(text) for text in arguments.sizes.split(",") if text.strip()]
+    sizes = [book.parse_size(text, url=url) for text in arguments.sizes.split(",") if text.strip()]
     _ensure_static()
     results: list[dict] = []
     for size in sizes:
@@ -169,7 +169,8 @@ def _internal(command: str, args: list[str]) -> None:
         from django.utils import timezone
 
         # The book is spread around the business date of its build, as the pages see it.
-        size, anchor = book.parse_size(args[0]), timezone.localdate()
+        bench_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
+        size, anchor = book.parse_size(args[0], url=bench_url), timezone.localdate()
         book.build(size, anchor=anchor, progress=measure.log)
         book.mark_built(os.environ["DATABASE_URL"], size, anchor=anchor)
     elif command == "_measure":

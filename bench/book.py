@@ -31,6 +31,9 @@ ROOT = Path(__file__).resolve().parent.parent
 class Size:
     label: str
     invoices: int
+    # The books' names start with the database name of BENCH_DATABASE_URL, so two
+    # benches on one server (two worktrees) never share a book or a copy.
+    prefix: str = "huikuan_bench"
 
     @property
     def customers(self) -> int:
@@ -39,19 +42,20 @@ class Size:
 
     @property
     def book_name(self) -> str:
-        return f"huikuan_bench_{self.label}"
+        return f"{self.prefix}_{self.label}"
 
     @property
     def work_name(self) -> str:
-        return f"huikuan_bench_{self.label}_work"
+        return f"{self.prefix}_{self.label}_work"
 
 
-def parse_size(text: str) -> Size:
-    """`10k`, `100k`, `1m` or a plain number of invoices."""
+def parse_size(text: str, *, url: str | None = None) -> Size:
+    """`10k`, `100k`, `1m` or a plain number of invoices; `url`: the bench server."""
     label = text.strip().lower()
     multiplier = {"k": 1_000, "m": 1_000_000}.get(label[-1:], 1)
     digits = label[:-1] if multiplier > 1 else label
-    return Size(label=label, invoices=int(digits) * multiplier)
+    prefix = url.rsplit("/", 1)[-1] if url else "huikuan_bench"
+    return Size(label=label, invoices=int(digits) * multiplier, prefix=prefix)
 
 
 def fingerprint(size: Size) -> str:

@@ -414,7 +414,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--json", type=Path)
     arguments = parser.parse_args(argv)
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
-    size = book.parse_size(arguments.size)
+    size = book.parse_size(arguments.size, url=url)
     build_if_needed(url, size, rebuild=arguments.rebuild, page_cap=60)
     work = f"{size.book_name}_cash"
     book.create_database(url, work, template=size.book_name)
