@@ -132,6 +132,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # PostgreSQL's JIT compiles the plans of our larger statements (the daily run's
+    # candidates, the dashboards' aggregates) for seconds when they run in
+    # milliseconds. Off for this application's sessions, added to any PGOPTIONS
+    # (libpq takes the connection's `options` instead of the environment's).
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        _options = DATABASES["default"].setdefault("OPTIONS", {})
+        _given = _options.get("options") or os.environ.get("PGOPTIONS", "")
+        _options["options"] = f"{_given} -c jit=off".strip()
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 
 # --- Authentication and security ---------------------------------------------
