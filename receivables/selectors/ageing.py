@@ -11,7 +11,8 @@ from datetime import date
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Case, F, QuerySet, Sum, When
+from django.db.models import Case, F, OuterRef, QuerySet, Subquery, Sum, Value, When
+from django.db.models.functions import Coalesce
 
 from core.scoping import scope_for_user
 from receivables.models import Customer, Invoice
@@ -27,7 +28,15 @@ from receivables.selectors.balances import (
     invoices_open_today,
 )
 
-__all__ = ["BUCKETS", "KEYS", "AgeingReport", "AgeingRow", "ageing_report", "customer_ageing"]
+__all__ = [
+    "BUCKETS",
+    "KEYS",
+    "AgeingReport",
+    "AgeingRow",
+    "ageing_report",
+    "customer_ageing",
+    "customers_with_ageing_today",
+]
 
 
 @dataclass(frozen=True)
@@ -215,11 +224,48 @@ def _report(*, as_of: date, currency: str, rows: list[AgeingRow]) -> AgeingRepor
     return AgeingReport(as_of=as_of, currency=currency, totals=totals, customers=rows)
 
 
+def customers_with_ageing_today(queryset: QuerySet[Customer], *, today: date) -> QuerySet[Customer]:
+    """Annotate each customer with today's ageing in its currency, so a page that fetches
+    the customer this way gets `customer_ageing` for today without another query."""
+    open_invoices = invoices_open_today(
+        Invoice.objects.filter(
+            customer=OuterRef("pk"), currency=OuterRef("currency"), issue_date__lte=today
+        )
+    ).order_by()
+    return queryset.annotate(
+        **{
+            _annotation(bucket): Coalesce(
+                Subquery(
+                    open_invoices.filter(bucket_q(bucket, as_of=today, due="due_date"))
+                    .values("customer")
+                    .annotate(total=Sum("outstanding"))
+                    .values("total")
+                ),
+                ZERO,
+                output_field=MONEY_FIELD,
+            )
+            for bucket in BUCKETS
+        },
+        ageing_today=Value(today),
+    )
+
+
+def _annotation(bucket: str) -> str:
+    return "ageing_today_" + _alias(bucket)
+
+
 def customer_ageing(
     *, customer: Customer, as_of: date, today: date | None = None
 ) -> dict[str, Decimal]:
     """The customer's ageing buckets and total as of the date, in its currency (from the open
-    items' stored outstanding when the date is `today`)."""
+    items' stored outstanding when the date is `today`; annotated by
+    `customers_with_ageing_today`, without a query)."""
+    if as_of == today and getattr(customer, "ageing_today", None) == today:
+        row = _row(
+            {"customer_id": customer.pk, "customer__code": customer.code, "customer__name": ""},
+            {bucket: cents(getattr(customer, _annotation(bucket))) for bucket in BUCKETS},
+        )
+        return _report(as_of=as_of, currency=customer.currency, rows=[row]).totals
     return ageing_report(
         as_of=as_of, currency=customer.currency, customer=customer, today=today
     ).totals

@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
@@ -14,6 +15,7 @@ from core.roles import Role, has_role
 from core.scoping import get_in_scope_or_404
 from receivables.forms.customers import ContactForm, CustomerForm, ReasonForm
 from receivables.models import Contact, Customer
+from receivables.selectors.ageing import customers_with_ageing_today
 from receivables.selectors.credit import (
     credit_assessment_list_for_customer,
     credit_hold_event_list,
@@ -63,8 +65,9 @@ def customer_list_view(request: HttpRequest) -> HttpResponse:
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     # The credit panel's and the balance panel's figures come with the customer.
     customer = get_in_scope_or_404(
-        customers_with_balance(
-            customers_with_credit_position(Customer.objects.all())
+        customers_with_ageing_today(
+            customers_with_balance(customers_with_credit_position(Customer.objects.all())),
+            today=timezone.localdate(),
         ).select_related("sales_rep"),
         request.user,
         pk=pk,

@@ -7,7 +7,13 @@ from decimal import Decimal
 import pytest
 from django.core.management import CommandError, call_command
 
-from receivables.selectors.ageing import ageing_currencies, ageing_report, customer_ageing
+from receivables.models import Customer
+from receivables.selectors.ageing import (
+    ageing_currencies,
+    ageing_report,
+    customer_ageing,
+    customers_with_ageing_today,
+)
 from receivables.services.invoices import credit_note_issue, invoice_cancel, invoice_issue
 from receivables.services.payments import payment_record, payment_reverse
 from tests.factories.customers import CustomerFactory
@@ -200,6 +206,23 @@ def test_per_rep_and_per_user_scope(book):
 
 def test_customer_ageing(book):
     assert str(customer_ageing(customer=book["a"], as_of=AS_OF)["61-90"]) == "1300.00"
+
+
+def test_a_customer_annotated_with_todays_ageing_reads_the_same_buckets_without_a_query(
+    book, django_assert_num_queries
+):
+    # Given every customer of the book, fetched with today's ageing annotated
+    customers = list(customers_with_ageing_today(Customer.objects.order_by("pk"), today=AS_OF))
+    assert len(customers) >= 3
+
+    for customer in customers:
+        # When its ageing for today is asked, then no query runs
+        with django_assert_num_queries(0):
+            annotated = customer_ageing(customer=customer, as_of=AS_OF, today=AS_OF)
+        # and every bucket equals the grouped query's over the open items
+        plain = Customer.objects.get(pk=customer.pk)
+        assert annotated == customer_ageing(customer=plain, as_of=AS_OF, today=AS_OF)
+    assert str(customer_ageing(customer=customers[0], as_of=AS_OF, today=AS_OF)["total"]) != "0.00"
 
 
 def test_totals_stay_exact_to_the_cent_with_many_small_amounts():
