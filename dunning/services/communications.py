@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import Case, IntegerField, Value, When
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
@@ -523,13 +523,24 @@ def communications_build_many(
         communications.append(communication)
         plans.append(plan)
     Communication.objects.bulk_create(communications)
-    links = [
-        When(pk=step.pk, then=Value(communication.pk))
-        for communication, plan in zip(communications, plans, strict=True)
+    # Each step joins the one new message of its customer, level and currency: one UPDATE
+    # whatever the number of steps (a CASE per step cost seconds to build and to plan).
+    keys = {(c.customer_id, c.level, c.currency) for c in communications}
+    if len(keys) != len(communications) or any(
+        (step.customer_id, step.level, step.currency) != (c.customer_id, c.level, c.currency)
+        for c, plan in zip(communications, plans, strict=True)
         for step in plan["steps"]
-    ]
+    ):
+        raise ValueError("one group per customer, level and currency, of its own steps")
     DunningStep.objects.filter(pk__in=[step.pk for plan in plans for step in plan["steps"]]).update(
-        communication_id=Case(*links, output_field=IntegerField())
+        communication_id=Subquery(
+            Communication.objects.filter(
+                pk__in=[c.pk for c in communications],
+                customer_id=OuterRef("customer_id"),
+                level=OuterRef("level"),
+                currency=OuterRef("currency"),
+            ).values("pk")[:1]
+        )
     )
     for communication, plan in zip(communications, plans, strict=True):
         for step in plan["steps"]:

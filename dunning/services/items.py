@@ -23,12 +23,13 @@ from django.db.models import (
     Value,
     When,
 )
+from django.utils import timezone
 
 from contracts.models import AgreementInstalment
 from contracts.selectors.instalments import instalments_as_of, invoice_replaced
 from dunning.models import Dispute, DunningPolicy, PromiseToPay
 from receivables.models import Invoice
-from receivables.selectors.balances import invoices_as_of, is_open, is_owing, owing_q
+from receivables.selectors.balances import invoices_with_open_amount, is_open, is_owing, owing_q
 
 
 def _promise_cutoff(*, as_of: date, policy: DunningPolicy) -> date:
@@ -60,7 +61,8 @@ def invoice_items(
         promisetopay__status=PromiseToPay.Status.OPEN,
         promisetopay__promised_date__gte=_promise_cutoff(as_of=as_of, policy=policy),
     )
-    return invoices_as_of(as_of=as_of, queryset=queryset).annotate(
+    invoices = invoices_with_open_amount(as_of=as_of, today=timezone.localdate(), queryset=queryset)
+    return invoices.annotate(
         is_replaced=invoice_replaced(),
         is_disputed=Exists(disputes),
         is_promised=Exists(promises),

@@ -267,9 +267,10 @@ def invoices_open_today(queryset: QuerySet[Invoice] | None = None) -> QuerySet[I
 def invoices_with_open_amount(
     *, as_of: date, today: date | None, queryset: QuerySet[Invoice] | None = None
 ) -> QuerySet[Invoice]:
-    """Invoices with `open_amount` as of the date: for today the open items' stored
-    `outstanding` (the open-invoice index, no history), for another date the as-of expression."""
-    if as_of == today:
+    """Invoices with `open_amount` as of the date: from today on the open items' stored
+    `outstanding` (the open-invoice index, no history: nothing is dated after the business
+    date, see `invoices_maybe_open_as_of`), for an earlier date the as-of expression."""
+    if today is not None and as_of >= today:
         return (
             invoices_open_today(queryset)
             .filter(issue_date__lte=as_of)
