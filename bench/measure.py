@@ -27,7 +27,7 @@ from datetime import date
 from pathlib import Path
 
 from bench import bare
-from bench.book import ROOT, working_day_after, working_day_before
+from bench.book import ROOT, working_day_after
 
 PAGES = ("dashboard", "drilldown_90", "finance_desk", "rep_home", "customer_list", "customer_page")
 RUNS = ("run_first", "run_rerun", "run_day")
@@ -632,13 +632,16 @@ def measure_size(options: Options, *, emit: Callable[[Result], None]) -> None:
         if _working(ctx.today, ctx.country)
         else working_day_after(ctx.today, country=ctx.country)
     )
-    first_day = working_day_before(run_day, country=ctx.country)
-    load_day = working_day_after(run_day, country=ctx.country)
+    # The first run is the day the product starts: today, over every open item; the
+    # ordinary day is the next working day, and the load runs the days after it.
+    first_day = run_day
+    next_day = working_day_after(run_day, country=ctx.country)
+    load_day = working_day_after(next_day, country=ctx.country)
     bare_cap = max(options.page_cap, 60)
 
     # The runs first, so the pages see cases, tasks and messages as on a real morning.
     if "run_first" in wanted or "run_rerun" in wanted or "run_day" in wanted:
-        for key, day in (("run_first", first_day), ("run_rerun", first_day), ("run_day", run_day)):
+        for key, day in (("run_first", first_day), ("run_rerun", first_day), ("run_day", next_day)):
             # The first run always executes: the others start from the state it leaves.
             if key != "run_first" and key not in wanted:
                 continue
