@@ -22,6 +22,7 @@ CEI, collection effectiveness index, per month
     collected was collected. Credit notes lower receivables like payments.
 """
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -32,6 +33,7 @@ from django.db.models import (
     Count,
     Exists,
     IntegerField,
+    Max,
     Min,
     OuterRef,
     Q,
@@ -421,8 +423,8 @@ class LadderRow:
     customers: int
 
 
-def customer_rung(*, as_of: date, currency: str | None = None) -> Subquery:
-    """Per customer: the highest rung (1 to 4) reached by an item still owed, else None.
+def _owed_rung_steps(*, as_of: date, currency: str | None = None) -> QuerySet[DunningStep]:
+    """Rung steps fired by the date on items still owed, with their `rank` (1 to 4).
 
     Items still owed are open invoices not replaced by an approved plan, and
     instalments of approved plans.
@@ -431,12 +433,10 @@ def customer_rung(*, as_of: date, currency: str | None = None) -> Subquery:
         invoice_id=OuterRef("invoice_id"),
         supplementaryagreement__status=SupplementaryAgreement.Status.APPROVED,
     )
-    steps = DunningStep.objects.filter(
-        customer=OuterRef("pk"), fired_on__lte=as_of, level__in=list(RUNG_RANKS)
-    )
+    steps = DunningStep.objects.filter(fired_on__lte=as_of, level__in=list(RUNG_RANKS))
     if currency:
         steps = steps.filter(currency=currency)
-    steps = (
+    return (
         steps.filter(
             Q(invoice__status=Invoice.Status.OPEN, instalment__isnull=True)
             | Q(
@@ -451,35 +451,18 @@ def customer_rung(*, as_of: date, currency: str | None = None) -> Subquery:
                 output_field=IntegerField(),
             )
         )
+    )
+
+
+def customer_rung(*, as_of: date, currency: str | None = None) -> Subquery:
+    """Per customer: the highest rung (1 to 4) reached by an item still owed, else None."""
+    steps = (
+        _owed_rung_steps(as_of=as_of, currency=currency)
+        .filter(customer=OuterRef("pk"))
         .order_by("-rank")
         .values("rank")[:1]
     )
     return Subquery(steps, output_field=IntegerField())
-
-
-def customers_with_rung(*, user: User, filters: DashboardFilters) -> QuerySet[Customer]:
-    """The customers in scope annotated with `rung` (1 to 4, or None) and `has_overdue`
-    (an open invoice past due that no approved plan replaces)."""
-    replaced = SupplementaryAgreement.invoices.through.objects.filter(
-        invoice_id=OuterRef("pk"),
-        supplementaryagreement__status=SupplementaryAgreement.Status.APPROVED,
-    )
-    overdue = (
-        invoices_open_today(Invoice.objects.filter(customer=OuterRef("pk")))
-        .filter(
-            overdue_q(as_of=filters.as_of, tolerance=policy_tolerance_expression()),
-            currency=filters.currency,
-        )
-        .exclude(Exists(replaced))
-    )
-    return scoped(
-        Customer.objects.all(),
-        user=user,
-        rep_id=effective_rep_id(user=user, rep_id=filters.rep_id),
-    ).annotate(
-        rung=customer_rung(as_of=filters.as_of, currency=filters.currency),
-        has_overdue=Exists(overdue),
-    )
 
 
 def ladder_distribution(*, user: User, filters: DashboardFilters) -> list[LadderRow]:
@@ -487,28 +470,56 @@ def ladder_distribution(*, user: User, filters: DashboardFilters) -> list[Ladder
 
     A customer stands at the highest rung any of its items still owed has
     reached; customers with overdue items and no rung yet are counted first.
+    Grouped over the steps and the open invoices (a UNION ALL), not a subquery per
+    customer: its cost follows the open book, not the number of customers.
     """
-    counts = {
-        (row["rung"], row["has_overdue"]): row["n"]
-        for row in customers_with_rung(user=user, filters=filters)
+    customers = scoped(
+        Customer.objects.all(),
+        user=user,
+        rep_id=effective_rep_id(user=user, rep_id=filters.rep_id),
+    ).values("pk")
+    rungs = (
+        _owed_rung_steps(as_of=filters.as_of, currency=filters.currency)
+        .filter(customer__in=customers)
         .order_by()
-        .values("rung", "has_overdue")
-        .annotate(n=Count("pk"))
-    }
+        .values("customer_id")
+        .annotate(top=Max("rank"))
+        .values_list("customer_id", "top")
+    )
+    replaced = SupplementaryAgreement.invoices.through.objects.filter(
+        invoice_id=OuterRef("pk"),
+        supplementaryagreement__status=SupplementaryAgreement.Status.APPROVED,
+    )
+    overdue = (
+        invoices_open_today(Invoice.objects.filter(customer__in=customers))
+        .filter(
+            overdue_q(as_of=filters.as_of, tolerance=policy_tolerance_expression()),
+            currency=filters.currency,
+        )
+        .exclude(Exists(replaced))
+        .order_by()
+        .values("customer_id")
+        .annotate(top=Min(Value(0, output_field=IntegerField())))
+        .values_list("customer_id", "top")
+    )
+    top_rank: dict[int, int] = {}
+    overdue_ids: set[int] = set()
+    for customer_id, rank in rungs.union(overdue, all=True):
+        if rank:
+            top_rank[customer_id] = rank
+        else:
+            overdue_ids.add(customer_id)
+    per_rank = Counter(top_rank.values())
     rows = [
         LadderRow(
             level="",
             label=gettext("Overdue, not yet dunned"),
-            customers=counts.get((None, True), 0),
+            customers=len(overdue_ids - set(top_rank)),
         )
     ]
     for level, rank in RUNG_RANKS.items():
         rows.append(
-            LadderRow(
-                level=level,
-                label=str(LevelCode(level).label),
-                customers=counts.get((rank, True), 0) + counts.get((rank, False), 0),
-            )
+            LadderRow(level=level, label=str(LevelCode(level).label), customers=per_rank[rank])
         )
     return rows
 
