@@ -231,7 +231,7 @@ def customers_table(request: TableRequest) -> Table:
 
 
 def ageing_table(request: TableRequest) -> Table:
-    report = ageing_for_dashboard(user=request.user, filters=request.filters)
+    report = ageing_for_dashboard(user=request.user, filters=request.filters, per_customer=True)
     keys = (*BUCKETS, "total")
     rows = [(row.code, row.name, *(row.amounts[key] for key in keys)) for row in report.customers]
     rows.append((_("Total"), "", *(report.totals[key] for key in keys)))

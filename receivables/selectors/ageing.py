@@ -34,6 +34,7 @@ __all__ = [
     "AgeingReport",
     "AgeingRow",
     "ageing_report",
+    "ageing_totals",
     "customer_ageing",
     "customers_with_ageing_today",
 ]
@@ -72,6 +73,20 @@ def _alias(bucket: str) -> str:
     return "bucket_" + bucket.replace("-", "_").replace("+", "_plus")
 
 
+def _bucket_sums(*, as_of: date, due: str, amount: str) -> dict[str, Sum]:
+    return {
+        _alias(bucket): Sum(
+            Case(
+                When(bucket_q(bucket, as_of=as_of, due=due), then=F(amount)),
+                default=ZERO,
+                output_field=MONEY_FIELD,
+            ),
+            output_field=MONEY_FIELD,
+        )
+        for bucket in BUCKETS
+    }
+
+
 def _sums_by_customer(
     queryset: QuerySet,
     *,
@@ -83,23 +98,62 @@ def _sums_by_customer(
     amount: str = "amount",
 ) -> list[dict[str, object]]:
     """Sum `amount` per customer and bucket of the due date: one grouped query."""
-    aggregates = {
-        _alias(bucket): Sum(
-            Case(
-                When(bucket_q(bucket, as_of=as_of, due=due), then=F(amount)),
-                default=ZERO,
-                output_field=MONEY_FIELD,
-            ),
-            output_field=MONEY_FIELD,
-        )
-        for bucket in BUCKETS
-    }
     return list(
         queryset.order_by()
         .values(customer, *extra)
-        .annotate(**aggregates)
+        .annotate(**_bucket_sums(as_of=as_of, due=due, amount=amount))
         .order_by(order or customer)
     )
+
+
+def ageing_totals(
+    *,
+    as_of: date,
+    currency: str,
+    rep: AbstractBaseUser | None = None,
+    user: AbstractBaseUser | AnonymousUser | None = None,
+    invoices: QuerySet[Invoice] | None = None,
+    today: date | None = None,
+) -> dict[str, Decimal]:
+    """The buckets and total of `ageing_report` without its rows per customer: one aggregate
+    over the open invoices for today, three over history for another date."""
+    invoices = ageing_invoices(
+        as_of=as_of, currency=currency, rep=rep, user=user, invoices=invoices
+    )
+    if as_of == today:
+        sums = [
+            invoices_open_today(invoices)
+            .order_by()
+            .aggregate(**_bucket_sums(as_of=as_of, due="due_date", amount="outstanding"))
+        ]
+        signs = [1]
+    else:
+        sums = [
+            invoices.order_by().aggregate(
+                **_bucket_sums(as_of=as_of, due="due_date", amount="amount")
+            ),
+            *(
+                reductions.filter(invoice__in=invoices.values("pk"))
+                .order_by()
+                .aggregate(**_bucket_sums(as_of=as_of, due="invoice__due_date", amount="amount"))
+                for reductions in (
+                    allocations_as_of(as_of=as_of),
+                    credit_notes_as_of(as_of=as_of),
+                )
+            ),
+        ]
+        signs = [1, -1, -1]
+    amounts = {
+        bucket: cents(
+            sum(
+                (sign * cents(row[_alias(bucket)]) for sign, row in zip(signs, sums, strict=True)),
+                Decimal("0.00"),
+            )
+        )
+        for bucket in BUCKETS
+    }
+    amounts["total"] = sum((amounts[bucket] for bucket in BUCKETS), Decimal("0.00"))
+    return amounts
 
 
 def ageing_invoices(

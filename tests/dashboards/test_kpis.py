@@ -1,9 +1,10 @@
 """The manager's numbers against answers worked out by hand."""
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from contracts.models import SupplementaryAgreement
 from dashboards.selectors.common import DashboardFilters, periods_ending
@@ -22,6 +23,7 @@ from dashboards.selectors.kpis import (
 from dunning.models import LevelCode, PromiseToPay
 from receivables.models import Invoice, Payment
 from receivables.selectors.ageing import BUCKETS, ageing_report
+from tests.dashboards.conftest import book_create
 from tests.factories.cases import (
     AgreementInstalmentFactory,
     DunningStepFactory,
@@ -397,3 +399,24 @@ def test_periods_end_at_the_business_date():
         (date(2026, 2, 1), date(2026, 2, 28)),
         (date(2026, 3, 1), date(2026, 3, 10)),
     ]
+
+
+@pytest.mark.parametrize("days_back", [0, 20])
+def test_the_dashboard_ageing_totals_equal_the_sum_of_its_rows_per_customer(days_back):
+    # Given two reps' books with invoices at every age
+    rep, other = SalesRepFactory(), SalesRepFactory()
+    book_create(rep=rep, customers=3, invoices_per_customer=6, prefix="A")
+    book_create(rep=other, customers=2, invoices_per_customer=4, prefix="B")
+    today = timezone.localdate()
+    as_of = today - timedelta(days=days_back)
+
+    for user in (ManagerFactory(), rep):
+        chosen = filters(as_of, today=today)
+        # When the dashboard asks for the totals alone, and the export for every row
+        totals = ageing_for_dashboard(user=user, filters=chosen).totals
+        report = ageing_for_dashboard(user=user, filters=chosen, per_customer=True)
+
+        # Then both say the same, to the cent, and the export's rows add up to it
+        assert totals == report.totals
+        assert totals["total"] > 0
+        assert sum(row.amounts["total"] for row in report.customers) == totals["total"]
