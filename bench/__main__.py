@@ -172,6 +172,7 @@ def _internal(command: str, args: list[str]) -> None:
         bench_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
         size, anchor = book.parse_size(args[0], url=bench_url), timezone.localdate()
         book.build(size, anchor=anchor, progress=measure.log)
+        book.snapshots_take(anchor=anchor, progress=measure.log)
         book.mark_built(os.environ["DATABASE_URL"], size, anchor=anchor)
     elif command == "_measure":
         raw = json.loads(args[0])
