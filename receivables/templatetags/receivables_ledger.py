@@ -30,12 +30,19 @@ def customer_invoices_panel(context: template.Context, customer: Customer) -> di
     today = timezone.localdate()
     request = context.get("request")
     open_invoices = list(customer_open_invoices(customer=customer)[: INVOICES_SHOWN + 1])
+    balance = customer_balance(customer=customer)
     return {
         "customer": customer,
-        "balance": customer_balance(customer=customer),
+        "balance": balance,
         "invoices": open_invoices[:INVOICES_SHOWN],
         "more_invoices": len(open_invoices) > INVOICES_SHOWN,
-        "credit_payments": list(customer_payments_with_credit(customer=customer)[:10]),
+        # Which payments hold the credit is read only when there is credit: the search
+        # sums the allocations of every payment the customer ever made.
+        "credit_payments": (
+            list(customer_payments_with_credit(customer=customer)[:10])
+            if balance.unallocated_credit > 0
+            else []
+        ),
         "today": today,
         "is_finance": request is not None and has_role(request.user, Role.FINANCE),
         "request": request,
