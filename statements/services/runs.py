@@ -43,6 +43,7 @@ from dunning.services.events import case_event_create
 from dunning.services.send import provider_message_id, retry_delay
 from receivables.models import Contact
 from receivables.selectors.balances import HALF_CENT, cents, ledger_balance_expression
+from receivables.selectors.customers import email_bounced
 from statements.documents import statement_pdf
 from statements.models import MAX_WORKING_DAY, Statement, StatementSchedule
 from statements.selectors import statement_of_account
@@ -50,6 +51,9 @@ from statements.selectors import statement_of_account
 logger = logging.getLogger(__name__)
 
 DEFAULT_CHUNK = 2000
+# Statements a sender claims at once: one claiming transaction for them all, each still
+# sent and recorded on its own; well inside the lease even when each renders a PDF.
+SEND_BATCH = 20
 DEFAULT_MAX_ATTEMPTS = 8
 DEFAULT_LEASE = timedelta(minutes=5)
 
@@ -363,6 +367,15 @@ def statement_deliver(*, statement_id: int, connection: BaseEmailBackend | None 
         return statement.status
     if not statement.recipient_email:
         return _finish(pk=statement_id, sent=False, reason=Statement.FailureReason.MISSING_ADDRESS)
+    if email_bounced(customer_id=statement.customer_id, email=statement.recipient_email):
+        # Never mail an address flagged bounced: the rep's task to fix it stays open, and
+        # finance sends it again (to the fixed address) from the desk.
+        return _finish(
+            pk=statement_id,
+            sent=False,
+            reason=Statement.FailureReason.BOUNCE,
+            detail=statement.recipient_email,
+        )
     portal_link = statement_portal_link(statement)
     # The PDF is attached when asked for, or when no link can reach it (no portal).
     attached = attach_pdf() or not portal_link
@@ -470,10 +483,10 @@ def statements_send(
     max_batches: int = 100_000,
     connection: BaseEmailBackend | None = None,
 ) -> SendSummary:
-    """Claim and deliver pending statements one at a time until none is due."""
+    """Claim pending statements a batch at a time and deliver each, until none is due."""
     summary = SendSummary()
     for _batch in range(max_batches):
-        claimed = statements_claim(limit=1, ids=ids)
+        claimed = statements_claim(limit=SEND_BATCH, ids=ids)
         if not claimed:
             break
         for pk in claimed:
