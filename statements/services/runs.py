@@ -20,6 +20,7 @@ The same way as the dunning run (README "The daily run, exactly once"):
 
 import logging
 import smtplib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -489,7 +490,13 @@ def statements_send(
         claimed = statements_claim(limit=SEND_BATCH, ids=ids)
         if not claimed:
             break
-        for pk in claimed:
+        claimed_at = time.monotonic()
+        for position, pk in enumerate(claimed):
+            if position and time.monotonic() - claimed_at > lease().total_seconds() / 2:
+                # A slow mail server: hand the rest back before their lease could expire
+                # (the sweep would hand them to another sender while this one still had them).
+                _release(claimed[position:])
+                break
             try:
                 status = statement_deliver(statement_id=pk, connection=connection)
             except Exception:
@@ -501,6 +508,16 @@ def statements_send(
                 Statement.Status.FAILED: summary.failed,
             }.get(status, summary.retrying).append(pk)
     return summary
+
+
+def _release(pks: list[int]) -> None:
+    """Return claimed statements this sender did not get to, untried, to the queue."""
+    Statement.objects.filter(pk__in=pks, status=Statement.Status.SENDING).update(
+        status=Statement.Status.PENDING,
+        attempts=F("attempts") - 1,
+        sending_started_at=None,
+        updated_at=timezone.now(),
+    )
 
 
 def statements_reap(*, timeout: timedelta | None = None) -> int:

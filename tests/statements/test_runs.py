@@ -216,3 +216,18 @@ def test_the_beat_task_runs_and_sends_in_the_customers_language(mailoutbox):
     assert mailoutbox[0].subject.startswith("对账单 ZH-1")
     assert "2026-11-01 至 2026-11-30" in mailoutbox[0].subject
     assert "期末余额为 CNY 1,000.00" in mailoutbox[0].body
+
+
+@time_machine.travel(NOW, tick=True)
+def test_a_slow_sender_hands_back_what_it_claimed_before_the_lease_runs_out(settings, mailoutbox):
+    settings.STATEMENT_LEASE = timedelta(microseconds=1)  # every send outlasts half of it
+    for number in range(3):
+        scheduled_customer(code=f"S-{number}")
+    statement_run(as_of=RUN_DAY)
+
+    summary = statements_send()
+
+    # One sent per claim, the rest handed back untried each time, each sent exactly once.
+    assert len(summary.sent) == 3
+    assert len(mailoutbox) == 3
+    assert sorted(Statement.objects.values_list("attempts", flat=True)) == [1, 1, 1]
