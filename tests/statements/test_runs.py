@@ -14,6 +14,7 @@ from pypdf import PdfReader
 
 from core.exceptions import BusinessRuleError
 from dunning.models import CaseEvent
+from receivables.services.customers import contacts_mark_bounced
 from statements.models import Statement
 from statements.services.runs import (
     due_working_day,
@@ -231,3 +232,19 @@ def test_a_slow_sender_hands_back_what_it_claimed_before_the_lease_runs_out(sett
     assert len(summary.sent) == 3
     assert len(mailoutbox) == 3
     assert sorted(Statement.objects.values_list("attempts", flat=True)) == [1, 1, 1]
+
+
+@time_machine.travel(NOW, tick=False)
+def test_an_address_flagged_bounced_after_the_run_is_not_mailed(mailoutbox):
+    customer = scheduled_customer(code="S-1")
+    statement_run(as_of=RUN_DAY)
+    # A dunning email to the same address bounces before the statement goes out.
+    contacts_mark_bounced(customer_id=customer.pk, email="AP@customer.example", at=timezone.now())
+
+    statements_send()
+
+    statement = Statement.objects.get()
+    assert mailoutbox == []
+    assert statement.status == Statement.Status.FAILED
+    assert statement.failure_reason == Statement.FailureReason.BOUNCE
+    assert statement.failure_detail == "ap@customer.example"
