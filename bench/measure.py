@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -761,6 +762,24 @@ def _statement_counts(period_start: date) -> dict[str, int]:
     return {"rows": rows, "documents": documents, "sent": sent, "failed": failed}
 
 
+def _together(children: list[dict]) -> dict:
+    """Children run at once as one figure: the longest time, the highest peak, the sums."""
+    if len(children) == 1:
+        return children[0]
+    done = [child for child in children if not child["capped"] and not child["failed"]]
+    slowest = max(done, key=lambda child: child["seconds"]) if done else {}
+    return {
+        **slowest,
+        "seconds": slowest.get("seconds"),
+        "wall": max(child["wall"] for child in children),
+        "capped": any(child["capped"] for child in children),
+        "failed": any(child["failed"] for child in children),
+        "peak_mb": max(child["peak_mb"] for child in children),
+        "queries": sum(child.get("queries") or 0 for child in children),
+        "sent_each": "/".join(str(child.get("sent", "?")) for child in children),
+    }
+
+
 def measure_statement_runs(ctx: Context, options: Options, *, wanted: set[str]) -> list[Result]:
     """Schedule every customer, then run `run_statements` three times for the same day:
     creating only (`--no-send` is how the beat task's first step runs), again (creates
@@ -792,14 +811,23 @@ def measure_statement_runs(ctx: Context, options: Options, *, wanted: set[str]) 
         ("statement_rerun", ()),
     ):
         before = _statement_counts(period_start)
-        log(f"  {PAGE_LABELS[key]} ...")
-        found = run_in_child(
-            as_of,
-            cap=options.run_cap,
-            command="_statements",
-            arguments=arguments,
-            env=env,
-        )
+        # Sending runs as many commands at once as the beat task starts senders.
+        senders = settings.STATEMENT_SENDERS if key == "statement_send" else 1
+        log(f"  {PAGE_LABELS[key]} ({senders} at once) ...")
+        with ThreadPoolExecutor(max_workers=senders) as pool:
+            children = list(
+                pool.map(
+                    lambda _n, arguments=arguments: run_in_child(
+                        as_of,
+                        cap=options.run_cap,
+                        command="_statements",
+                        arguments=arguments,
+                        env=env,
+                    ),
+                    range(senders),
+                )
+            )
+        found = _together(children)
         after = _statement_counts(period_start)
         result = Result(key=key, label=PAGE_LABELS[key], peak_mb=found["peak_mb"])
         if key == "statement_run":
@@ -822,6 +850,8 @@ def measure_statement_runs(ctx: Context, options: Options, *, wanted: set[str]) 
             phases = found.get("seconds_by_phase") or {}
             if phases:
                 note += f" (create {phases['create']:.1f} s, send {phases['send']:.1f} s)"
+            if senders > 1:
+                note += f" by {senders} senders at once, {found['sent_each']} each"
         elapsed = found["seconds"] if found.get("seconds") else found["wall"]
         if sent:
             note += f"; {elapsed / sent * 1000:,.0f} ms a sent statement"
