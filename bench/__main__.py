@@ -6,8 +6,10 @@ For each size: build the book on PostgreSQL once (set-based SQL, reused while
 its fingerprint holds; `--rebuild` forces it), copy it, then measure on the
 copy the daily run (first run over all open items, same-day rerun, an
 ordinary day), the pages (one logged-in user, p50/p95 and the statement
-count), the ageing report, and p95 with concurrent users on a gunicorn this
-bench starts while the daily run executes. Every measurement is capped and
+count), the ageing report, the monthly statement run (every customer
+scheduled: create, send, rerun; `--only statement_run,statement_send,statement_rerun`),
+and p95 with concurrent users on a gunicorn this bench starts while the daily
+run executes. Every measurement is capped and
 reports "> cap" instead of hanging. The server is `BENCH_DATABASE_URL`
 (default postgres://postgres@127.0.0.1:5432/huikuan_bench; each size gets its
 own `huikuan_bench_<size>` database beside it).
@@ -195,6 +197,11 @@ def _internal(command: str, args: list[str]) -> None:
     elif command == "_run":
         _django()
         measure.run_child_main(as_of=args[args.index("--as-of") + 1], output=args[-1])
+    elif command == "_statements":
+        _django()
+        measure.statements_child_main(
+            as_of=args[args.index("--as-of") + 1], output=args[-1], no_send="--no-send" in args
+        )
 
 
 if __name__ == "__main__":

@@ -200,3 +200,48 @@ SELECT c.code, c.name,
 FROM open JOIN receivables_customer c ON c.id = open.customer_id
 GROUP BY c.id HAVING sum(amount) >= 0.005 ORDER BY c.code
 """
+
+# The monthly statement run's rows: every due schedule's customer with its ledger
+# balance at the period's end (invoiced + reversed - paid - credited, in the customer's
+# currency) and its first finance address, less those already created for the period
+# and those at zero; into a temporary table. Params: as_of, start, end, tz.
+STATEMENT_RUN = """
+CREATE TEMPORARY TABLE bench_statements ON COMMIT DROP AS
+WITH invoiced AS (
+    SELECT customer_id, currency, sum(amount) AS amount FROM receivables_invoice
+    WHERE issue_date <= %(end)s AND status <> 'cancelled' GROUP BY customer_id, currency
+), paid AS (
+    SELECT customer_id, currency, sum(amount) AS amount FROM receivables_payment
+    WHERE payment_date <= %(end)s GROUP BY customer_id, currency
+), reversed AS (
+    SELECT customer_id, currency, sum(amount) AS amount FROM receivables_payment
+    WHERE status = 'reversed' AND reversed_at IS NOT NULL
+      AND (reversed_at AT TIME ZONE %(tz)s)::date <= %(end)s
+    GROUP BY customer_id, currency
+), credited AS (
+    SELECT i.customer_id, i.currency, sum(n.amount) AS amount
+    FROM receivables_creditnote n JOIN receivables_invoice i ON i.id = n.invoice_id
+    WHERE n.issue_date <= %(end)s GROUP BY i.customer_id, i.currency
+), finance AS (
+    SELECT DISTINCT ON (customer_id) customer_id, email FROM receivables_contact
+    WHERE role = 'finance' AND email_bounced_at IS NULL AND email <> ''
+    ORDER BY customer_id, id
+), due AS (
+    SELECT c.id AS customer_id, c.currency, s.send_at_zero_balance,
+           COALESCE(invoiced.amount, 0) + COALESCE(reversed.amount, 0)
+           - COALESCE(paid.amount, 0) - COALESCE(credited.amount, 0) AS closing,
+           COALESCE(finance.email, '') AS recipient
+    FROM statements_statementschedule s
+    JOIN receivables_customer c ON c.id = s.customer_id
+    LEFT JOIN invoiced ON invoiced.customer_id = c.id AND invoiced.currency = c.currency
+    LEFT JOIN paid ON paid.customer_id = c.id AND paid.currency = c.currency
+    LEFT JOIN reversed ON reversed.customer_id = c.id AND reversed.currency = c.currency
+    LEFT JOIN credited ON credited.customer_id = c.id AND credited.currency = c.currency
+    LEFT JOIN finance ON finance.customer_id = c.id
+    WHERE s.frequency = 'monthly' AND s.working_day <= 1
+      AND NOT EXISTS (SELECT 1 FROM statements_statement t
+                      WHERE t.customer_id = c.id AND t.period_start = %(start)s)
+)
+SELECT customer_id, currency, round(closing, 2) AS closing, recipient FROM due
+WHERE abs(closing) >= 0.005 OR send_at_zero_balance
+"""

@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -31,7 +32,8 @@ from bench.book import ROOT, working_day_after
 
 PAGES = ("dashboard", "drilldown_90", "finance_desk", "rep_home", "customer_list", "customer_page")
 RUNS = ("run_first", "run_rerun", "run_day")
-MEASUREMENTS = (*PAGES, "ageing", *RUNS, "load")
+STATEMENT_RUNS = ("statement_run", "statement_send", "statement_rerun")
+MEASUREMENTS = (*PAGES, "ageing", *RUNS, "load", *STATEMENT_RUNS)
 
 
 @dataclass
@@ -207,6 +209,9 @@ PAGE_LABELS = {
     "run_rerun": "daily run, same-day rerun",
     "run_day": "daily run, an ordinary day",
     "load": "20 users + daily run, p95",
+    "statement_run": "monthly statement run, creating every customer's statement",
+    "statement_send": "monthly statement run again: creates none, sends (render, store, email)",
+    "statement_rerun": "monthly statement run a third time: creates and sends nothing",
 }
 
 
@@ -322,18 +327,35 @@ def run_child_main(as_of: str, output: str) -> None:
     )
 
 
-def run_in_child(as_of: date, *, cap: float) -> dict:
+def run_in_child(
+    as_of: date,
+    *,
+    cap: float,
+    command: str = "_run",
+    arguments: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+) -> dict:
     """Run the day in a child process; its time, statements, peak memory, or that it was capped."""
-    application_name = f"huikuan-bench-run-{os.getpid()}-{as_of.isoformat()}"
+    application_name = f"huikuan-bench-{command[1:]}-{os.getpid()}-{as_of.isoformat()}"
     with tempfile.TemporaryDirectory() as folder:
         output = Path(folder) / "run.json"
         started = time.perf_counter()
         child = subprocess.Popen(
-            [sys.executable, "-m", "bench", "_run", "--as-of", as_of.isoformat(), str(output)],
+            [
+                sys.executable,
+                "-m",
+                "bench",
+                command,
+                "--as-of",
+                as_of.isoformat(),
+                *arguments,
+                str(output),
+            ],
             cwd=ROOT,
             # The run's own cap, not the pages' statement timeout, bounds its statements.
             env={
                 **os.environ,
+                **(env or {}),
                 "PGOPTIONS": f"-c statement_timeout={int(cap * 1000) + 5000}",
                 "PGAPPNAME": application_name,
             },
@@ -671,6 +693,11 @@ def measure_size(options: Options, *, emit: Callable[[Result], None]) -> None:
     if "ageing" in wanted:
         emit(measure_ageing(ctx, options))
 
+    if wanted & set(STATEMENT_RUNS):
+        # Last: the statements' events and links would change what the pages show.
+        for result in measure_statement_runs(ctx, options, wanted=wanted):
+            emit(result)
+
     if "load" in wanted:
         emit(
             measure_load(
@@ -684,6 +711,158 @@ def measure_size(options: Options, *, emit: Callable[[Result], None]) -> None:
                 workers=options.workers,
             )
         )
+
+
+# --- The monthly statement run ---------------------------------------------------
+
+# Every customer gets a monthly statement on the first working day (set-based).
+STATEMENT_SCHEDULES = """
+INSERT INTO statements_statementschedule
+    (customer_id, frequency, working_day, send_at_zero_balance, updated_at)
+SELECT id, 'monthly', 1, false, now() FROM receivables_customer
+ON CONFLICT (customer_id) DO UPDATE
+SET frequency = 'monthly', working_day = 1, send_at_zero_balance = false, updated_at = now()
+"""
+
+
+def statement_run_day(ctx: Context) -> date:
+    """The current month's first working day: the run for the month before is due."""
+    from dunning.calendar import nth_working_day_of_month
+
+    return nth_working_day_of_month(year=ctx.today.year, month=ctx.today.month, n=1)
+
+
+def statements_child_main(as_of: str, output: str, *, no_send: bool) -> None:
+    """Inside the child: the command the beat task's services run, its statements counted."""
+    from django.core.management import call_command
+
+    started = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as buffer:
+        with counted_queries() as counter:
+            call_command("run_statements", as_of=as_of, no_send=no_send, stdout=buffer)
+        seconds = time.perf_counter() - started
+        buffer.seek(0)
+        found = json.load(buffer)
+    phases = found.pop("seconds")
+    Path(output).write_text(
+        json.dumps(
+            {**found, "seconds_by_phase": phases, "seconds": seconds, "queries": counter["n"]}
+        )
+    )
+
+
+def _statement_counts(period_start: date) -> dict[str, int]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*), count(*) FILTER (WHERE pdf <> ''), "
+            "count(*) FILTER (WHERE status = 'sent'), count(*) FILTER (WHERE status = 'failed') "
+            "FROM statements_statement WHERE period_start = %s",
+            [period_start],
+        )
+        rows, documents, sent, failed = cursor.fetchone()
+    return {"rows": rows, "documents": documents, "sent": sent, "failed": failed}
+
+
+def _together(children: list[dict]) -> dict:
+    """Children run at once as one figure: the longest time, the highest peak, the sums."""
+    if len(children) == 1:
+        return children[0]
+    done = [child for child in children if not child["capped"] and not child["failed"]]
+    slowest = max(done, key=lambda child: child["seconds"]) if done else {}
+    return {
+        **slowest,
+        "seconds": slowest.get("seconds"),
+        "wall": max(child["wall"] for child in children),
+        "capped": any(child["capped"] for child in children),
+        "failed": any(child["failed"] for child in children),
+        "peak_mb": max(child["peak_mb"] for child in children),
+        "queries": sum(child.get("queries") or 0 for child in children),
+        "sent_each": "/".join(str(child.get("sent", "?")) for child in children),
+    }
+
+
+def measure_statement_runs(ctx: Context, options: Options, *, wanted: set[str]) -> list[Result]:
+    """Schedule every customer, then run `run_statements` three times for the same day:
+    creating only (`--no-send` is how the beat task's first step runs), again (creates
+    nothing, sends what is pending: the per-statement PDF and email), a third time
+    (nothing at all). Emails go to Django's dummy backend: the cost measured is ours."""
+    from django.conf import settings
+    from django.db import connection
+
+    from statements.services.runs import statement_period
+
+    as_of = statement_run_day(ctx)
+    period_start, period_end = statement_period(as_of=as_of)
+    with connection.cursor() as cursor:
+        cursor.execute(STATEMENT_SCHEDULES)
+        scheduled = cursor.rowcount
+    log(f"  statement runs as of {as_of} for {period_start}..{period_end}, {scheduled:,} schedules")
+    bare_seconds, bare_rows = timed_bare_rows(
+        [bare.STATEMENT_RUN, "SELECT count(*) FROM bench_statements"],
+        {"as_of": as_of, "start": period_start, "end": period_end, "tz": settings.TIME_ZONE},
+        repeat=3,
+        cap=max(options.page_cap, 60),
+    )
+    bare_count = bare_rows[0][0] if bare_rows else None
+    results = []
+    env = {"EMAIL_URL": "dummymail://"}
+    for key, arguments in (
+        ("statement_run", ("--no-send",)),
+        ("statement_send", ()),
+        ("statement_rerun", ()),
+    ):
+        before = _statement_counts(period_start)
+        # Sending runs as many commands at once as the beat task starts senders.
+        senders = settings.STATEMENT_SENDERS if key == "statement_send" else 1
+        log(f"  {PAGE_LABELS[key]} ({senders} at once) ...")
+        with ThreadPoolExecutor(max_workers=senders) as pool:
+            children = list(
+                pool.map(
+                    lambda _n, arguments=arguments: run_in_child(
+                        as_of,
+                        cap=options.run_cap,
+                        command="_statements",
+                        arguments=arguments,
+                        env=env,
+                    ),
+                    range(senders),
+                )
+            )
+        found = _together(children)
+        after = _statement_counts(period_start)
+        result = Result(key=key, label=PAGE_LABELS[key], peak_mb=found["peak_mb"])
+        if key == "statement_run":
+            result.bare = bare_seconds
+        created = after["rows"] - before["rows"]
+        documents = after["documents"] - before["documents"]
+        sent = after["sent"] - before["sent"]
+        note = f"{created:,} statements created, {documents:,} PDFs rendered, {sent:,} sent"
+        if after["failed"] - before["failed"]:
+            note += f", {after['failed'] - before['failed']:,} failed"
+        if found["capped"]:
+            result.capped = True
+            note = f"> {options.run_cap:g} s cap (killed); " + note
+        elif found["failed"]:
+            result.errors = 1
+            note = "failed, see the output above; " + note
+        else:
+            result.samples = [found["seconds"]]
+            result.queries = found["queries"]
+            phases = found.get("seconds_by_phase") or {}
+            if phases:
+                note += f" (create {phases['create']:.1f} s, send {phases['send']:.1f} s)"
+            if senders > 1:
+                note += f" by {senders} senders at once, {found['sent_each']} each"
+        elapsed = found["seconds"] if found.get("seconds") else found["wall"]
+        if sent:
+            note += f"; {elapsed / sent * 1000:,.0f} ms a sent statement"
+        if key == "statement_run" and bare_count is not None:
+            note += f" (bare SQL: {bare_count:,} statements)"
+        result.note = note
+        results.append(result)
+    return [result for result in results if result.key in wanted]
 
 
 def measure_ageing(ctx: Context, options: Options) -> Result:

@@ -14,6 +14,9 @@ ORDER = (
     "run_first",
     "run_rerun",
     "load",
+    "statement_run",
+    "statement_send",
+    "statement_rerun",
 )
 
 

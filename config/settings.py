@@ -348,6 +348,12 @@ CELERY_BEAT_SCHEDULE["statements-send-pending"] = {
 }
 STATEMENT_LEASE = timedelta(seconds=env.int("STATEMENT_LEASE_SECONDS", default=300))
 STATEMENT_SEND_MAX_ATTEMPTS = env.int("STATEMENT_SEND_MAX_ATTEMPTS", default=8)
+# Off: the statement's email carries the customer's link and the PDF is rendered when first
+# opened (a month's run renders no PDF); on: every email attaches it, rendered when sent.
+STATEMENT_ATTACH_PDF = env.bool("STATEMENT_ATTACH_PDF", default=False)
+# Sender tasks the monthly run starts (each claims its own statements with SKIP LOCKED);
+# as many as the worker has processes.
+STATEMENT_SENDERS = env.int("STATEMENT_SENDERS", default=2)
 # Customers per chunk of the daily run; each chunk is one task and one transaction.
 DUNNING_CHUNK_SIZE = env.int("DUNNING_CHUNK_SIZE", default=200)
 # A claimed chunk or message nobody finished within the lease is handed out

@@ -7,41 +7,45 @@ from django.utils.translation import gettext
 
 from core.events import amount_text, date_text, list_text, register
 from dunning.models import CaseEvent, CollectionTask
+from portal.models import DocumentRequest
 
 Kind = CaseEvent.Kind
+DOCUMENTS = dict(DocumentRequest.Document.choices)
 
 
 def _portal_event(kind: str, data: Mapping[str, Any]) -> str:
-    """Word what the customer's contact did on the portal; `contact` is the name they typed."""
+    """Word what the customer's contact did on the portal. Who they said they are (the
+    name and position they typed) is the row's typed `note`, shown as typed beside it."""
+    document = data.get("document", "")
     values = {
-        "contact": data.get("contact", ""),
-        "position": data.get("position", ""),
         "as_of": date_text(data.get("as_of", "")),
         "currency": data.get("currency", ""),
         "amount": amount_text(data.get("amount", "")),
         "date": date_text(data.get("promised_date", "")),
         "items": list_text(data.get("invoices") or []),
-        "document": data.get("document", ""),
+        "document": str(DOCUMENTS.get(document, document)),
     }
     if kind == Kind.PORTAL_BALANCE_CONFIRMED:
         return (
             gettext(
-                "%(contact)s (%(position)s) confirmed the balance of %(currency)s %(amount)s "
+                "The customer's contact confirmed the balance of %(currency)s %(amount)s "
                 "as of %(as_of)s online."
             )
             % values
         )
     if kind == Kind.PORTAL_DISPUTE:
-        return gettext("%(contact)s disputed %(items)s online.") % values
+        return gettext("The customer's contact disputed %(items)s online.") % values
     if kind == Kind.PORTAL_PROMISE:
         return (
             gettext(
-                "%(contact)s promised online to pay %(currency)s %(amount)s by %(date)s "
-                "for %(items)s."
+                "The customer's contact promised online to pay %(currency)s %(amount)s "
+                "by %(date)s for %(items)s."
             )
             % values
         )
-    return gettext("%(contact)s asked online for a copy: %(document)s %(items)s.") % values
+    return (
+        gettext("The customer's contact asked online for a copy: %(document)s %(items)s.") % values
+    ).replace(" .", ".")
 
 
 def events_register() -> None:

@@ -10,20 +10,19 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from contracts.models import DeliveryRecord
-from core.money import money_quantize
 from dunning.models import Communication, Dispute, PromiseToPay
 from portal.models import BalanceConfirmation, ConfirmationReminder, PortalAction, PortalLink
 from portal.models import token_hash as hash_token
 from receivables.models import Customer, Invoice
 from receivables.selectors.balances import (
     invoices_open_today,
-    invoices_with_open_amount,
     open_q,
 )
+from statements.models import Statement
 
 INVOICE_ROWS = 50
 
@@ -94,29 +93,18 @@ def portal_confirmations(*, customer: Customer) -> QuerySet[BalanceConfirmation]
     return BalanceConfirmation.objects.filter(customer=customer).order_by("-as_of")
 
 
-def portal_statements(*, customer: Customer) -> list:
+def _sent_statements(*, customer: Customer) -> QuerySet[Statement]:
+    return Statement.objects.filter(customer=customer, status=Statement.Status.SENT)
+
+
+def portal_statements(*, customer: Customer) -> list[Statement]:
     """The customer's statements of account that were sent, newest first (the last twelve)."""
-    from statements.models import Statement
-
-    return list(
-        Statement.objects.filter(customer=customer, status=Statement.Status.SENT).order_by(
-            "-period_end", "-pk"
-        )[:12]
-    )
+    return list(_sent_statements(customer=customer).order_by("-period_end", "-pk")[:12])
 
 
-def customer_balances_as_of(*, customer: Customer, as_of: date, today: date) -> dict[str, Decimal]:
-    """The customer's open balance per currency at the end of as_of (the balance module)."""
-    rows = (
-        invoices_with_open_amount(
-            as_of=as_of, today=today, queryset=Invoice.objects.filter(customer=customer)
-        )
-        .filter(open_q(amount="open_amount"))
-        .order_by()
-        .values("currency")
-        .annotate(total=Sum("open_amount"))
-    )
-    return {row["currency"]: money_quantize(row["total"]) for row in rows}
+def portal_statement_get(*, customer: Customer, pk: int) -> Statement | None:
+    """One sent statement of the customer (another customer's, or one not sent: None)."""
+    return _sent_statements(customer=customer).filter(pk=pk).select_related("customer").first()
 
 
 # --- Confirmation periods ----------------------------------------------------------

@@ -12,6 +12,7 @@ urlpatterns = [
     path("p/<str:token>/request/", views.document_request, name="request"),
     path("p/<str:token>/proofs/<int:pk>/", views.proof, name="proof"),
     path("p/<str:token>/letters/<int:pk>/", views.letter, name="letter"),
+    path("p/<str:token>/statements/<int:pk>/", views.statement_pdf, name="statement_pdf"),
     path(
         "p/<str:token>/confirmations/<int:pk>/",
         views.confirmation_pdf,

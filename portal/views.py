@@ -43,6 +43,8 @@ from portal.services.actions import (
 )
 from portal.services.links import portal_link_create_by_user, portal_link_revoke, portal_url
 from receivables.models import Customer
+from statements.selectors import statement_closing_balances
+from statements.services.runs import statement_pdf_stored
 
 PortalView = Callable[..., HttpResponse]
 LANGUAGES = {code for code, _name in settings.LANGUAGES}
@@ -138,7 +140,7 @@ def _page(
     forms = forms or {}
     confirmations = list(selectors.portal_confirmations(customer=customer))
     balances = (
-        selectors.customer_balances_as_of(customer=customer, as_of=link.as_of, today=today)
+        statement_closing_balances(customer=customer, as_of=link.as_of)
         if link.as_of and link.as_of <= today
         else {}
     )
@@ -334,6 +336,23 @@ def letter(
     return _file(
         communication.letter_pdf,
         filename=f"letter-{communication.business_date:%Y%m%d}.pdf",
+        content_type="application/pdf",
+    )
+
+
+@require_GET
+@portal_view
+def statement_pdf(
+    request: HttpRequest, *, link: PortalLink, token: str, language: str, pk: int
+) -> HttpResponse:
+    """A statement of account the customer was sent, as a PDF (rendered on first open)."""
+    statement = selectors.portal_statement_get(customer=link.customer, pk=pk)
+    if statement is None:
+        return not_found(request)
+    statement = statement_pdf_stored(statement=statement)
+    return _file(
+        statement.pdf,
+        filename=f"statement-{statement.customer.code}-{statement.period_start:%Y%m}.pdf",
         content_type="application/pdf",
     )
 

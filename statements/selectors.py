@@ -113,6 +113,44 @@ def customer_ledger_balance(*, customer: Customer, currency: str, as_of: date) -
     return cents(value)
 
 
+def statement_closing_balances(*, customer: Customer, as_of: date) -> dict[str, Decimal]:
+    """The closing balance per currency of the customer's statement ending on the date: the
+    stored statement's closing when one was made for that period, else the ledger balance
+    its statement would close at. The customer's own currency always; others when not zero.
+
+    The one figure the customer's contact confirms (unallocated credit included): the
+    statement they received, not the open invoices alone.
+    """
+    currencies = {customer.currency}
+    currencies.update(
+        invoices_issued_as_of(as_of=as_of)
+        .filter(customer=customer)
+        .order_by()
+        .values_list("currency", flat=True)
+        .distinct()
+    )
+    currencies.update(
+        payments_received_as_of(as_of=as_of)
+        .filter(customer=customer)
+        .order_by()
+        .values_list("currency", flat=True)
+        .distinct()
+    )
+    stored = dict(
+        Statement.objects.filter(customer=customer, period_end=as_of).values_list(
+            "currency", "closing"
+        )
+    )
+    balances = {}
+    for currency in sorted(currencies):
+        balance = stored.get(currency)
+        if balance is None:
+            balance = customer_ledger_balance(customer=customer, currency=currency, as_of=as_of)
+        if currency == customer.currency or balance:
+            balances[currency] = cents(balance)
+    return balances
+
+
 def _raw_lines(
     *, customer: Customer, currency: str, date_from: date, date_to: date
 ) -> list[tuple[date, int, str, str, Decimal]]:

@@ -3,6 +3,7 @@
 from datetime import date
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from statements.services.runs import statement_run, statements_reap, statements_send
@@ -13,7 +14,9 @@ def statement_run_task(as_of: str | None = None) -> dict:
     """Create today's due statements (once per customer and period), then send them."""
     business_date = date.fromisoformat(as_of) if as_of else timezone.localdate()
     summary = statement_run(as_of=business_date)
-    statements_send_task.delay()
+    # Senders never share a statement (SKIP LOCKED): a month's thousands go out in parallel.
+    for _sender in range(max(1, getattr(settings, "STATEMENT_SENDERS", 1))):
+        statements_send_task.delay()
     return {"created": summary.created, "skipped_zero_balance": summary.skipped_zero_balance}
 
 

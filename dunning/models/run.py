@@ -140,6 +140,7 @@ class Communication(AppendOnlyModel):
         BOUNCE = "bounce", _("Bounced")
         BAD_ADDRESS = "bad_address", _("Bad address")
         MISSING_ADDRESS = "missing_address", _("No email address on file")
+        BOUNCED_ADDRESS = "bounced_address", _("The address bounced; fix the contact's email")
         RENDER_ERROR = "render_error", _("Letter or email could not be rendered")
         SMTP_ERROR = "smtp_error", _("Mail server kept failing")
         STUCK = "stuck", _("Left in sending too often")

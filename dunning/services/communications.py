@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
@@ -429,7 +429,8 @@ def communications_build_many(
     for contact in (
         Contact.objects.filter(customer_id__in=customer_ids)
         .exclude(email="")
-        .order_by("customer_id", "role", "pk")
+        # An address that bounced only when the role has no other (sending then refuses it).
+        .order_by("customer_id", "role", F("email_bounced_at").asc(nulls_first=True), "pk")
     ):
         contacts.setdefault((contact.customer_id, contact.role), contact)
     internal = {Channel.MANAGER_TASK, Channel.LEGAL_TASK}

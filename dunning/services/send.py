@@ -56,6 +56,7 @@ from dunning.services.communications import (
 from dunning.services.events import case_event_create
 from dunning.services.items import dunnable, instalment_items, invoice_items, pause_reason
 from dunning.services.render import RenderError, communication_render
+from receivables.selectors.customers import email_bounced
 
 logger = logging.getLogger(__name__)
 
@@ -461,6 +462,14 @@ def _deliver(*, communication_id: int, connection: BaseEmailBackend | None) -> s
             pk=communication_id,
             status=Communication.Status.FAILED,
             reason=Communication.FailureReason.MISSING_ADDRESS,
+        )
+    if email_bounced(customer_id=communication.customer_id, email=communication.recipient_email):
+        # Never mail an address flagged bounced: the rep's task to fix it stays open.
+        return _finish(
+            pk=communication_id,
+            status=Communication.Status.FAILED,
+            reason=Communication.FailureReason.BOUNCED_ADDRESS,
+            detail=communication.recipient_email,
         )
     message = EmailMessage(
         subject=communication.subject,

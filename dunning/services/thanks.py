@@ -82,7 +82,9 @@ def invoices_to_thank(
 
 def _finance_contact(customer: Customer) -> Contact | None:
     return (
-        Contact.objects.filter(customer=customer, role=Contact.Role.FINANCE)
+        Contact.objects.filter(
+            customer=customer, role=Contact.Role.FINANCE, email_bounced_at__isnull=True
+        )
         .exclude(email="")
         .order_by("pk")
         .first()

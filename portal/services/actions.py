@@ -24,6 +24,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from core.events import TYPED_KEY
 from core.exceptions import BusinessRuleError
 from core.money import money_quantize
 from dunning.models import CaseEvent, CollectionTask, Dispute, PromiseToPay
@@ -39,8 +40,8 @@ from portal.models import (
     PortalDisputeAttachment,
     PortalLink,
 )
-from portal.selectors import customer_balances_as_of
 from receivables.models import Invoice
+from statements.selectors import statement_closing_balances
 
 ATTACHMENT_TYPES = {
     "application/pdf": ".pdf",
@@ -90,8 +91,18 @@ def _customer_invoices(*, link: PortalLink, invoice_ids: list[int]) -> list[Invo
 
 
 def _record(
-    *, link: PortalLink, kind: str, visitor: Visitor, data: dict, event_kind: str, today: date
+    *,
+    link: PortalLink,
+    kind: str,
+    visitor: Visitor,
+    data: dict,
+    event_kind: str,
+    today: date,
+    typed: str = "",
 ) -> PortalAction:
+    """Keep the action, put it on the timeline and give the rep a task. `typed`: what the
+    contact typed about themselves (their name by default)."""
+    typed = typed or visitor.name
     action = PortalAction.objects.create(
         link=link,
         customer=link.customer,
@@ -102,7 +113,9 @@ def _record(
         user_agent=visitor.user_agent[:1000],
         data=data,
     )
-    params = {"via": "portal", "contact": visitor.name, "portal_action": action.pk, **data}
+    # Who acted is what they typed: shown as typed beside the sentence (`note`), never
+    # worded into it.
+    params = {"via": "portal", "portal_action": action.pk, **data, TYPED_KEY: typed}
     case_event_create(customer=link.customer, kind=event_kind, actor=None, data=params)
     collection_task_create(
         customer=link.customer,
@@ -151,7 +164,8 @@ def portal_balance_confirm(
         raise BusinessRuleError(_("This link asks for no balance confirmation."))
     if BalanceConfirmation.objects.filter(customer=link.customer, as_of=link.as_of).exists():
         raise BusinessRuleError(_("This balance was already confirmed."))
-    balances = customer_balances_as_of(customer=link.customer, as_of=link.as_of, today=today)
+    # The statement's closing balance (unallocated credit included), as the page shows it.
+    balances = statement_closing_balances(customer=link.customer, as_of=link.as_of)
     currency = link.customer.currency
     balance = balances.pop(currency, money_quantize(Decimal(0)))
     confirmation = BalanceConfirmation(
@@ -179,11 +193,11 @@ def portal_balance_confirm(
             "as_of": link.as_of.isoformat(),
             "currency": currency,
             "amount": str(balance),
-            "position": position,
             "confirmation": confirmation.pk,
         },
         event_kind=CaseEvent.Kind.PORTAL_BALANCE_CONFIRMED,
         today=today,
+        typed=f"{name} · {position}",
     )
     return confirmation
 

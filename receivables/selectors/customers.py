@@ -72,6 +72,17 @@ def contact_list(*, customer: Customer) -> QuerySet[Contact]:
     return customer.contacts.annotate(role_rank=rank).order_by("role_rank", "name")
 
 
+def email_bounced(*, customer_id: int, email: str) -> bool:
+    """Whether mail to the address bounced and no contact of the customer has fixed it since
+    (an address is fixed by changing it, which clears the flag)."""
+    email = (email or "").strip()
+    if not email:
+        return False
+    return Contact.objects.filter(
+        customer_id=customer_id, email__iexact=email, email_bounced_at__isnull=False
+    ).exists()
+
+
 def sales_rep_list() -> QuerySet:
     """Active users holding the sales rep role, for assigning customers."""
     return (

@@ -6,6 +6,7 @@ history (django-simple-history) of what it changed.
 """
 
 from datetime import datetime
+from typing import Protocol
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -209,14 +210,35 @@ def contact_update(*, actor: AbstractBaseUser, contact: Contact, **fields: str) 
         )
     ensure_customer_in_scope(actor=actor, customer=contact.customer)
     contact = Contact.objects.select_for_update().get(pk=contact.pk)
-    if "email" in fields and fields["email"].strip().lower() != contact.email.lower():
+    old_email = contact.email
+    changed = "email" in fields and fields["email"].strip().lower() != old_email.lower()
+    if changed:
         contact.email_bounced_at = None  # a new address has not bounced
     for field, value in fields.items():
         setattr(contact, field, value)
     _clean_contact(contact)
     contact._history_user = actor
     contact.save()
+    if changed:
+        for listener in list(_email_change_listeners):
+            listener(contact=contact, old_email=old_email, actor=actor)
     return contact
+
+
+class ContactEmailListener(Protocol):
+    def __call__(
+        self, *, contact: Contact, old_email: str, actor: AbstractBaseUser | None
+    ) -> None: ...
+
+
+_email_change_listeners: list[ContactEmailListener] = []
+
+
+def contact_email_change_listener_register(*, listener: ContactEmailListener) -> None:
+    """Call the listener, in the change's transaction, when a contact's email changes (the
+    apps above, which ask to fix a bounced address, close what the change settles)."""
+    if listener not in _email_change_listeners:
+        _email_change_listeners.append(listener)
 
 
 @transaction.atomic

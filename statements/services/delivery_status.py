@@ -6,22 +6,25 @@ dunning message or the statement the event is about, by the metadata we sent
 with it or the provider's message id stored at send (or our own Message-ID),
 and moves its delivery state forward, never back (an `opened` that arrives
 before its `delivered` stays opened). A bounce flags the contact's address,
-creates one task for the rep to fix it, and fails the statement so it shows on
-the finance desk to be sent again. Events repeat (providers retry): each
-effect happens once.
+creates one task for the rep to fix it (done by itself when the contact's email
+is changed), and fails the statement so it shows on the finance desk to be sent
+again. Events repeat (providers retry): each effect happens once.
 """
 
 import logging
 import uuid
 
 from anymail.signals import AnymailTrackingEvent, EventType
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
 from dunning.models import CaseEvent, CollectionTask, Communication, DeliveryState
+from dunning.services.cases import collection_task_complete
 from dunning.services.events import case_event_create
 from dunning.services.tasks import collection_task_create, collection_task_open_exists
-from receivables.models import Customer
+from receivables.models import Contact, Customer
+from receivables.selectors.customers import email_bounced
 from receivables.services.customers import contacts_mark_bounced
 from statements.models import Statement
 from statements.services.runs import statement_fail
@@ -163,3 +166,23 @@ def _bounced(*, row: Communication | Statement, event: AnymailTrackingEvent, esp
             reason=Statement.FailureReason.BOUNCE,
             detail=(event.mta_response or event.description or event.event_type or "")[:2000],
         )
+
+
+def fix_contact_email_tasks_close(
+    *, contact: Contact, old_email: str, actor: AbstractBaseUser | None
+) -> list[CollectionTask]:
+    """The contact's email changed: the open tasks to fix the bounced old address are done
+    (by who changed it), unless another contact of the customer still has it bounced."""
+    if actor is None or not old_email:
+        return []
+    if email_bounced(customer_id=contact.customer_id, email=old_email):
+        return []
+    tasks = list(
+        CollectionTask.objects.filter(
+            customer_id=contact.customer_id,
+            kind=CollectionTask.Kind.FIX_CONTACT_EMAIL,
+            status=CollectionTask.Status.OPEN,
+            params__email__iexact=old_email.strip(),
+        ).order_by("pk")
+    )
+    return [collection_task_complete(task=task, actor=actor) for task in tasks]

@@ -20,6 +20,7 @@ The same way as the dunning run (README "The daily run, exactly once"):
 
 import logging
 import smtplib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -43,6 +44,7 @@ from dunning.services.events import case_event_create
 from dunning.services.send import provider_message_id, retry_delay
 from receivables.models import Contact
 from receivables.selectors.balances import HALF_CENT, cents, ledger_balance_expression
+from receivables.selectors.customers import email_bounced
 from statements.documents import statement_pdf
 from statements.models import MAX_WORKING_DAY, Statement, StatementSchedule
 from statements.selectors import statement_of_account
@@ -50,6 +52,9 @@ from statements.selectors import statement_of_account
 logger = logging.getLogger(__name__)
 
 DEFAULT_CHUNK = 2000
+# Statements a sender claims at once: one claiming transaction for them all, each still
+# sent and recorded on its own; well inside the lease even when each renders a PDF.
+SEND_BATCH = 20
 DEFAULT_MAX_ATTEMPTS = 8
 DEFAULT_LEASE = timedelta(minutes=5)
 
@@ -219,11 +224,16 @@ def statement_portal_link(statement: Statement) -> str:
     return _portal_link_maker(statement) if _portal_link_maker is not None else ""
 
 
-def statement_email(*, statement: Statement) -> tuple[str, str]:
-    """Subject and body in the customer's language."""
+def statement_email(
+    *, statement: Statement, portal_link: str = "", attached: bool = True
+) -> tuple[str, str]:
+    """Subject and body in the customer's language; the body says whether the PDF is
+    attached or waits behind the link."""
     with translation.override(statement.customer.language or settings.LANGUAGE_CODE):
         context = {
             "statement": statement,
+            "portal_link": portal_link,
+            "attached": attached,
             "customer": statement.customer,
             "creditor_name": settings.CREDITOR_NAME,
             "closing": f"{statement.closing:,.2f}",
@@ -243,16 +253,35 @@ def _render_pdf(statement: Statement) -> bytes:
     return statement_pdf(statement=document)
 
 
-def _store_pdf(*, pk: int, pdf: bytes) -> Statement | None:
-    """Keep the first rendering: a repeat sends the same document."""
+def _store_pdf(*, pk: int, pdf: bytes, sending: bool = True) -> Statement | None:
+    """Keep the first rendering: a repeat sends (or serves) the same document. `sending`:
+    only while the statement is being sent (None once another sender ended it)."""
     with transaction.atomic():
         statement = Statement.objects.select_for_update().select_related("customer").get(pk=pk)
-        if statement.status != Statement.Status.SENDING:
+        if sending and statement.status != Statement.Status.SENDING:
             return None
         if not statement.pdf:
             statement.pdf.save("statement.pdf", ContentFile(pdf), save=False)
             statement.save(update_fields=["pdf", "updated_at"])
         return statement
+
+
+def statement_pdf_stored(*, statement: Statement) -> Statement:
+    """The statement with its PDF: rendered the first time it is asked for, then kept.
+
+    Without `STATEMENT_ATTACH_PDF` the run's email carries the customer's link instead
+    of the PDF, so a month's run does not render every customer's PDF (about 0.2-0.4 s
+    each on two cores): it is rendered when the contact (or we) first open it.
+    """
+    if statement.pdf:
+        return statement
+    stored = _store_pdf(pk=statement.pk, pdf=_render_pdf(statement), sending=False)
+    assert stored is not None
+    return stored
+
+
+def attach_pdf() -> bool:
+    return bool(getattr(settings, "STATEMENT_ATTACH_PDF", False))
 
 
 def _finish(
@@ -339,7 +368,19 @@ def statement_deliver(*, statement_id: int, connection: BaseEmailBackend | None 
         return statement.status
     if not statement.recipient_email:
         return _finish(pk=statement_id, sent=False, reason=Statement.FailureReason.MISSING_ADDRESS)
-    if not statement.pdf:
+    if email_bounced(customer_id=statement.customer_id, email=statement.recipient_email):
+        # Never mail an address flagged bounced: the rep's task to fix it stays open, and
+        # finance sends it again (to the fixed address) from the desk.
+        return _finish(
+            pk=statement_id,
+            sent=False,
+            reason=Statement.FailureReason.BOUNCE,
+            detail=statement.recipient_email,
+        )
+    portal_link = statement_portal_link(statement)
+    # The PDF is attached when asked for, or when no link can reach it (no portal).
+    attached = attach_pdf() or not portal_link
+    if attached and not statement.pdf:
         try:
             pdf = _render_pdf(statement)
         except Exception as error:  # one statement that cannot render must not stop the rest
@@ -354,9 +395,17 @@ def statement_deliver(*, statement_id: int, connection: BaseEmailBackend | None 
         if stored is None:
             return Statement.objects.get(pk=statement_id).status
         statement = stored
-    with statement.pdf.open("rb") as document:
-        attachment = document.read()
-    subject, body = statement_email(statement=statement)
+    attachments = []
+    if attached:
+        with statement.pdf.open("rb") as document:
+            attachments.append(
+                (
+                    f"statement-{statement.customer.code}-{statement.period_start:%Y%m}.pdf",
+                    document.read(),
+                    "application/pdf",
+                )
+            )
+    subject, body = statement_email(statement=statement, portal_link=portal_link, attached=attached)
     message = EmailMessage(
         subject=subject,
         body=body,
@@ -366,13 +415,7 @@ def statement_deliver(*, statement_id: int, connection: BaseEmailBackend | None 
             "Message-ID": statement.email_message_id,
             "X-Huikuan-Statement": str(statement.message_id),
         },
-        attachments=[
-            (
-                f"statement-{statement.customer.code}-{statement.period_start:%Y%m}.pdf",
-                attachment,
-                "application/pdf",
-            )
-        ],
+        attachments=attachments,
         connection=connection
         or get_connection(timeout=getattr(settings, "EMAIL_TIMEOUT", None) or 20),
     )
@@ -441,13 +484,19 @@ def statements_send(
     max_batches: int = 100_000,
     connection: BaseEmailBackend | None = None,
 ) -> SendSummary:
-    """Claim and deliver pending statements one at a time until none is due."""
+    """Claim pending statements a batch at a time and deliver each, until none is due."""
     summary = SendSummary()
     for _batch in range(max_batches):
-        claimed = statements_claim(limit=1, ids=ids)
+        claimed = statements_claim(limit=SEND_BATCH, ids=ids)
         if not claimed:
             break
-        for pk in claimed:
+        claimed_at = time.monotonic()
+        for position, pk in enumerate(claimed):
+            if position and time.monotonic() - claimed_at > lease().total_seconds() / 2:
+                # A slow mail server: hand the rest back before their lease could expire
+                # (the sweep would hand them to another sender while this one still had them).
+                _release(claimed[position:])
+                break
             try:
                 status = statement_deliver(statement_id=pk, connection=connection)
             except Exception:
@@ -459,6 +508,16 @@ def statements_send(
                 Statement.Status.FAILED: summary.failed,
             }.get(status, summary.retrying).append(pk)
     return summary
+
+
+def _release(pks: list[int]) -> None:
+    """Return claimed statements this sender did not get to, untried, to the queue."""
+    Statement.objects.filter(pk__in=pks, status=Statement.Status.SENDING).update(
+        status=Statement.Status.PENDING,
+        attempts=F("attempts") - 1,
+        sending_started_at=None,
+        updated_at=timezone.now(),
+    )
 
 
 def statements_reap(*, timeout: timedelta | None = None) -> int:

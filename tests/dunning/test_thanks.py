@@ -6,9 +6,11 @@ from unittest import mock
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 
 from dunning.models import CaseEvent, LevelCode
 from dunning.services.thanks import dunning_thank_you_for_paid
+from receivables.models import Contact
 from tests.factories.cases import (
     CollectionCaseFactory,
     DunningStepFactory,
@@ -130,6 +132,17 @@ def test_without_a_finance_email_nothing_is_sent_or_recorded():
     assert result.no_contact == ["INV-NC-1"]
     assert not mail.outbox
     assert not CaseEvent.objects.exists()
+
+
+def test_no_thank_you_goes_to_an_address_that_bounced(customer):
+    invoice = dunned_invoice(customer, number="INV-BNC-1")
+    pay_invoice(invoice=invoice, amount="1000.00", on=date(2026, 3, 1))
+    Contact.objects.filter(customer=customer).update(email_bounced_at=timezone.now())
+
+    result = dunning_thank_you_for_paid(as_of=AS_OF)
+
+    assert result.no_contact == ["INV-BNC-1"]
+    assert not mail.outbox
 
 
 def test_a_mail_failure_records_nothing_so_the_next_day_retries(customer):

@@ -4,7 +4,7 @@ from datetime import date
 from decimal import Decimal
 
 from receivables.models import Customer
-from statements.models import StatementSchedule
+from statements.models import Statement, StatementSchedule
 from tests.factories.dunning import dunning_customer
 from tests.factories.invoices import InvoiceFactory
 
@@ -28,3 +28,19 @@ def scheduled_customer(
     if balance:
         InvoiceFactory(customer=customer, issue_date=issued, amount=balance)
     return customer
+
+
+def sent_statement(
+    *, customer: Customer, period_start: date, period_end: date, closing: Decimal
+) -> Statement:
+    """A statement the monthly run sent (its PDF not rendered yet, as the run leaves it)."""
+    return Statement.objects.create(
+        customer=customer,
+        period_start=period_start,
+        period_end=period_end,
+        business_date=period_end,
+        currency=customer.currency,
+        closing=closing,
+        status=Statement.Status.SENT,
+        recipient_email="ap@customer.example",
+    )

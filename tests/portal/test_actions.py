@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import translation
 from pypdf import PdfReader
 
 from dunning.models import (
@@ -76,9 +77,15 @@ def test_the_contact_confirms_the_balance_as_of_the_links_date(client, book):
     assert "9,000.00" in text
     assert "2026-02-28" in text
     event = _portal_event(book, CaseEvent.Kind.PORTAL_BALANCE_CONFIRMED)
-    assert event.data["contact"] == "Qian Li"
     assert event.data["amount"] == "9000.00"
-    assert "Qian Li" in event.summary
+    # What the contact typed is the row's typed note, never worded into its sentence.
+    assert event.typed_note == "Qian Li · CFO"
+    assert "Qian Li" not in event.summary
+    assert "CFO" not in event.summary
+    assert "confirmed the balance of CNY 9,000.00" in event.summary
+    with translation.override("zh-hans"):
+        assert "9,000.00" in event.summary
+        assert "Qian Li" not in event.summary
     assert _portal_task(book, "balance_confirmed").params["as_of"] == "2026-02-28"
     assert "confirmed the balance" in _portal_task(book, "balance_confirmed").display_title
 

@@ -1,5 +1,8 @@
 """Every portal URL, opened with another customer's token, finds nothing of the first."""
 
+from datetime import date
+from decimal import Decimal
+
 import pytest
 from django.urls import URLPattern, reverse
 
@@ -7,7 +10,8 @@ from dunning.models import Dispute, PromiseToPay
 from portal.models import BalanceConfirmation, DocumentRequest
 from portal.services.actions import Visitor, portal_balance_confirm
 from portal.urls import urlpatterns
-from tests.portal.conftest import TODAY
+from tests.factories.statements import sent_statement
+from tests.portal.conftest import AS_OF, TODAY
 
 pytestmark = pytest.mark.django_db
 
@@ -37,11 +41,18 @@ def test_every_portal_url_with_another_customers_token_reveals_nothing(client, b
         language="en",
         today=TODAY,
     )
+    statement = sent_statement(
+        customer=book.customer,
+        period_start=date(2026, 2, 1),
+        period_end=AS_OF,
+        closing=Decimal("10000.00"),
+    )
     token = other_book.token
     first_ids = {
         "proof": book.proof_id,
         "letter": book.letter.pk,
         "confirmation_pdf": confirmation.pk,
+        "statement_pdf": statement.pk,
     }
     walked = set()
     answers = []

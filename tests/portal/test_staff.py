@@ -37,6 +37,29 @@ def test_the_rep_makes_a_link_shown_once_and_revokes_it(client, book):
     assert client.get(reverse("portal:page", kwargs={"token": token})).status_code == 404
 
 
+def test_the_rep_opens_the_links_and_revokes_one_in_place_on_the_customer_page(client, book):
+    client.force_login(book.customer.sales_rep)
+    links_page = reverse("portal:link_list", kwargs={"customer_pk": book.customer.pk})
+    revoke = reverse("portal:link_revoke", kwargs={"pk": book.link.pk})
+    page = client.get(book.customer.get_absolute_url()).content.decode()
+    # The customer page swaps the links' section in place (htmx), with no query of its own.
+    assert f'hx-get="{links_page}" hx-target="#portal-links"' in page
+
+    section = client.get(links_page, HTTP_HX_REQUEST="true").content.decode()
+    assert f'hx-post="{revoke}" hx-target="#portal-links"' in section
+    assert 'name="csrfmiddlewaretoken"' in section
+
+    answer = client.post(revoke, HTTP_HX_REQUEST="true", follow=True)
+
+    assert answer.status_code == 200
+    assert answer.redirect_chain[-1][0] == links_page  # the section again, now revoked
+    assert 'id="portal-links"' in answer.content.decode()
+    assert f'hx-post="{revoke}"' not in answer.content.decode()
+    book.link.refresh_from_db()
+    assert book.link.revoked_at is not None
+    assert client.get(reverse("portal:page", kwargs={"token": book.token})).status_code == 404
+
+
 def test_another_rep_gets_404_and_finance_may_revoke(client, book):
     client.force_login(SalesRepFactory())
     url = reverse("portal:link_revoke", kwargs={"pk": book.link.pk})

@@ -12,9 +12,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.core import mail
 from django.urls import reverse
 
 from dunning.models import CaseEvent, CollectionTask, Communication, LevelCode
+from dunning.services.communications import communication_approve
 from dunning.services.run import run_dunning
 from dunning.services.send import communications_send
 from receivables.models import Contact
@@ -24,6 +26,7 @@ from statements.services.runs import statement_run, statements_send
 from tests.dunning.smtp_servers import smtp_sink
 from tests.factories.dunning import due_invoice, dunning_customer, ensure_default_policy
 from tests.factories.statements import scheduled_customer
+from tests.factories.users import FinanceUserFactory
 
 pytestmark = pytest.mark.django_db
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -249,3 +252,65 @@ def test_editing_a_bounced_address_clears_the_flag(client, sent_reminder):
 
     contact.refresh_from_db()
     assert contact.email_bounced_at is None
+    # The task to fix it is done by itself, by who fixed it.
+    task = CollectionTask.objects.get(kind=CollectionTask.Kind.FIX_CONTACT_EMAIL)
+    assert task.status == CollectionTask.Status.DONE
+    assert task.completed_by == sent_reminder.customer.sales_rep
+
+
+def test_a_phone_change_leaves_the_task_to_fix_the_email_open(client, sent_reminder):
+    payload = bounce("x", metadata={"huikuan_communication": str(sent_reminder.message_id)})
+    postmark(client, payload)
+    contact = Contact.objects.get(customer=sent_reminder.customer, role="finance")
+
+    contact_update(actor=sent_reminder.customer.sales_rep, contact=contact, phone="+86 21 1")
+    # The same address typed in another case is no fix either.
+    contact_update(
+        actor=sent_reminder.customer.sales_rep, contact=contact, email="AP@customer.example"
+    )
+
+    task = CollectionTask.objects.get(kind=CollectionTask.Kind.FIX_CONTACT_EMAIL)
+    assert task.status == CollectionTask.Status.OPEN
+    contact.refresh_from_db()
+    assert contact.email_bounced_at is not None
+
+
+def test_dunning_sends_nothing_to_a_bounced_address_and_says_why(client, sent_reminder):
+    payload = bounce("x", metadata={"huikuan_communication": str(sent_reminder.message_id)})
+    postmark(client, payload)
+    customer = sent_reminder.customer
+    # The next rung is due: the run builds it (the only finance address is the bounced one)
+    # and finance approves it.
+    with time_machine.travel(datetime(2026, 3, 20, 8, 0, tzinfo=SHANGHAI), tick=False):
+        run_dunning(as_of=date(2026, 3, 20))
+        for held in Communication.objects.filter(status=Communication.Status.AWAITING_APPROVAL):
+            communication_approve(communication=held, actor=FinanceUserFactory())
+        outbox_before = len(mail.outbox)
+        communications_send()
+
+    message = Communication.objects.filter(customer=customer).exclude(pk=sent_reminder.pk).get()
+    assert message.recipient_email == "ap@customer.example"
+    assert message.status == Communication.Status.FAILED
+    assert message.failure_reason == Communication.FailureReason.BOUNCED_ADDRESS
+    assert "fix the contact" in message.get_failure_reason_display()
+    assert len(mail.outbox) == outbox_before  # nothing went to the bounced address
+    task = CollectionTask.objects.get(kind=CollectionTask.Kind.FIX_CONTACT_EMAIL)
+    assert task.status == CollectionTask.Status.OPEN  # the rep's task to fix it stays
+
+
+def test_dunning_writes_to_another_address_of_the_role_that_did_not_bounce(client, sent_reminder):
+    payload = bounce("x", metadata={"huikuan_communication": str(sent_reminder.message_id)})
+    postmark(client, payload)
+    customer = sent_reminder.customer
+    Contact.objects.create(
+        customer=customer, name="AP desk", role="finance", email="ap2@customer.example"
+    )
+    with time_machine.travel(datetime(2026, 3, 20, 8, 0, tzinfo=SHANGHAI), tick=False):
+        run_dunning(as_of=date(2026, 3, 20))
+        for held in Communication.objects.filter(status=Communication.Status.AWAITING_APPROVAL):
+            communication_approve(communication=held, actor=FinanceUserFactory())
+        communications_send()
+
+    message = Communication.objects.filter(customer=customer).exclude(pk=sent_reminder.pk).get()
+    assert message.recipient_email == "ap2@customer.example"
+    assert message.status == Communication.Status.SENT

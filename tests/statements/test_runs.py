@@ -1,16 +1,20 @@
 """Statement runs: due on the n-th working day, once per customer and period, sent once."""
 
+import io
+import re
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.urls import reverse
 from django.utils import timezone
 from pypdf import PdfReader
 
 from core.exceptions import BusinessRuleError
 from dunning.models import CaseEvent
+from receivables.services.customers import contacts_mark_bounced
 from statements.models import Statement
 from statements.services.runs import (
     due_working_day,
@@ -83,7 +87,39 @@ def test_the_run_costs_the_same_statements_for_2_and_40_customers(django_assert_
 
 
 @time_machine.travel(NOW, tick=False)
-def test_sending_attaches_the_pdf_uses_a_stable_message_id_and_sends_once(mailoutbox):
+def test_sending_links_the_pdf_which_is_rendered_when_first_opened(client, mailoutbox):
+    scheduled_customer(code="S-1")
+    statement_run(as_of=RUN_DAY)
+
+    statements_send()
+
+    message = mailoutbox[0]
+    statement = Statement.objects.get()
+    assert statement.status == Statement.Status.SENT
+    assert message.attachments == []
+    assert not statement.pdf  # nothing rendered by the run
+    assert "is ready" in message.body
+    assert "CNY 1,000.00" in message.body
+    link = re.search(r"https?://\S+/p/(\S+)/", message.body)
+    assert link is not None
+    url = reverse("portal:statement_pdf", kwargs={"token": link.group(1), "pk": statement.pk})
+
+    first = client.get(url)
+    second = client.get(url)
+
+    assert first.status_code == 200
+    assert first["Content-Type"] == "application/pdf"
+    statement.refresh_from_db()
+    assert statement.pdf  # rendered once, then kept
+    served = b"".join(first.streaming_content)
+    assert served == b"".join(second.streaming_content)
+    text = PdfReader(io.BytesIO(served)).pages[0].extract_text()
+    assert "1,000.00" in text
+
+
+@time_machine.travel(NOW, tick=False)
+def test_sending_attaches_the_pdf_uses_a_stable_message_id_and_sends_once(mailoutbox, settings):
+    settings.STATEMENT_ATTACH_PDF = True
     customer = scheduled_customer(code="S-1")
     statement_run(as_of=RUN_DAY)
 
@@ -99,7 +135,7 @@ def test_sending_attaches_the_pdf_uses_a_stable_message_id_and_sends_once(mailou
     name, content, mimetype = message.attachments[0]
     assert mimetype == "application/pdf"
     assert name == "statement-S-1-202611.pdf"
-    text = PdfReader(__import__("io").BytesIO(content)).pages[0].extract_text()
+    text = PdfReader(io.BytesIO(content)).pages[0].extract_text()
     assert "1,000.00" in text
     assert "2026-11-01" in message.subject
     assert "CNY 1,000.00" in message.body
@@ -181,3 +217,34 @@ def test_the_beat_task_runs_and_sends_in_the_customers_language(mailoutbox):
     assert mailoutbox[0].subject.startswith("对账单 ZH-1")
     assert "2026-11-01 至 2026-11-30" in mailoutbox[0].subject
     assert "期末余额为 CNY 1,000.00" in mailoutbox[0].body
+
+
+@time_machine.travel(NOW, tick=True)
+def test_a_slow_sender_hands_back_what_it_claimed_before_the_lease_runs_out(settings, mailoutbox):
+    settings.STATEMENT_LEASE = timedelta(microseconds=1)  # every send outlasts half of it
+    for number in range(3):
+        scheduled_customer(code=f"S-{number}")
+    statement_run(as_of=RUN_DAY)
+
+    summary = statements_send()
+
+    # One sent per claim, the rest handed back untried each time, each sent exactly once.
+    assert len(summary.sent) == 3
+    assert len(mailoutbox) == 3
+    assert sorted(Statement.objects.values_list("attempts", flat=True)) == [1, 1, 1]
+
+
+@time_machine.travel(NOW, tick=False)
+def test_an_address_flagged_bounced_after_the_run_is_not_mailed(mailoutbox):
+    customer = scheduled_customer(code="S-1")
+    statement_run(as_of=RUN_DAY)
+    # A dunning email to the same address bounces before the statement goes out.
+    contacts_mark_bounced(customer_id=customer.pk, email="AP@customer.example", at=timezone.now())
+
+    statements_send()
+
+    statement = Statement.objects.get()
+    assert mailoutbox == []
+    assert statement.status == Statement.Status.FAILED
+    assert statement.failure_reason == Statement.FailureReason.BOUNCE
+    assert statement.failure_detail == "ap@customer.example"
