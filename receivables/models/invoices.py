@@ -94,6 +94,26 @@ class Invoice(models.Model):
                 condition=Q(status="open"),
                 name="invoice_open_customer_idx",
             ),
+            # The delivery queues (rep home, finance desk) look for the rare open invoice
+            # without proof of delivery or receipt; without these they walk every open one.
+            models.Index(
+                fields=["due_date", "number"],
+                condition=Q(status="open")
+                & (Q(delivered_at__isnull=True) | Q(receipt_confirmed_at__isnull=True)),
+                name="invoice_open_unconfirmed_idx",
+            ),
+            models.Index(
+                fields=["issue_date", "id"],
+                condition=Q(status="open", delivered_at__isnull=True),
+                name="invoice_open_undelivered_idx",
+            ),
+            models.Index(
+                fields=["delivered_at", "id"],
+                condition=Q(
+                    status="open", delivered_at__isnull=False, receipt_confirmed_at__isnull=True
+                ),
+                name="invoice_open_unreceipted_idx",
+            ),
             # The month's credit sales read a window of issue dates.
             models.Index(
                 fields=["currency", "issue_date", "amount"], name="invoice_currency_issue_idx"
