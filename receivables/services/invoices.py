@@ -101,7 +101,7 @@ def invoices_refresh_outstanding(
     actor: AbstractBaseUser | None,
     cause: str,
     reason: str = "",
-    steps: Mapping[int, Sequence[tuple[str, Decimal]]] | None = None,
+    steps: Mapping[int, Sequence[tuple[int, str, Decimal]]] | None = None,
 ) -> None:
     """Recompute outstanding and status of locked invoices from allocations and credit notes.
 
@@ -109,9 +109,9 @@ def invoices_refresh_outstanding(
     recomputed rather than adjusted so that it cannot drift from the rows. The
     changed invoices are written in one statement with their history rows, and
     announced once, with the cause, so that the work derived from them follows in
-    this transaction. `steps` (an invoice's pk: the reason and amount of each
+    this transaction. `steps` (an invoice's pk: the number, reason and amount of each
     payment of a batch that lowered it, in order) writes one history row per step,
-    as a refresh after every payment would have.
+    in the order a refresh after every payment would have.
     """
     by_pk = {invoice.pk: invoice for invoice in invoices}
     if not by_pk:
@@ -133,7 +133,7 @@ def invoices_refresh_outstanding(
         .values_list("invoice_id", "total")
     )
     changed: list[Invoice] = []
-    history: list[Invoice] = []
+    history: list[tuple[int, int, Invoice]] = []
     for pk, invoice in sorted(by_pk.items()):
         outstanding = money_quantize(
             invoice.amount
@@ -161,7 +161,10 @@ def invoices_refresh_outstanding(
         history.extend(_history_steps(invoice, (steps or {}).get(pk)))
     if changed:
         _invoices_write_balances(changed)
-        Invoice.history.bulk_history_create(history, update=True, batch_size=500)
+        history.sort(key=lambda entry: entry[:2])
+        Invoice.history.bulk_history_create(
+            [row for _step, _pk, row in history], update=True, batch_size=500
+        )
     invoices_balance_changed(
         invoice_ids=[invoice.pk for invoice in changed], cause=cause, actor=actor
     )
@@ -189,18 +192,21 @@ def _status_of(outstanding: Decimal) -> str:
     return Invoice.Status.OPEN if outstanding > 0 else Invoice.Status.PAID
 
 
-def _history_steps(invoice: Invoice, steps: Sequence[tuple[str, Decimal]] | None) -> list[Invoice]:
-    """The invoice as it stood after each step (the last one is the invoice as it is now)."""
+def _history_steps(
+    invoice: Invoice, steps: Sequence[tuple[int, str, Decimal]] | None
+) -> list[tuple[int, int, Invoice]]:
+    """The invoice as it stood after each step (the last one is the invoice as it is now),
+    each with its step number and pk."""
     if not steps:
-        return [invoice]
+        return [(0, invoice.pk, invoice)]
     rows = []
     later = Decimal("0.00")
-    for reason, amount in reversed(steps):
+    for step, reason, amount in reversed(steps):
         row = copy.copy(invoice)
         row.outstanding = money_quantize(invoice.outstanding + later)
         row.status = _status_of(row.outstanding)
         row._change_reason = reason[:100]
-        rows.append(row)
+        rows.append((step, invoice.pk, row))
         later += amount
     rows.reverse()
     return rows

@@ -161,14 +161,14 @@ def _allocations_write(
     the invoices set-based, with one history row per payment that moved each invoice (as
     if refreshed after every payment) and one announcement of the balances changed."""
     created = []
-    steps: dict[int, list[tuple[str, Decimal]]] = defaultdict(list)
+    steps: dict[int, list[tuple[int, str, Decimal]]] = defaultdict(list)
     invoices: dict[int, Invoice] = {}
-    for payment, plan in plans:
+    for step, (payment, plan) in enumerate(plans):
         for invoice, amount in plan:
             allocation = PaymentAllocation(payment=payment, invoice=invoice, amount=amount)
             allocation._history_user = actor
             created.append(allocation)
-            steps[invoice.pk].append((f"payment {payment.pk}", amount))
+            steps[invoice.pk].append((step, f"payment {payment.pk}", amount))
             invoices[invoice.pk] = invoice
     if not created:
         return []
