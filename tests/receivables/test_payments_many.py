@@ -10,7 +10,14 @@ import time_machine
 from django.db import transaction
 from django.db.models import Max
 
-from dunning.models import CaseEvent, CollectionCase, CollectionTask, Communication
+from dunning.models import (
+    CaseEvent,
+    CollectionCase,
+    CollectionTask,
+    Communication,
+    PromiseToPay,
+)
+from dunning.services.promises import promise_to_pay_record
 from dunning.services.run import run_dunning
 from dunning.services.send import communications_send
 from integrations.models import OutboundEvent
@@ -58,6 +65,20 @@ def world():
         communications_send()
     with at(D + timedelta(days=15)):
         run_dunning(as_of=D + timedelta(days=15))
+    with at(PAY_DAY):
+        # kept by the amount paid, and left open (3000.00 paid, S-2 still open)
+        for customer, numbers, amount in (
+            (north, ["N-1", "N-2"], "3000.00"),
+            (south, ["S-1", "S-2"], "3800.00"),
+        ):
+            promise_to_pay_record(
+                customer=customer,
+                invoices=[invoices[number] for number in numbers],
+                amount=Decimal(amount),
+                promised_date=PAY_DAY + timedelta(days=2),
+                actor=None,
+                as_of=PAY_DAY,
+            )
     fresh = CustomerFactory(code="FRESH", is_new=True)
     invoices["F-1"] = due_invoice(customer=fresh, due=PAY_DAY, number="F-1", amount="700.00")
     assert CollectionTask.objects.filter(status=CollectionTask.Status.OPEN).count() == 2
@@ -163,6 +184,9 @@ def _snapshot(marks: dict) -> dict:
                 "pk", "status", "closed_on", "closed_reason"
             )
         ),
+        "promises": list(
+            PromiseToPay.objects.order_by("pk").values_list("pk", "status", "resolved_at")
+        ),
         "communications": list(
             Communication.objects.order_by("pk").values_list("pk", "status", "failure_reason")
         ),
@@ -229,9 +253,11 @@ def test_a_batch_is_recorded_exactly_as_one_payment_after_another(world):
     assert ("FRESH", False, "first payment") in bulk["customer_history"]
     assert {status for _pk, status, _on, _reason in bulk["cases"]} == {"closed", "open"}
     assert any(status == "cancelled" for _pk, status, _reason in bulk["tasks"])
+    assert [status for _pk, status, _at in bulk["promises"]] == ["kept", "open"]
     assert {kind for _code, _case, kind, _data in bulk["timeline"]} >= {
         CaseEvent.Kind.TASK_CLOSED,
         CaseEvent.Kind.CASE_CLOSED,
+        CaseEvent.Kind.PROMISE_KEPT,
     }
     assert [kind for kind, _params in bulk["outbound"]].count("payment.recorded") == 5
     assert [kind for kind, _params in bulk["outbound"]].count("invoice.paid") == 5
