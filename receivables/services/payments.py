@@ -2,7 +2,9 @@
 
 Locks follow the order of `receivables.services.invoices`: customer, payment,
 invoices in pk order. Every check runs under those locks and before the first
-write, so a refused payment leaves nothing behind.
+write, so a refused payment leaves nothing behind. `payments_record_many`
+records a batch (a bank statement's automatic applications) in a constant
+number of statements; `payment_record` is its one-payment case.
 """
 
 from collections import defaultdict
@@ -238,6 +240,8 @@ def payments_record_many(
     request is refused, nothing is written and `PaymentsRefused` says which and why.
     The payments are returned in the order of the requests.
     """
+    if not requests:
+        return []
     refusals: dict[int, BusinessRuleError] = {}
     checked: dict[int, PaymentRequest] = {}
     for index, request in enumerate(requests):
