@@ -32,6 +32,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce, Greatest, Least
+from django.utils import timezone
 
 from contracts.models import AgreementInstalment, SupplementaryAgreement
 from core.money import money_quantize
@@ -45,8 +46,8 @@ from receivables.selectors.balances import (
     cents,
     invoice_open_amount,
     invoice_reductions,
-    invoices_as_of,
     invoices_open_today,
+    invoices_with_open_amount,
     overdue_q,
 )
 
@@ -227,11 +228,15 @@ def customer_ids_overdue(
     *, as_of: date, tolerance: Decimal | Expression, customer_ids: Iterable[int]
 ) -> set[int]:
     """Of these customers, those with something overdue as of the date (read from history,
-    so a run for a past date sees that day): an invoice no approved agreement replaces, or
-    an instalment. Pauses (disputes, promises) do not matter, the tolerance does."""
+    so a run for a past date sees that day; for today, today's stored open amounts, the
+    open-invoice index): an invoice no approved agreement replaces, or an instalment.
+    Pauses (disputes, promises) do not matter, the tolerance does."""
     ids = list(customer_ids)
+    today = timezone.localdate()
     invoices = (
-        invoices_as_of(as_of=as_of, queryset=Invoice.objects.filter(customer_id__in=ids))
+        invoices_with_open_amount(
+            as_of=as_of, today=today, queryset=Invoice.objects.filter(customer_id__in=ids)
+        )
         .filter(overdue_q(as_of=as_of, tolerance=tolerance, amount="open_amount"))
         .exclude(invoice_replaced())
         .values_list("customer_id", flat=True)
@@ -240,7 +245,7 @@ def customer_ids_overdue(
         as_of=as_of,
         tolerance=tolerance,
         queryset=AgreementInstalment.objects.filter(agreement__customer_id__in=ids),
-        today=False,
+        today=as_of == today,
     ).values_list("customer_id_value", flat=True)
     return set(invoices) | set(instalments)
 
