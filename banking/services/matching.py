@@ -17,7 +17,7 @@ import re
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from banking.models import BankReceipt, CustomerAlias, CustomerPayerAccount, ReceiptApplication
@@ -337,6 +337,8 @@ class MatchContext:
     account_history: dict[str, Counter]
     memo_invoices: dict[str, int]
     codes: dict[int, str]
+    # The customers' open items as they were at the last checkpoint, copied on first use.
+    saved: dict[int, list[OpenItem]] | None = None
 
     @classmethod
     def load(cls, *, receipts: Sequence[BankReceipt], tolerance: Decimal) -> "MatchContext":
@@ -505,11 +507,26 @@ class MatchContext:
         candidates.sort(key=lambda candidate: (-candidate.score, candidate.customer_id))
         return candidates[: MAX_SUGGESTIONS * 2]
 
+    def checkpoint(self) -> None:
+        """Remember the open items from here on, so that `rollback` can return to them."""
+        self.saved = {}
+
+    def rollback(self) -> None:
+        """Put back the open items that `consume` lowered since the last checkpoint."""
+        for customer_id, items in (self.saved or {}).items():
+            self.items[customer_id] = items
+        self.saved = {}
+
     def consume(
         self, customer_id: int, items: list[OpenItem], amount: Decimal
     ) -> list[tuple[int, Decimal]]:
         """Allocate the amount over the items in order; lower their open amounts in memory
         (so a later receipt in the same file sees them paid). Return (invoice id, amount)."""
+        if self.saved is not None and customer_id not in self.saved:
+            self.saved[customer_id] = [
+                replace(item, invoices=list(item.invoices))
+                for item in self.items.get(customer_id, [])
+            ]
         remaining = amount
         by_invoice: dict[int, Decimal] = defaultdict(lambda: ZERO)
         invoice_open: dict[int, Decimal] = {}

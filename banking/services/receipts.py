@@ -23,17 +23,21 @@ from banking.models import (
 )
 from banking.normalise import account_normalise, text_normalise
 from banking.parsers import AUTO, LineError, StatementRow, statement_parse
-from banking.selectors.open_items import CHUNK, OpenItem, open_items_for_customers
+from banking.selectors.open_items import CHUNK, open_items_for_customers
 from banking.services.accounts import payer_record
 from banking.services.matching import Decision, MatchContext
 from core.exceptions import BusinessRuleError
 from core.money import money_quantize, money_str
 from dunning.models import CaseEvent
 from dunning.policy import policy_tolerance
-from dunning.services.events import case_event_create
+from dunning.services.events import case_events_create_many
 from receivables.models import Customer, Invoice
 from receivables.services.balance_changes import balance_changes_batched
-from receivables.services.payments import payment_record
+from receivables.services.payments import (
+    PaymentRequest,
+    PaymentsRefused,
+    payments_record_many,
+)
 
 Status = BankReceipt.Status
 DECIDABLE = (Status.UNMATCHED, Status.SUGGESTED, Status.CLAIMED)
@@ -85,11 +89,11 @@ def _receipt_from_row(*, row: StatementRow, account: BankAccount) -> BankReceipt
     )
 
 
-def _event(
+def _event_row(
     *, customer_id: int, kind: str, receipt: BankReceipt, actor: AbstractBaseUser | None, **data
-) -> None:
-    case_event_create(
-        customer=Customer(pk=customer_id),
+) -> CaseEvent:
+    return CaseEvent(
+        customer_id=customer_id,
         kind=kind,
         actor=actor,
         data={
@@ -103,6 +107,29 @@ def _event(
     )
 
 
+def _event(
+    *, customer_id: int, kind: str, receipt: BankReceipt, actor: AbstractBaseUser | None, **data
+) -> None:
+    case_events_create_many(
+        events=[
+            _event_row(customer_id=customer_id, kind=kind, receipt=receipt, actor=actor, **data)
+        ]
+    )
+
+
+def _request(
+    *, receipt: BankReceipt, customer_id: int, amount: Decimal, allocations
+) -> PaymentRequest:
+    return PaymentRequest(
+        customer_id=customer_id,
+        payment_date=receipt.date,
+        amount=amount,
+        currency=receipt.currency,
+        reference=receipt.transaction_id,
+        allocations=[(Invoice(pk=invoice_id), value) for invoice_id, value in allocations],
+    )
+
+
 def _pay(
     *,
     receipt: BankReceipt,
@@ -112,41 +139,107 @@ def _pay(
     actor: AbstractBaseUser | None,
 ) -> ReceiptApplication:
     """Record the payment through the receivables service, so the work follows the money."""
-    payment = payment_record(
-        customer=Customer(pk=customer_id),
-        payment_date=receipt.date,
-        amount=amount,
-        currency=receipt.currency,
-        reference=receipt.transaction_id,
+    (payment,) = _record(
+        requests=[
+            _request(
+                receipt=receipt, customer_id=customer_id, amount=amount, allocations=allocations
+            )
+        ],
         actor=actor,
-        allocations=[(Invoice(pk=invoice_id), value) for invoice_id, value in allocations],
     )
     return ReceiptApplication.objects.create(
         receipt=receipt, customer_id=customer_id, payment=payment, amount=amount, applied_by=actor
     )
 
 
-def _apply_decision(
-    *, receipt: BankReceipt, decision: Decision, context: MatchContext, actor
-) -> list[tuple[int, Decimal]] | None:
-    """Apply an automatic decision inside a savepoint; None when the payment is refused."""
-    items = [OpenItem(**vars(item)) for item in decision.items]
+def _record(*, requests: list[PaymentRequest], actor: AbstractBaseUser | None) -> list:
+    try:
+        return payments_record_many(requests=requests, actor=actor)
+    except PaymentsRefused as refused:
+        if len(requests) == 1:
+            raise refused.refusals[0] from None
+        raise
+
+
+@dataclass
+class _Decided:
+    receipt: BankReceipt
+    decision: Decision
+    allocations: list[tuple[int, Decimal]] | None = None
+    payment_id: int | None = None
+
+
+def _decide_chunk(
+    *, receipts: list[BankReceipt], context: MatchContext, actor: AbstractBaseUser | None
+) -> list[_Decided]:
+    """Decide a chunk of receipts in file order and record its automatic applications in
+    one batch (`payments_record_many`). If the receivables service refuses any of them,
+    nothing of the batch is written: the chunk is decided again one receipt at a time, a
+    refused receipt being suggested, exactly as if each had been recorded on its own."""
+    context.checkpoint()
+    decided = []
+    for receipt in receipts:
+        decision = context.decide(receipt)
+        entry = _Decided(receipt, decision)
+        if decision.status == Status.APPLIED:
+            entry.allocations = context.consume(
+                decision.customer_id, decision.items, receipt.amount
+            )
+        decided.append(entry)
+    applied = [entry for entry in decided if entry.allocations is not None]
+    try:
+        with transaction.atomic():
+            payments = _record(
+                requests=[
+                    _request(
+                        receipt=entry.receipt,
+                        customer_id=entry.decision.customer_id,
+                        amount=entry.receipt.amount,
+                        allocations=entry.allocations,
+                    )
+                    for entry in applied
+                ],
+                actor=actor,
+            )
+    except PaymentsRefused:
+        context.rollback()
+        return [_decide_one(receipt=receipt, context=context, actor=actor) for receipt in receipts]
+    for entry, payment in zip(applied, payments, strict=True):
+        entry.payment_id = payment.pk
+    return decided
+
+
+def _decide_one(
+    *, receipt: BankReceipt, context: MatchContext, actor: AbstractBaseUser | None
+) -> _Decided:
+    """Decide one receipt and record its automatic application on its own, in a savepoint;
+    a refused payment leaves the receipt suggested and the open items as they were."""
+    decision = context.decide(receipt)
+    if decision.status != Status.APPLIED:
+        return _Decided(receipt, decision)
+    context.checkpoint()
     allocations = context.consume(decision.customer_id, decision.items, receipt.amount)
     try:
         with transaction.atomic():
-            application = _pay(
-                receipt=receipt,
-                customer_id=decision.customer_id,
-                amount=receipt.amount,
-                allocations=allocations,
+            (payment,) = _record(
+                requests=[
+                    _request(
+                        receipt=receipt,
+                        customer_id=decision.customer_id,
+                        amount=receipt.amount,
+                        allocations=allocations,
+                    )
+                ],
                 actor=actor,
             )
     except BusinessRuleError:
-        for item, before in zip(decision.items, items, strict=True):
-            item.open_amount = before.open_amount
-        return None
-    receipt.payment_id = application.payment_id
-    return allocations
+        context.rollback()
+        known = (decision.customer_id, "")
+        suggested = Decision(
+            Status.SUGGESTED, decision.customer_id, candidates=context.suggest(receipt, known=known)
+        )
+        return _Decided(receipt, suggested)
+    return _Decided(receipt, decision, allocations, payment.pk)
 
 
 def _suggestions_json(decision: Decision) -> list[dict]:
@@ -156,70 +249,74 @@ def _suggestions_json(decision: Decision) -> list[dict]:
 def _match_and_apply(
     *, receipts: list[BankReceipt], actor: AbstractBaseUser | None, result: ImportResult
 ) -> None:
+    """Match the new (unsaved) receipts and apply what the rules place, a chunk at a time:
+    a constant number of statements per chunk (the payments, the receipts written as
+    decided, their applications, the timeline)."""
     context = MatchContext.load(receipts=receipts, tolerance=policy_tolerance())
     now = timezone.now()
-    for receipt in receipts:
-        decision = context.decide(receipt)
-        if decision.status == Status.APPLIED:
-            allocations = _apply_decision(
-                receipt=receipt, decision=decision, context=context, actor=actor
-            )
-            if allocations is None:
-                decision = Decision(
-                    Status.SUGGESTED,
-                    decision.customer_id,
-                    candidates=context.suggest(receipt, known=(decision.customer_id, "")),
+    for start in range(0, len(receipts), CHUNK):
+        chunk = receipts[start : start + CHUNK]
+        applied: list[tuple[BankReceipt, Decision, list[str]]] = []
+        for entry in _decide_chunk(receipts=chunk, context=context, actor=actor):
+            receipt, decision = entry.receipt, entry.decision
+            receipt.status = decision.status
+            receipt.customer_id = decision.customer_id
+            receipt.suggestions = _suggestions_json(decision)
+            code = context.codes.get(decision.customer_id, "")
+            if decision.status == Status.APPLIED:
+                receipt.payment_id = entry.payment_id
+                receipt.applied_automatically = True
+                receipt.applied_rule = decision.rule
+                receipt.decided_at = now
+                labels = [item.label for item in decision.items]
+                result.applied.append(
+                    {
+                        "transaction_id": receipt.transaction_id,
+                        "customer_code": code,
+                        "invoices": labels,
+                        "amount": money_str(receipt.amount),
+                    }
                 )
-        receipt.status = decision.status
-        receipt.customer_id = decision.customer_id
-        receipt.suggestions = _suggestions_json(decision)
-        code = context.codes.get(decision.customer_id, "")
-        if decision.status == Status.APPLIED:
-            receipt.applied_automatically = True
-            receipt.applied_rule = decision.rule
-            receipt.decided_at = now
-            labels = [item.label for item in decision.items]
-            result.applied.append(
-                {
-                    "transaction_id": receipt.transaction_id,
-                    "customer_code": code,
-                    "invoices": labels,
-                    "amount": money_str(receipt.amount),
-                }
-            )
-            _event(
-                customer_id=decision.customer_id,
-                kind=CaseEvent.Kind.RECEIPT_APPLIED,
-                receipt=receipt,
-                actor=actor,
-                items=labels,
-                rule=decision.rule,
-                automatic=True,
-            )
-        elif decision.status == Status.SUGGESTED:
-            top = decision.candidates[0] if decision.candidates else None
-            result.suggested.append(
-                {
-                    "transaction_id": receipt.transaction_id,
-                    "customer_code": code,
-                    "invoices": [item.label for item in top.items] if top else [],
-                }
-            )
-        else:
-            result.unmatched.append(receipt.transaction_id)
-    BankReceipt.objects.bulk_update(
-        receipts,
-        [
-            "status",
-            "customer",
-            "payment",
-            "suggestions",
-            "applied_automatically",
-            "applied_rule",
-            "decided_at",
-        ],
-        batch_size=500,
-    )
+                applied.append((receipt, decision, labels))
+            elif decision.status == Status.SUGGESTED:
+                top = decision.candidates[0] if decision.candidates else None
+                result.suggested.append(
+                    {
+                        "transaction_id": receipt.transaction_id,
+                        "customer_code": code,
+                        "invoices": [item.label for item in top.items] if top else [],
+                    }
+                )
+            else:
+                result.unmatched.append(receipt.transaction_id)
+        BankReceipt.objects.bulk_create(chunk, batch_size=CHUNK)
+        ReceiptApplication.objects.bulk_create(
+            [
+                ReceiptApplication(
+                    receipt=receipt,
+                    customer_id=decision.customer_id,
+                    payment_id=receipt.payment_id,
+                    amount=receipt.amount,
+                    applied_by=actor,
+                )
+                for receipt, decision, _labels in applied
+            ],
+            batch_size=CHUNK,
+        )
+        case_events_create_many(
+            events=[
+                _event_row(
+                    customer_id=decision.customer_id,
+                    kind=CaseEvent.Kind.RECEIPT_APPLIED,
+                    receipt=receipt,
+                    actor=actor,
+                    items=labels,
+                    rule=decision.rule,
+                    automatic=True,
+                )
+                for receipt, decision, labels in applied
+            ]
+        )
 
 
 def bank_statement_import(
@@ -267,9 +364,9 @@ def bank_statement_import(
             receipts = [_receipt_from_row(row=row, account=account) for row in new_rows]
             for receipt in receipts:
                 receipt.statement_import = statement
-            receipts = BankReceipt.objects.bulk_create(receipts, batch_size=500)
-            # The work derived from the balances (tasks, cases, dunning) follows all the
-            # payments of the statement at once, in this transaction.
+            # The receipts are written decided, a chunk at a time. The work derived from
+            # the balances (tasks, cases, dunning) follows all the payments of the
+            # statement at once, in this transaction.
             with balance_changes_batched():
                 _match_and_apply(receipts=receipts, actor=actor, result=result)
             statement.applied = len(result.applied)

@@ -8,6 +8,7 @@ a user outside the customer's scope, takes the customer lock first (the lock
 order of the receivables services), and writes a timeline event with its actor.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -80,6 +81,16 @@ def case_latest_get(*, customer: Customer) -> CollectionCase | None:
         .order_by("-status", "-opened_on", "-pk")  # "open" sorts before "closed" descending
         .first()
     )
+
+
+def cases_latest_get(*, customer_ids: Iterable[int]) -> dict[int, CollectionCase]:
+    """`case_latest_get` for many customers (one query): customer pk to its case."""
+    latest: dict[int, CollectionCase] = {}
+    for case in CollectionCase.objects.filter(customer_id__in=set(customer_ids)).order_by(
+        "customer_id", "-status", "-opened_on", "-pk"
+    ):
+        latest.setdefault(case.customer_id, case)
+    return latest
 
 
 def case_reason_suggest(

@@ -1,5 +1,7 @@
 """Timeline rows for a customer's collection case."""
 
+from collections.abc import Sequence
+
 from django.contrib.auth.models import AbstractBaseUser
 
 from dunning.models import CaseEvent, CollectionCase
@@ -22,10 +24,29 @@ def case_event_create(
     reader's language when shown (`core.events.render`, renderers in `dunning.events`).
     `text` is for rows written before that and must not carry a finished sentence.
     """
-    if case is None:
-        case = CollectionCase.objects.filter(
-            customer=customer, status=CollectionCase.Status.OPEN
-        ).first()
-    return CaseEvent.objects.create(
+    event = CaseEvent(
         customer=customer, case=case, kind=kind, actor=actor, text=text, data=data or {}
     )
+    if case is None:
+        event.case = CollectionCase.objects.filter(
+            customer=customer, status=CollectionCase.Status.OPEN
+        ).first()
+    event.save()
+    return event
+
+
+def case_events_create_many(*, events: Sequence[CaseEvent]) -> list[CaseEvent]:
+    """Write many timeline rows at once (two statements): each row without a case goes
+    on its customer's open case, as `case_event_create` puts one."""
+    events = list(events)
+    caseless = {event.customer_id for event in events if event.case_id is None}
+    if caseless:
+        open_cases = {}
+        for case in CollectionCase.objects.filter(
+            customer_id__in=caseless, status=CollectionCase.Status.OPEN
+        ).order_by("-pk"):
+            open_cases[case.customer_id] = case
+        for event in events:
+            if event.case_id is None:
+                event.case = open_cases.get(event.customer_id)
+    return CaseEvent.objects.bulk_create(events, batch_size=500)

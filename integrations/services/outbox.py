@@ -58,10 +58,13 @@ def invoices_paid_announce(change: BalanceChange) -> None:
     """Write `invoice.paid` for the invoices a payment or credit note just settled (one read)."""
     if change.cause not in (BalanceCause.PAYMENT, BalanceCause.CREDIT_NOTE):
         return
+    # Plain rows, not models: a bank statement settles thousands of invoices at once.
     paid = list(
         Invoice.objects.filter(pk__in=change.invoice_ids, status=Invoice.Status.PAID)
-        .select_related("customer")
         .order_by("number")
+        .values_list(
+            "pk", "number", "customer_id", "customer__code", "amount", "currency", "due_date"
+        )
     )
     if not paid:
         return
@@ -70,17 +73,17 @@ def invoices_paid_announce(change: BalanceChange) -> None:
             DomainEvent(
                 type=EventType.INVOICE_PAID,
                 params={
-                    "invoice_id": invoice.pk,
-                    "number": invoice.number,
-                    "customer_code": invoice.customer.code,
-                    "amount": str(money_quantize(invoice.amount)),
-                    "currency": invoice.currency,
-                    "due_date": invoice.due_date.isoformat(),
+                    "invoice_id": pk,
+                    "number": number,
+                    "customer_code": customer_code,
+                    "amount": str(money_quantize(amount)),
+                    "currency": currency,
+                    "due_date": due_date.isoformat(),
                     "cause": change.cause,
                 },
-                customer_id=invoice.customer_id,
+                customer_id=customer_id,
             )
-            for invoice in paid
+            for pk, number, customer_id, customer_code, amount, currency, due_date in paid
         ]
     )
 

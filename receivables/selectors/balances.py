@@ -249,10 +249,24 @@ def open_amount_after(*, amount: Decimal, reductions: Iterable[tuple[date, Decim
 
 def invoice_open_amount_on(*, invoice: Invoice, as_of: date) -> Decimal:
     """What the invoice still asked for at the end of as_of (the Python twin of the expression)."""
-    if invoice.status == Invoice.Status.CANCELLED or invoice.issue_date > as_of:
-        return ZERO_AMOUNT
-    reductions = invoice_reductions(invoice_ids=[invoice.pk], as_of=as_of)[invoice.pk]
-    return open_amount_after(amount=invoice.amount, reductions=reductions)
+    return invoices_open_amounts_on(invoices=[invoice], as_of=as_of)[invoice.pk]
+
+
+def invoices_open_amounts_on(*, invoices: Iterable[Invoice], as_of: date) -> dict[int, Decimal]:
+    """`invoice_open_amount_on` for many invoices at once (two queries): pk to open amount."""
+    invoices = list(invoices)
+    existing = [
+        invoice
+        for invoice in invoices
+        if invoice.status != Invoice.Status.CANCELLED and invoice.issue_date <= as_of
+    ]
+    reductions = invoice_reductions(invoice_ids=[invoice.pk for invoice in existing], as_of=as_of)
+    result = {invoice.pk: ZERO_AMOUNT for invoice in invoices}
+    for invoice in existing:
+        result[invoice.pk] = open_amount_after(
+            amount=invoice.amount, reductions=reductions[invoice.pk]
+        )
+    return result
 
 
 # --- Today -------------------------------------------------------------------------

@@ -5,8 +5,8 @@ so the apps that derive work from balances register a listener here in their
 `AppConfig.ready()`. The money services announce every change once per
 batch, inside their transaction and under their locks (customer, then
 invoices in pk order): a listener's writes commit or roll back with the
-payment, credit note, reversal or cancellation that caused them. A future
-bank-receipt service records its receipts through `payment_record`, which
+payment, credit note, reversal or cancellation that caused them. The bank
+statement import records its receipts through `payments_record_many`, which
 announces them like any other payment.
 """
 

@@ -5,6 +5,7 @@ does not allow with a `BusinessRuleError`, and records the actor in the
 history (django-simple-history) of what it changed.
 """
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Protocol
 
@@ -28,6 +29,15 @@ CONTACT_FIELDS = ("name", "role", "email", "phone", "im_handle")
 def customer_lock(*, pk: int) -> Customer:
     """Lock the customer row for the rest of the transaction (the one lock helper)."""
     return Customer.objects.select_for_update().get(pk=pk)
+
+
+def customers_lock(*, pks: Iterable[int]) -> dict[int, Customer]:
+    """Lock many customer rows in pk order (the lock order of the money services)."""
+    ids = sorted(set(pks))
+    if not ids:
+        return {}
+    locked = Customer.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+    return {customer.pk: customer for customer in locked}
 
 
 def ensure_customer_in_scope(*, actor: AbstractBaseUser, customer: Customer) -> None:

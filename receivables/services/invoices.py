@@ -7,13 +7,15 @@ deadlock: the customer row first, then payments, then invoices in pk order.
 is announced (`receivables.services.balance_changes`) in the same transaction.
 """
 
-from collections.abc import Iterable
+import copy
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -76,12 +78,20 @@ def currency_validate(*, currency: str, customer: Customer, field: str = "curren
     return code
 
 
-def invoices_lock(*, invoice_ids: Iterable[int]) -> dict[int, Invoice]:
-    """Lock the invoices in pk order and return them by pk."""
+def invoices_lock(
+    *, invoice_ids: Iterable[int], open_of_customers: Iterable[int] = ()
+) -> dict[int, Invoice]:
+    """Lock the invoices, and the open invoices of these customers, in pk order (one
+    statement); return them by pk."""
     ids = sorted(set(invoice_ids))
-    if not ids:
+    customer_ids = sorted(set(open_of_customers))
+    if not ids and not customer_ids:
         return {}
-    locked = Invoice.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+    wanted = Q(pk__in=ids) if ids else Q()
+    if customer_ids:
+        open_ones = Q(customer_id__in=customer_ids, status=Invoice.Status.OPEN)
+        wanted = (wanted | open_ones) if ids else open_ones
+    locked = Invoice.objects.select_for_update().filter(wanted).order_by("pk")
     return {invoice.pk: invoice for invoice in locked}
 
 
@@ -91,13 +101,17 @@ def invoices_refresh_outstanding(
     actor: AbstractBaseUser | None,
     cause: str,
     reason: str = "",
+    steps: Mapping[int, Sequence[tuple[int, str, Decimal]]] | None = None,
 ) -> None:
     """Recompute outstanding and status of locked invoices from allocations and credit notes.
 
     Outstanding = amount - allocations of posted payments - credit notes; it is
     recomputed rather than adjusted so that it cannot drift from the rows. The
-    invoices that changed are announced once, with the cause, so that the work
-    derived from them follows in this transaction.
+    changed invoices are written in one statement with their history rows, and
+    announced once, with the cause, so that the work derived from them follows in
+    this transaction. `steps` (an invoice's pk: the number, reason and amount of each
+    payment of a batch that lowered it, in order) writes one history row per step,
+    in the order a refresh after every payment would have.
     """
     by_pk = {invoice.pk: invoice for invoice in invoices}
     if not by_pk:
@@ -118,7 +132,8 @@ def invoices_refresh_outstanding(
         .annotate(total=Sum("amount"))
         .values_list("invoice_id", "total")
     )
-    changed = []
+    changed: list[Invoice] = []
+    history: list[tuple[int, int, Invoice]] = []
     for pk, invoice in sorted(by_pk.items()):
         outstanding = money_quantize(
             invoice.amount
@@ -134,7 +149,7 @@ def invoices_refresh_outstanding(
             )
         if invoice.status == Invoice.Status.CANCELLED:
             continue
-        status = Invoice.Status.OPEN if outstanding > 0 else Invoice.Status.PAID
+        status = _status_of(outstanding)
         if outstanding == invoice.outstanding and status == invoice.status:
             continue
         invoice.outstanding = outstanding
@@ -142,9 +157,59 @@ def invoices_refresh_outstanding(
         invoice._history_user = actor
         if reason:
             invoice._change_reason = reason[:100]
-        invoice.save(update_fields=["outstanding", "status"])
-        changed.append(pk)
-    invoices_balance_changed(invoice_ids=changed, cause=cause, actor=actor)
+        changed.append(invoice)
+        history.extend(_history_steps(invoice, (steps or {}).get(pk)))
+    if changed:
+        _invoices_write_balances(changed)
+        history.sort(key=lambda entry: entry[:2])
+        Invoice.history.bulk_history_create(
+            [row for _step, _pk, row in history], update=True, batch_size=500
+        )
+    invoices_balance_changed(
+        invoice_ids=[invoice.pk for invoice in changed], cause=cause, actor=actor
+    )
+
+
+def _invoices_write_balances(invoices: list[Invoice]) -> None:
+    """Write outstanding and status: one UPDATE for each value shared by several invoices
+    (the paid ones share 0.00), one CASE for the rest (Django's CASE grows with the rows)."""
+    groups: dict[tuple[Decimal, str], list[Invoice]] = defaultdict(list)
+    for invoice in invoices:
+        groups[(invoice.outstanding, invoice.status)].append(invoice)
+    single = []
+    for (outstanding, status), members in groups.items():
+        if len(members) > 1:
+            Invoice.objects.filter(pk__in=[invoice.pk for invoice in members]).update(
+                outstanding=outstanding, status=status
+            )
+        else:
+            single.extend(members)
+    if single:
+        Invoice.objects.bulk_update(single, ["outstanding", "status"], batch_size=100)
+
+
+def _status_of(outstanding: Decimal) -> str:
+    return Invoice.Status.OPEN if outstanding > 0 else Invoice.Status.PAID
+
+
+def _history_steps(
+    invoice: Invoice, steps: Sequence[tuple[int, str, Decimal]] | None
+) -> list[tuple[int, int, Invoice]]:
+    """The invoice as it stood after each step (the last one is the invoice as it is now),
+    each with its step number and pk."""
+    if not steps:
+        return [(0, invoice.pk, invoice)]
+    rows = []
+    later = Decimal("0.00")
+    for step, reason, amount in reversed(steps):
+        row = copy.copy(invoice)
+        row.outstanding = money_quantize(invoice.outstanding + later)
+        row.status = _status_of(row.outstanding)
+        row._change_reason = reason[:100]
+        rows.append((step, invoice.pk, row))
+        later += amount
+    rows.reverse()
+    return rows
 
 
 @transaction.atomic

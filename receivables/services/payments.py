@@ -2,11 +2,14 @@
 
 Locks follow the order of `receivables.services.invoices`: customer, payment,
 invoices in pk order. Every check runs under those locks and before the first
-write, so a refused payment leaves nothing behind.
+write, so a refused payment leaves nothing behind. `payments_record_many`
+records a batch (a bank statement's automatic applications) in a constant
+number of statements; `payment_record` is its one-payment case.
 """
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
@@ -15,13 +18,14 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from core.domain_events import DomainEvent, EventType, domain_events_announce
 from core.exceptions import BusinessRuleError
 from core.money import money_display, money_quantize
 from receivables.models import Customer, Invoice, Payment, PaymentAllocation
 from receivables.services.balance_changes import BalanceCause
-from receivables.services.customers import customer_lock
+from receivables.services.customers import customer_lock, customers_lock
 from receivables.services.invoices import (
     currency_validate,
     invoices_lock,
@@ -31,6 +35,35 @@ from receivables.services.invoices import (
 )
 
 Allocations = Sequence[tuple[Invoice, Decimal]]
+# Rows a statement writes at once: the chunk `payments_record_many` is called with.
+BATCH = 500
+Plan = list[tuple[Invoice, Decimal]]
+
+
+@dataclass(frozen=True)
+class PaymentRequest:
+    """One payment for `payments_record_many`: what `payment_record` takes."""
+
+    customer_id: int
+    payment_date: date
+    amount: Decimal
+    currency: str
+    reference: str
+    allocations: Allocations | None = None
+    method: str = Payment.Method.TRANSFER
+
+
+class PaymentsRefused(BusinessRuleError):
+    """Some payments of a batch were refused, so none of the batch was written.
+
+    `refusals` maps the position of each refused request to its refusal; the
+    message and field are the first one's.
+    """
+
+    def __init__(self, refusals: dict[int, BusinessRuleError]) -> None:
+        first = refusals[min(refusals)]
+        super().__init__(first.message, field=first.field)
+        self.refusals = refusals
 
 
 def _payment_allocated(payment: Payment) -> Decimal:
@@ -39,13 +72,19 @@ def _payment_allocated(payment: Payment) -> Decimal:
 
 
 def _plan_explicit(
-    *, payment: Payment, allocations: Allocations, available: Decimal
-) -> list[tuple[Invoice, Decimal]]:
-    """Validate explicit allocations under lock; return (locked invoice, amount) pairs."""
+    *,
+    payment: Payment,
+    allocations: Allocations,
+    available: Decimal,
+    locked: dict[int, Invoice],
+    open_now: dict[int, Decimal],
+) -> Plan:
+    """Validate explicit allocations against the locked invoices and what they still owe
+    (`open_now`: their open amounts after the earlier payments of the batch); return
+    (invoice, amount) pairs. Nothing is changed: a refusal raises."""
     wanted: dict[int, Decimal] = defaultdict(Decimal)
     for invoice, amount in allocations:
         wanted[invoice.pk] += money_positive(amount)
-    locked = invoices_lock(invoice_ids=wanted)
     plan = []
     for pk, amount in sorted(wanted.items()):
         invoice = locked.get(pk)
@@ -68,12 +107,12 @@ def _plan_explicit(
             raise BusinessRuleError(
                 _("Invoice %(number)s is cancelled.") % {"number": invoice.number}
             )
-        if amount > invoice.outstanding:
+        if amount > open_now[pk]:
             raise BusinessRuleError(
                 _("%(amount)s is more than the open amount %(open)s of invoice %(number)s.")
                 % {
                     "amount": money_display(amount),
-                    "open": money_display(invoice.outstanding),
+                    "open": money_display(open_now[pk]),
                     "number": invoice.number,
                 }
             )
@@ -87,16 +126,22 @@ def _plan_explicit(
     return plan
 
 
-def _plan_oldest_first(*, payment: Payment, available: Decimal) -> list[tuple[Invoice, Decimal]]:
+def _plan_oldest_first(
+    *,
+    payment: Payment,
+    available: Decimal,
+    locked: dict[int, Invoice],
+    open_now: dict[int, Decimal],
+) -> Plan:
     """Spread the available amount over the customer's open invoices, oldest due first."""
-    candidate_ids = Invoice.objects.filter(
-        customer_id=payment.customer_id,
-        currency=payment.currency,
-        status=Invoice.Status.OPEN,
-    ).values_list("pk", flat=True)
-    locked = invoices_lock(invoice_ids=candidate_ids)
     ordered = sorted(
-        (invoice for invoice in locked.values() if invoice.status == Invoice.Status.OPEN),
+        (
+            invoice
+            for invoice in locked.values()
+            if invoice.customer_id == payment.customer_id
+            and invoice.currency == payment.currency
+            and invoice.status == Invoice.Status.OPEN
+        ),
         key=lambda invoice: (invoice.due_date, invoice.issue_date, invoice.pk),
     )
     plan = []
@@ -104,27 +149,34 @@ def _plan_oldest_first(*, payment: Payment, available: Decimal) -> list[tuple[In
     for invoice in ordered:
         if remaining <= 0:
             break
-        amount = min(remaining, invoice.outstanding)
+        amount = min(remaining, open_now[invoice.pk])
         if amount > 0:
             plan.append((invoice, amount))
             remaining -= amount
     return plan
 
 
-def _allocate(
-    *, payment: Payment, plan: list[tuple[Invoice, Decimal]], actor: AbstractBaseUser | None
+def _allocations_write(
+    *, plans: Sequence[tuple[Payment, Plan]], actor: AbstractBaseUser | None
 ) -> list[PaymentAllocation]:
+    """Write the allocations of saved payments (one insert and its history), then refresh
+    the invoices set-based, with one history row per payment that moved each invoice (as
+    if refreshed after every payment) and one announcement of the balances changed."""
     created = []
-    for invoice, amount in plan:
-        allocation = PaymentAllocation(payment=payment, invoice=invoice, amount=amount)
-        allocation._history_user = actor
-        allocation.save()
-        created.append(allocation)
+    steps: dict[int, list[tuple[int, str, Decimal]]] = defaultdict(list)
+    invoices: dict[int, Invoice] = {}
+    for step, (payment, plan) in enumerate(plans):
+        for invoice, amount in plan:
+            allocation = PaymentAllocation(payment=payment, invoice=invoice, amount=amount)
+            allocation._history_user = actor
+            created.append(allocation)
+            steps[invoice.pk].append((step, f"payment {payment.pk}", amount))
+            invoices[invoice.pk] = invoice
+    if not created:
+        return []
+    created = bulk_create_with_history(created, PaymentAllocation, batch_size=BATCH)
     invoices_refresh_outstanding(
-        invoices=[invoice for invoice, _amount in plan],
-        actor=actor,
-        cause=BalanceCause.PAYMENT,
-        reason=f"payment {payment.pk}",
+        invoices=invoices.values(), actor=actor, cause=BalanceCause.PAYMENT, steps=steps
     )
     return created
 
@@ -150,6 +202,142 @@ def _payment_event(
     return DomainEvent(type=event_type, params=params, customer_id=payment.customer_id)
 
 
+def _request_checked(request: PaymentRequest) -> PaymentRequest:
+    """The checks that need no row: the amount, the date, the reference's length."""
+    amount = money_positive(request.amount)
+    money_date_not_in_future(day=request.payment_date, field="payment_date")
+    reference = (request.reference or "").strip()
+    if len(reference) > Payment._meta.get_field("reference").max_length:
+        raise BusinessRuleError(_("The reference is too long."), field="reference")
+    return replace(request, amount=amount, reference=reference)
+
+
+def _duplicate_refusal(*, customer: Customer, request: PaymentRequest) -> BusinessRuleError:
+    return BusinessRuleError(
+        _(
+            "A payment of %(amount)s on %(date)s with reference %(reference)s is already "
+            "recorded for %(customer)s."
+        )
+        % {
+            "amount": money_display(request.amount),
+            "date": request.payment_date.isoformat(),
+            "reference": request.reference,
+            "customer": customer.code,
+        },
+        field="reference",
+    )
+
+
+@transaction.atomic
+def payments_record_many(
+    *, requests: Sequence[PaymentRequest], actor: AbstractBaseUser | None
+) -> list[Payment]:
+    """Record many payments and their allocations in a constant number of statements.
+
+    The same locks as `payment_record` (the customers in pk order, then their invoices
+    in pk order), the same checks in the same order, each request seeing the payments
+    before it in the batch (the open amounts they left, the references they used). If any
+    request is refused, nothing is written and `PaymentsRefused` says which and why.
+    The payments are returned in the order of the requests.
+    """
+    if not requests:
+        return []
+    refusals: dict[int, BusinessRuleError] = {}
+    checked: dict[int, PaymentRequest] = {}
+    for index, request in enumerate(requests):
+        try:
+            checked[index] = _request_checked(request)
+        except BusinessRuleError as refusal:
+            refusals[index] = refusal
+    customers = customers_lock(pks={request.customer_id for request in checked.values()})
+    missing = {request.customer_id for request in checked.values()} - set(customers)
+    if missing:
+        raise Customer.DoesNotExist(f"customers {sorted(missing)} do not exist")
+    explicit_ids = {
+        invoice.pk
+        for request in checked.values()
+        if request.allocations is not None
+        for invoice, _amount in request.allocations
+    }
+    oldest_of = {request.customer_id for request in checked.values() if request.allocations is None}
+    locked = invoices_lock(invoice_ids=explicit_ids, open_of_customers=oldest_of)
+    open_now = {pk: invoice.outstanding for pk, invoice in locked.items()}
+    references = {request.reference for request in checked.values() if request.reference}
+    recorded: set[tuple] = set()
+    if references:
+        recorded = set(
+            Payment.objects.filter(
+                customer_id__in=customers,
+                reference__in=references,
+                status=Payment.Status.POSTED,
+            ).values_list("customer_id", "reference", "payment_date", "amount")
+        )
+    plans: list[tuple[Payment, Plan]] = []
+    for index, request in checked.items():
+        customer = customers[request.customer_id]
+        key = (customer.pk, request.reference, request.payment_date, request.amount)
+        try:
+            currency = currency_validate(currency=request.currency, customer=customer)
+            if request.reference and key in recorded:
+                raise _duplicate_refusal(customer=customer, request=request)
+            payment = Payment(
+                customer=customer,
+                payment_date=request.payment_date,
+                amount=request.amount,
+                currency=currency,
+                reference=request.reference,
+                method=Payment.Method(request.method),
+                status=Payment.Status.POSTED,
+                recorded_by=actor,
+            )
+            if request.allocations is None:
+                plan = _plan_oldest_first(
+                    payment=payment, available=request.amount, locked=locked, open_now=open_now
+                )
+            else:
+                plan = _plan_explicit(
+                    payment=payment,
+                    allocations=request.allocations,
+                    available=request.amount,
+                    locked=locked,
+                    open_now=open_now,
+                )
+        except BusinessRuleError as refusal:
+            refusals[index] = refusal
+            continue
+        if request.reference:
+            recorded.add(key)
+        for invoice, amount in plan:
+            open_now[invoice.pk] -= amount
+        payment._history_user = actor
+        plans.append((payment, plan))
+    if refusals:
+        raise PaymentsRefused(refusals)
+    payments = bulk_create_with_history(
+        [payment for payment, _plan in plans], Payment, batch_size=BATCH
+    )
+    for payment, (unsaved, _plan) in zip(payments, plans, strict=True):
+        unsaved.pk = payment.pk
+    _allocations_write(plans=plans, actor=actor)
+    domain_events_announce(
+        events=[
+            _payment_event(EventType.PAYMENT_RECORDED, payment, plan) for payment, plan in plans
+        ]
+    )
+    first_paid = []
+    now = timezone.now()
+    for customer in customers.values():
+        if customer.is_new:
+            customer.is_new = False
+            customer.updated_at = now
+            customer._history_user = actor
+            customer._change_reason = "first payment"
+            first_paid.append(customer)
+    if first_paid:
+        bulk_update_with_history(first_paid, Customer, ["is_new", "updated_at"], batch_size=BATCH)
+    return [payment for payment, _plan in plans]
+
+
 @transaction.atomic
 def payment_record(
     *,
@@ -166,61 +354,22 @@ def payment_record(
 
     A payment dated after today, a currency other than the customer's, an
     allocation to another customer's or a cancelled invoice, or one over an
-    invoice's open amount is refused and nothing is written.
+    invoice's open amount is refused and nothing is written. The one-payment
+    case of `payments_record_many`.
     """
-    amount = money_positive(amount)
-    money_date_not_in_future(day=payment_date, field="payment_date")
-    reference = (reference or "").strip()
-    if len(reference) > Payment._meta.get_field("reference").max_length:
-        raise BusinessRuleError(_("The reference is too long."), field="reference")
-    customer = customer_lock(pk=customer.pk)
-    currency = currency_validate(currency=currency, customer=customer)
-    if (
-        reference
-        and Payment.objects.filter(
-            customer=customer,
-            reference=reference,
-            payment_date=payment_date,
-            amount=amount,
-            status=Payment.Status.POSTED,
-        ).exists()
-    ):
-        raise BusinessRuleError(
-            _(
-                "A payment of %(amount)s on %(date)s with reference %(reference)s is already "
-                "recorded for %(customer)s."
-            )
-            % {
-                "amount": money_display(amount),
-                "date": payment_date.isoformat(),
-                "reference": reference,
-                "customer": customer.code,
-            },
-            field="reference",
-        )
-    payment = Payment(
-        customer=customer,
+    request = PaymentRequest(
+        customer_id=customer.pk,
         payment_date=payment_date,
         amount=amount,
         currency=currency,
         reference=reference,
-        method=Payment.Method(method),
-        status=Payment.Status.POSTED,
-        recorded_by=actor,
+        allocations=allocations,
+        method=method,
     )
-    if allocations is None:
-        plan = _plan_oldest_first(payment=payment, available=amount)
-    else:
-        plan = _plan_explicit(payment=payment, allocations=allocations, available=amount)
-    payment._history_user = actor
-    payment.save()
-    _allocate(payment=payment, plan=plan, actor=actor)
-    domain_events_announce(events=[_payment_event(EventType.PAYMENT_RECORDED, payment, plan)])
-    if customer.is_new:
-        customer.is_new = False
-        customer._history_user = actor
-        customer._change_reason = "first payment"
-        customer.save(update_fields=["is_new", "updated_at"])
+    try:
+        (payment,) = payments_record_many(requests=[request], actor=actor)
+    except PaymentsRefused as refused:
+        raise refused.refusals[0] from None
     return payment
 
 
@@ -240,7 +389,11 @@ def payment_apply_credit(
     if available <= 0:
         raise BusinessRuleError(_("The payment is fully allocated; no credit is left."))
     if allocations is None:
-        plan = _plan_oldest_first(payment=payment, available=available)
+        locked = invoices_lock(invoice_ids=(), open_of_customers=[payment.customer_id])
+        open_now = {pk: invoice.outstanding for pk, invoice in locked.items()}
+        plan = _plan_oldest_first(
+            payment=payment, available=available, locked=locked, open_now=open_now
+        )
         if not plan:
             raise BusinessRuleError(
                 _("Customer %(customer)s has no open invoice in %(currency)s to apply it to.")
@@ -249,8 +402,16 @@ def payment_apply_credit(
     else:
         if not allocations:
             raise BusinessRuleError(_("Choose at least one invoice and amount."))
-        plan = _plan_explicit(payment=payment, allocations=allocations, available=available)
-    return _allocate(payment=payment, plan=plan, actor=actor)
+        locked = invoices_lock(invoice_ids=[invoice.pk for invoice, _amount in allocations])
+        open_now = {pk: invoice.outstanding for pk, invoice in locked.items()}
+        plan = _plan_explicit(
+            payment=payment,
+            allocations=allocations,
+            available=available,
+            locked=locked,
+            open_now=open_now,
+        )
+    return _allocations_write(plans=[(payment, plan)], actor=actor)
 
 
 @transaction.atomic

@@ -14,8 +14,10 @@ from banking.services.matching import (
 )
 from banking.services.receipts import bank_statement_import
 from contracts.models import SupplementaryAgreement
+from dunning.models import CaseEvent
 from dunning.services.agreements import InstalmentInput, agreement_approve, agreement_propose
 from receivables.models import Invoice, Payment
+from receivables.services.payments import payment_record
 from tests.banking.conftest import HEADER
 from tests.factories.customers import CustomerFactory
 from tests.factories.invoices import InvoiceFactory
@@ -173,3 +175,41 @@ def test_currency_other_than_the_customers_is_not_applied(account, book):
     result = _import(account, "USD1,2026-03-01,400.00,USD,Acme Trading Co.,,\n")
     assert result.suggested[0]["invoices"] == []
     assert result.applied == []
+
+
+def test_a_refused_application_leaves_the_receipt_suggested_and_the_rest_as_if_alone(account, book):
+    # A payment already recorded by hand with the bank's reference, date and amount: the
+    # receivables service refuses the same payment again, so the receipt is suggested.
+    acme, (first, second, third) = book["acme"], book["invoices"]
+    payment_record(
+        customer=acme,
+        payment_date=date(2026, 3, 1),
+        amount=Decimal("1000.00"),
+        currency="CNY",
+        reference="DUP1",
+        actor=None,
+        allocations=[(second, Decimal("1000.00"))],
+    )
+    result = _import(
+        account,
+        "OK1,2026-03-01,400.00,CNY,Acme Trading Co.,,\n",
+        "DUP1,2026-03-01,1000.00,CNY,Acme Trading Co.,,\n",
+        "OK2,2026-03-01,1000.00,CNY,Acme Trading Co.,,\n",
+    )
+    # the refused receipt used nothing: the next one pays INV-1 as if it came alone
+    assert [(row["transaction_id"], row["invoices"]) for row in result.applied] == [
+        ("OK1", ["INV-3"]),
+        ("OK2", ["INV-1"]),
+    ]
+    assert [row["transaction_id"] for row in result.suggested] == ["DUP1"]
+    assert BankReceipt.objects.get(transaction_id="DUP1").payment_id is None
+    assert Payment.objects.filter(reference="DUP1").count() == 1
+    assert ReceiptApplication.objects.count() == 2
+    for invoice in (first, second, third):
+        invoice.refresh_from_db()
+    assert [invoice.outstanding for invoice in (first, second, third)] == [
+        Decimal("0.00"),
+        Decimal("1500.00"),
+        Decimal("0.00"),
+    ]
+    assert CaseEvent.objects.filter(kind=CaseEvent.Kind.RECEIPT_APPLIED).count() == 2

@@ -14,6 +14,7 @@ DEMO_APPS = (
     "dunning.demo",
     "bills.demo",
     "dunning.demo_stories",
+    "banking.demo",
 )
 
 
