@@ -15,7 +15,7 @@ from dunning.models import Communication
 from dunning.selectors import dispute_list_open, letter_list_awaiting_approval
 from receivables.models import Customer, Invoice, Payment
 from receivables.selectors.credit import credit_assessment_list_pending
-from receivables.selectors.invoices import payments_with_allocated
+from receivables.selectors.invoices import payments_holding_credit, payments_with_allocated
 
 DESK_ROWS = 5
 UNALLOCATED_WINDOW_DAYS = 180
@@ -43,22 +43,17 @@ def unallocated_payments(
 ) -> QuerySet[Payment]:
     """Posted payments of the last days with money not yet allocated to invoices, oldest first.
 
-    The window (an index range on the payment date) keeps the desk from summing
-    the allocations of every payment ever posted; older credit shows on the
-    customer's page and in the payment list.
+    Read through the partial index of payments holding credit; older credit shows
+    on the customer's page and in the payment list.
     """
-    return (
-        payments_with_allocated(
+    return payments_with_allocated(
+        payments_holding_credit(
             scope_for_user(
-                Payment.objects.filter(
-                    status=Payment.Status.POSTED, payment_date__gt=as_of - timedelta(days=days)
-                ).select_related("customer"),
+                Payment.objects.filter(payment_date__gt=as_of - timedelta(days=days)),
                 user,
             )
-        )
-        .filter(unallocated__gt=0)
-        .order_by("payment_date", "pk")
-    )
+        ).select_related("customer")
+    ).order_by("payment_date", "pk")
 
 
 def invoices_awaiting_receipt(*, user: User) -> QuerySet[Invoice]:

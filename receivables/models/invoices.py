@@ -1,4 +1,5 @@
 from datetime import date
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
@@ -169,6 +170,11 @@ class Payment(models.Model):
     )
     payment_date = models.DateField(_("payment date"))
     amount = models.DecimalField(_("amount"), **MONEY)
+    # What of it is allocated to invoices, kept by the payment services with each allocation
+    # (as `Invoice.outstanding` is), so "which payments hold credit" reads an index.
+    allocated_amount = models.DecimalField(
+        _("allocated"), default=Decimal("0.00"), editable=False, **MONEY
+    )
     currency = models.CharField(_("currency"), max_length=3)
     reference = models.CharField(_("reference"), max_length=120, blank=True)
     method = models.CharField(
@@ -203,9 +209,22 @@ class Payment(models.Model):
         verbose_name_plural = _("payments")
         ordering = ["-payment_date", "-pk"]
         # Finance's desk reads the payments of a recent window by date.
-        indexes = [models.Index(fields=["payment_date", "id"], name="payment_date_id_idx")]
+        indexes = [
+            models.Index(fields=["payment_date", "id"], name="payment_date_id_idx"),
+            # Finance's desk and the customer page look for the few posted payments that
+            # still hold credit.
+            models.Index(
+                fields=["customer", "payment_date", "id"],
+                condition=Q(status="posted", allocated_amount__lt=F("amount")),
+                name="payment_with_credit_idx",
+            ),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(allocated_amount__gte=0) & Q(allocated_amount__lte=F("amount")),
+                name="payment_allocated_within_amount",
+            ),
             # The bank reference, date and amount identify a receipt: recording
             # it twice (a re-imported statement) is refused.
             models.UniqueConstraint(

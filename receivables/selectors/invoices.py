@@ -58,23 +58,19 @@ def customer_open_receivables(*, customer: Customer) -> Decimal:
     return money_quantize(total)
 
 
-def _allocated_subquery() -> Subquery:
-    """Per payment: the sum of its allocations (reversed payments keep theirs, unused)."""
-    return Subquery(
-        PaymentAllocation.objects.filter(payment=OuterRef("pk"))
-        .order_by()
-        .values("payment")
-        .annotate(total=Sum("amount"))
-        .values("total"),
-        output_field=MONEY_FIELD,
-    )
-
-
 def payments_with_allocated(queryset: QuerySet[Payment]) -> QuerySet[Payment]:
-    """Annotate `allocated` and `unallocated` on each payment."""
-    return queryset.annotate(allocated=Coalesce(_allocated_subquery(), ZERO)).annotate(
-        unallocated=ExpressionWrapper(F("amount") - F("allocated"), output_field=MONEY_FIELD)
+    """Annotate `allocated` and `unallocated` on each payment (its stored allocated amount)."""
+    return queryset.annotate(
+        allocated=F("allocated_amount"),
+        unallocated=ExpressionWrapper(
+            F("amount") - F("allocated_amount"), output_field=MONEY_FIELD
+        ),
     )
+
+
+def payments_holding_credit(queryset: QuerySet[Payment]) -> QuerySet[Payment]:
+    """The posted payments not wholly allocated (the partial index `payment_with_credit_idx`)."""
+    return queryset.filter(status=Payment.Status.POSTED, allocated_amount__lt=F("amount"))
 
 
 def _customer_credit_expressions() -> dict[str, Coalesce]:
@@ -116,13 +112,9 @@ def payment_unallocated(*, payment: Payment) -> Decimal:
 
 def customer_payments_with_credit(*, customer: Customer) -> QuerySet[Payment]:
     """The customer's posted payments that still hold unallocated credit, oldest first."""
-    return (
-        payments_with_allocated(
-            Payment.objects.filter(customer=customer, status=Payment.Status.POSTED)
-        )
-        .filter(unallocated__gt=0)
-        .order_by("payment_date", "pk")
-    )
+    return payments_with_allocated(
+        payments_holding_credit(Payment.objects.filter(customer=customer))
+    ).order_by("payment_date", "pk")
 
 
 def customer_open_invoices(*, customer: Customer, currency: str | None = None) -> QuerySet[Invoice]:

@@ -65,6 +65,8 @@ def _check_invariants(customer) -> None:
     )
     for payment in payments:
         assert money_quantize(payment.allocated or 0) <= payment.amount
+        # The stored allocated amount is the sum of the payment's allocations, always.
+        assert payment.allocated_amount == money_quantize(payment.allocated or 0)
     allocated_by_invoice = dict(
         posted.filter(invoice__customer=customer)
         .values("invoice")
