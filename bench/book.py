@@ -325,6 +325,9 @@ def build(size: Size, *, anchor: date, progress, analyze: bool = True) -> None:
                 "least(i.due_date - i.issue_date + 60, %(anchor)s::date - i.issue_date)))::int",
                 "amount": "CASE WHEN i.status = 'paid' THEN i.amount"
                 " ELSE round(i.amount / 2, 2) END",
+                # Each is allocated whole to its invoice (the next step).
+                "allocated_amount": "CASE WHEN i.status = 'paid' THEN i.amount"
+                " ELSE round(i.amount / 2, 2) END",
                 "currency": "i.currency",
                 "reference": "'BP-' || i.id",
                 "status": "'posted'",
@@ -349,6 +352,7 @@ def build(size: Size, *, anchor: date, progress, analyze: bool = True) -> None:
                 "customer_id": "g",
                 "payment_date": "%(anchor)s::date - 1 - g % 20",
                 "amount": "1000 + g % 1000",
+                "allocated_amount": "0",
                 "currency": "'CNY'",
                 "reference": "'BU-' || g",
                 "status": "'posted'",

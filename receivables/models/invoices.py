@@ -202,7 +202,8 @@ class Payment(models.Model):
     reversal_reason = models.CharField(_("reversal reason"), max_length=200, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
-    history = HistoricalRecords()
+    # The allocated amount is derived from the allocations, which keep their own history.
+    history = HistoricalRecords(excluded_fields=["allocated_amount"])
 
     class Meta:
         verbose_name = _("payment")

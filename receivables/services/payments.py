@@ -8,14 +8,15 @@ number of statements; `payment_record` is its one-payment case.
 """
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, Round
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
@@ -175,10 +176,30 @@ def _allocations_write(
     if not created:
         return []
     created = bulk_create_with_history(created, PaymentAllocation, batch_size=BATCH)
+    payments_refresh_allocated(payment_ids={payment.pk for payment, plan in plans if plan})
     invoices_refresh_outstanding(
         invoices=invoices.values(), actor=actor, cause=BalanceCause.PAYMENT, steps=steps
     )
     return created
+
+
+def payments_refresh_allocated(*, payment_ids: Iterable[int]) -> None:
+    """Store on each payment the sum of its allocations (one UPDATE whatever their number);
+    every service that writes allocations calls it in the same transaction."""
+    ids = list(payment_ids)
+    if not ids:
+        return
+    totals = (
+        PaymentAllocation.objects.filter(payment=OuterRef("pk"))
+        .order_by()
+        .values("payment")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    # Rounded to the cent in SQL: SQLite sums decimals as floats (0.1 + 0.2).
+    Payment.objects.filter(pk__in=ids).update(
+        allocated_amount=Round(Coalesce(Subquery(totals), Value(Decimal("0.00"))), precision=2)
+    )
 
 
 def _payment_event(

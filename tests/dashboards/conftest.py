@@ -68,6 +68,7 @@ def book_create(*, rep, customers: int, invoices_per_customer: int, prefix: str)
             customer=invoice.customer,
             payment_date=today - timedelta(days=3),
             amount=Decimal("700.00"),
+            allocated_amount=Decimal("600.00"),
             currency="CNY",
             reference=f"{prefix}-PAY-{invoice.pk}",
         )

@@ -6,6 +6,7 @@ from decimal import Decimal
 import factory
 
 from receivables.models import CreditNote, Invoice, Payment, PaymentAllocation
+from receivables.services.payments import payments_refresh_allocated
 from tests.factories.customers import CustomerFactory
 
 
@@ -40,16 +41,23 @@ class PaymentFactory(factory.django.DjangoModelFactory):
 
 
 class PaymentAllocationFactory(factory.django.DjangoModelFactory):
-    """A bare allocation row; it does not touch the invoice's outstanding."""
+    """A bare allocation row; it does not touch the invoice's outstanding, but keeps the
+    payment's stored allocated amount (as every service that allocates does)."""
 
     class Meta:
         model = PaymentAllocation
+        skip_postgeneration_save = True
 
     payment = factory.SubFactory(PaymentFactory)
     invoice = factory.SubFactory(
         InvoiceFactory, customer=factory.SelfAttribute("..payment.customer")
     )
     amount = Decimal("100.00")
+
+    @factory.post_generation
+    def payment_allocated(allocation, create, extracted, **kwargs):
+        if create:
+            payments_refresh_allocated(payment_ids=[allocation.payment_id])
 
 
 class CreditNoteFactory(factory.django.DjangoModelFactory):
