@@ -408,6 +408,12 @@ if _throttle_cache_url:
     CACHES["api_throttle"] = env.cache_url_config(_throttle_cache_url)
 # Idempotency keys are kept this long; a retry after it is a new request.
 API_IDEMPOTENCY_TTL = timedelta(hours=env.int("API_IDEMPOTENCY_TTL_HOURS", default=24))
+# Kept answers past the TTL replay nothing; beat deletes them every hour.
+CELERY_BEAT_SCHEDULE["api-idempotency-purge"] = {
+    "task": "api.tasks.idempotency_records_purge_task",
+    "schedule": 60 * 60,
+    "options": {"expires": 30 * 60},
+}
 
 # --- Email -------------------------------------------------------------------
 
