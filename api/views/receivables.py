@@ -39,6 +39,8 @@ from receivables.services.customers import customer_create
 from receivables.services.invoices import credit_note_issue, invoice_cancel, invoice_issue
 from receivables.services.payments import payment_record, payment_reverse
 
+INVOICE_FIELDS = [field.name for field in Invoice._meta.concrete_fields]
+
 
 class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):
     """Customers with their contacts, credit limit, terms and open receivables today."""
@@ -75,7 +77,10 @@ class InvoiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
     filterset_class = InvoiceFilter
 
     def base_queryset(self):
-        return Invoice.objects.select_related("customer", "customer__sales_rep")
+        # Of the customer and its rep, the answer shows the code and the username only.
+        return Invoice.objects.select_related("customer", "customer__sales_rep").only(
+            *INVOICE_FIELDS, "customer__code", "customer__sales_rep__username"
+        )
 
     @extend_schema(
         request=InvoiceCreateSerializer,
@@ -133,7 +138,10 @@ class PaymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedVie
             Payment.objects.select_related("customer").prefetch_related(
                 Prefetch(
                     "allocations",
-                    queryset=PaymentAllocation.objects.select_related("invoice").order_by("pk"),
+                    # Of the invoice, the answer shows its number only.
+                    queryset=PaymentAllocation.objects.select_related("invoice")
+                    .only("payment_id", "invoice_id", "amount", "invoice__number")
+                    .order_by("pk"),
                 )
             )
         )

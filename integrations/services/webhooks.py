@@ -431,7 +431,7 @@ def webhook_deliveries_send(
 def _post_all(pool: ThreadPoolExecutor, rows: list[WebhookDelivery]) -> list[Outcome]:
     """Post the claimed rows in the pool, renewing their lease every third of it meanwhile."""
     futures = [pool.submit(_post, row) for row in rows]
-    every = lease().total_seconds() / 3
+    every = max(lease().total_seconds() / 3, 0.1)
     while True:
         _done, pending = wait(futures, timeout=every)
         if not pending:
