@@ -73,3 +73,18 @@ def test_finance_pages_take_a_bounded_number_of_queries(
         response = client.get(f"/api/v1/{path}")
     assert response.status_code == 200
     assert response.json()["results"]
+
+
+def test_the_bench_walks_api_pages_with_a_token_and_counts_statements(users):
+    from bench.measure import API_PATHS, measure_api_list
+
+    _grow(users, books=3, invoices=5)
+    path = API_PATHS["api_invoices"].replace("page_size=100", "page_size=4")
+    result = measure_api_list(
+        "api_invoices", path, users["finance1"].pk, repeat=4, cap=30, budget=30
+    )
+
+    assert result.errors == 0, result.note
+    assert len(result.samples) == 4
+    assert 1 <= result.queries <= MAX_QUERIES
+    assert "4 rows a page, 4 pages walked" in result.note
