@@ -27,6 +27,23 @@ class MoneyField(serializers.Field):
         return money_str(value)
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": r"^-?\d{1,12}\.\d{2}$",
+        "example": "1234.50",
+        "readOnly": True,
+        "nullable": True,
+    }
+)
+class NullableMoneyField(MoneyField):
+    """An amount that may not be there (a discount not taken, cash not received yet)."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs["allow_null"] = True
+        super().__init__(**kwargs)
+
+
 @extend_schema_field({"type": "string", "pattern": MONEY_INPUT.pattern, "example": "1234.50"})
 class MoneyInputField(serializers.Field):
     """An amount as a client sends it: a positive plain decimal string with at most two decimals.

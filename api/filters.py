@@ -1,4 +1,4 @@
-"""Invoice list filters (django-filter); money rules come from the balance module."""
+"""List filters (django-filter); money rules come from the balance module."""
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils import timezone
@@ -6,6 +6,8 @@ from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
 
 from api.fields import BIGINT_MAX, EARLIEST, LATEST
+from banking.models import BankReceipt
+from bills.models import AcceptanceBill
 from dunning.models import CollectionCase, Communication, Dispute, LevelCode, PromiseToPay
 from dunning.policy import policy_tolerance
 from receivables.models import Invoice, Payment
@@ -132,4 +134,32 @@ class DisputeFilter(filters.FilterSet):
 
     class Meta:
         model = Dispute
+        fields = []
+
+
+class BankReceiptFilter(filters.FilterSet):
+    status = filters.ChoiceFilter(choices=BankReceipt.Status.choices)
+    date_from = filters.DateFilter(field_name="date", lookup_expr="gte", **DATE_RANGE)
+    date_to = filters.DateFilter(field_name="date", lookup_expr="lte", **DATE_RANGE)
+    account = filters.CharFilter(
+        field_name="bank_account__code", label=_("Our bank account's code")
+    )
+    currency = filters.CharFilter(field_name="currency")
+
+    class Meta:
+        model = BankReceipt
+        fields = []
+
+
+class AcceptanceBillFilter(filters.FilterSet):
+    customer = _customer_filter()
+    status = filters.ChoiceFilter(choices=AcceptanceBill.Status.choices)
+    kind = filters.ChoiceFilter(choices=AcceptanceBill.Kind.choices)
+    maturity_from = filters.DateFilter(field_name="maturity_date", lookup_expr="gte", **DATE_RANGE)
+    maturity_to = filters.DateFilter(field_name="maturity_date", lookup_expr="lte", **DATE_RANGE)
+    received_from = filters.DateFilter(field_name="received_on", lookup_expr="gte", **DATE_RANGE)
+    received_to = filters.DateFilter(field_name="received_on", lookup_expr="lte", **DATE_RANGE)
+
+    class Meta:
+        model = AcceptanceBill
         fields = []

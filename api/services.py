@@ -1,13 +1,14 @@
-"""Writes of the API app: tokens and kept answers."""
+"""Writes of the API app: tokens and kept answers (and their purge)."""
 
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from api.models import ApiToken
+from api.models import ApiToken, IdempotencyRecord
 from core.exceptions import BusinessRuleError
 
 NAME_MAX_LENGTH = 50
@@ -43,3 +44,22 @@ def api_token_revoke(*, user: AbstractBaseUser, token_id: str) -> ApiToken:
         token.revoked = True
         token.save(update_fields=["revoked"])
     return token
+
+
+PURGE_BATCH = 5000
+
+
+def idempotency_records_purge(*, now: datetime | None = None) -> int:
+    """Delete the kept answers older than `API_IDEMPOTENCY_TTL` (they replay nothing any more),
+    a batch at a time so no delete holds many rows locked; how many went."""
+    cutoff = (now or timezone.now()) - settings.API_IDEMPOTENCY_TTL
+    purged = 0
+    while True:
+        ids = list(
+            IdempotencyRecord.objects.filter(created_at__lt=cutoff)
+            .order_by("created_at")
+            .values_list("pk", flat=True)[:PURGE_BATCH]
+        )
+        if not ids:
+            return purged
+        purged += IdempotencyRecord.objects.filter(pk__in=ids).delete()[0]

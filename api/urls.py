@@ -7,7 +7,7 @@ so the project-wide URL scoping walk covers every one of them.
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from api.views import contracts, dunning, receivables, tokens
+from api.views import cash, contracts, dunning, receivables, tokens
 
 app_name = "api"
 
@@ -58,6 +58,8 @@ urlpatterns = [
     *resource("messages", "message", dunning.MessageViewSet, actions=[("get", "letter")]),
     *resource("promises", "promise", dunning.PromiseViewSet, create=True),
     *resource("disputes", "dispute", dunning.DisputeViewSet, create=True),
+    *resource("bank-receipts", "bank_receipt", cash.BankReceiptViewSet),
+    *resource("acceptance-bills", "acceptance_bill", cash.AcceptanceBillViewSet),
     path("v1/ageing/", receivables.AgeingView.as_view(), name="ageing"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),

@@ -181,6 +181,9 @@ def _internal(command: str, args: list[str]) -> None:
         raw["only"] = tuple(raw["only"])
         options = measure.Options(**{f.name: raw[f.name] for f in fields(measure.Options)})
         _django()
+        # As a gunicorn worker serving config.wsgi: what is loaded is frozen out of the GC.
+        import config.wsgi  # noqa: F401
+
         results: list[dict] = []
 
         def emit(result: measure.Result) -> None:

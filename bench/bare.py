@@ -245,3 +245,52 @@ WITH invoiced AS (
 SELECT customer_id, currency, round(closing, 2) AS closing, recipient FROM due
 WHERE abs(closing) >= 0.005 OR send_at_zero_balance
 """
+# The API lists' first page of 100, newest first (the cursor's order), with what each row shows.
+API = {
+    "api_invoices": [
+        """
+        SELECT i.*, c.code, u.username
+        FROM receivables_invoice i JOIN receivables_customer c ON c.id = i.customer_id
+        JOIN auth_user u ON u.id = c.sales_rep_id
+        ORDER BY i.id DESC LIMIT 101
+        """,
+    ],
+    "api_invoices_open": [
+        """
+        SELECT i.*, c.code, u.username
+        FROM receivables_invoice i JOIN receivables_customer c ON c.id = i.customer_id
+        JOIN auth_user u ON u.id = c.sales_rep_id
+        WHERE i.status = 'open'
+        ORDER BY i.id DESC LIMIT 101
+        """,
+    ],
+    "api_customers": [
+        """
+        CREATE TEMPORARY TABLE bench_page ON COMMIT DROP AS
+        SELECT c.*, u.username,
+               (SELECT coalesce(sum(outstanding), 0) FROM receivables_invoice i
+                WHERE i.customer_id = c.id AND i.status = 'open') AS open_receivables
+        FROM receivables_customer c JOIN auth_user u ON u.id = c.sales_rep_id
+        ORDER BY c.id DESC LIMIT 101
+        """,
+        """
+        SELECT k.* FROM receivables_contact k
+        WHERE k.customer_id IN (SELECT id FROM bench_page) ORDER BY k.role, k.name, k.id
+        """,
+    ],
+    "api_payments": [
+        """
+        CREATE TEMPORARY TABLE bench_page ON COMMIT DROP AS
+        SELECT p.*, c.code,
+               p.amount - (SELECT coalesce(sum(a.amount), 0) FROM receivables_paymentallocation a
+                           WHERE a.payment_id = p.id) AS unallocated
+        FROM receivables_payment p JOIN receivables_customer c ON c.id = p.customer_id
+        ORDER BY p.id DESC LIMIT 101
+        """,
+        """
+        SELECT a.*, i.number FROM receivables_paymentallocation a
+        JOIN receivables_invoice i ON i.id = a.invoice_id
+        WHERE a.payment_id IN (SELECT id FROM bench_page) ORDER BY a.id
+        """,
+    ],
+}

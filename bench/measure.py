@@ -31,9 +31,10 @@ from bench import bare
 from bench.book import ROOT, working_day_after
 
 PAGES = ("dashboard", "drilldown_90", "finance_desk", "rep_home", "customer_list", "customer_page")
+API_LISTS = ("api_invoices", "api_invoices_open", "api_customers", "api_payments")
 RUNS = ("run_first", "run_rerun", "run_day")
 STATEMENT_RUNS = ("statement_run", "statement_send", "statement_rerun")
-MEASUREMENTS = (*PAGES, "ageing", *RUNS, "load", *STATEMENT_RUNS)
+MEASUREMENTS = (*PAGES, *API_LISTS, "ageing", *RUNS, "load", *STATEMENT_RUNS)
 
 
 @dataclass
@@ -204,6 +205,10 @@ PAGE_LABELS = {
     "rep_home": "rep home (rep of the largest customer)",
     "customer_list": "manager customer list",
     "customer_page": "customer page, largest customer",
+    "api_invoices": "API invoices, pages of 100 (finance token)",
+    "api_invoices_open": "API open invoices, pages of 100 (finance token)",
+    "api_customers": "API customers, pages of 100 (finance token)",
+    "api_payments": "API payments, pages of 100 (finance token)",
     "ageing": "ageing_report, all customers",
     "run_first": "daily run, first over all open items",
     "run_rerun": "daily run, same-day rerun",
@@ -290,6 +295,71 @@ def measure_page(
             break
     if size:
         result.note = (result.note + f" {size / 1024:,.0f} KiB").strip()
+    return result
+
+
+# --- API lists, with a token ----------------------------------------------------
+
+
+API_PATHS = {
+    "api_invoices": "/api/v1/invoices/?page_size=100",
+    "api_invoices_open": "/api/v1/invoices/?status=open&page_size=100",
+    "api_customers": "/api/v1/customers/?page_size=100",
+    "api_payments": "/api/v1/payments/?page_size=100",
+}
+
+
+def measure_api_list(
+    key: str, path: str, user_id: int, *, repeat: int, cap: float, budget: float
+) -> Result:
+    """p50/p95 of pages of 100 as an integration reads them: each request follows the previous
+    page's cursor (`next`), the first page again at the end; statements per request."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from api.services import api_token_create
+
+    user = get_user_model().objects.get(pk=user_id)
+    _token, key_text = api_token_create(user=user, name=f"bench {key}")
+    result = Result(key=key, label=PAGE_LABELS[key])
+    client = Client(
+        raise_request_exception=False, HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Token {key_text}"
+    )
+    url = path
+    spent = 0.0
+    rows = 0
+    queries: list[int] = []
+    for attempt in range(repeat + 1):
+        started = time.perf_counter()
+        try:
+            with wall_clock_cap(cap) as alarm, counted_queries() as counter:
+                response = client.get(url)
+        except CapExceededError:
+            alarm = {"fired": True}
+        if alarm["fired"]:
+            _reset_connection()
+            result.capped = True
+            result.note = f"> {cap:g} s cap"
+            break
+        elapsed = time.perf_counter() - started
+        spent += elapsed
+        result.requests += 1
+        if response.status_code != 200:
+            result.errors += 1
+            result.note = f"HTTP {response.status_code}"
+            break
+        body = response.json()
+        url = body.get("next") or path
+        if attempt == 0:
+            continue  # warm-up
+        rows = max(rows, len(body["results"]))
+        queries.append(counter["n"])
+        result.samples.append(elapsed)
+        if len(result.samples) >= 3 and spent > budget:
+            break
+    if queries:
+        result.queries = max(queries)
+        result.note = (result.note + f" {rows} rows a page, {len(queries)} pages walked").strip()
     return result
 
 
@@ -688,6 +758,21 @@ def measure_size(options: Options, *, emit: Callable[[Result], None]) -> None:
             budget=options.page_budget,
         )
         result.bare = timed_bare(bare.PAGES[key], params, repeat=5, cap=bare_cap)
+        emit(result)
+
+    for key, path in API_PATHS.items():
+        if key not in wanted:
+            continue
+        log(f"  {PAGE_LABELS[key]}: GET {path} ...")
+        result = measure_api_list(
+            key,
+            path,
+            ctx.finance_id,
+            repeat=options.repeat,
+            cap=options.page_cap,
+            budget=options.page_budget,
+        )
+        result.bare = timed_bare(bare.API[key], params, repeat=5, cap=bare_cap)
         emit(result)
 
     if "ageing" in wanted:

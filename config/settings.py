@@ -422,6 +422,12 @@ if _throttle_cache_url:
     CACHES["api_throttle"] = env.cache_url_config(_throttle_cache_url)
 # Idempotency keys are kept this long; a retry after it is a new request.
 API_IDEMPOTENCY_TTL = timedelta(hours=env.int("API_IDEMPOTENCY_TTL_HOURS", default=24))
+# Kept answers past the TTL replay nothing; beat deletes them every hour.
+CELERY_BEAT_SCHEDULE["api-idempotency-purge"] = {
+    "task": "api.tasks.idempotency_records_purge_task",
+    "schedule": 60 * 60,
+    "options": {"expires": 30 * 60},
+}
 
 # --- Email -------------------------------------------------------------------
 
@@ -591,14 +597,19 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 # times in a row is disabled. A claimed delivery nobody finished within the
 # lease (a killed worker) is posted again by the sweep.
 WEBHOOK_TIMEOUT_SECONDS = env.int("WEBHOOK_TIMEOUT_SECONDS", default=10)
+# A receiver that does not accept the connection within this fails fast and backs off.
+WEBHOOK_CONNECT_TIMEOUT_SECONDS = env.int("WEBHOOK_CONNECT_TIMEOUT_SECONDS", default=3)
 WEBHOOK_RETRY_BASE_SECONDS = env.int("WEBHOOK_RETRY_BASE_SECONDS", default=30)
 WEBHOOK_RETRY_MAX_SECONDS = env.int("WEBHOOK_RETRY_MAX_SECONDS", default=6 * 60 * 60)
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=12)
 WEBHOOK_DISABLE_AFTER_FAILURES = env.int("WEBHOOK_DISABLE_AFTER_FAILURES", default=20)
-WEBHOOK_LEASE_SECONDS = env.int("WEBHOOK_LEASE_SECONDS", default=120)
-# Concurrent requests per subscription within one task, and a task's time budget.
+WEBHOOK_LEASE_SECONDS = env.int("WEBHOOK_LEASE_SECONDS", default=30)
+# Concurrent requests per subscription within one task, the deliveries claimed at once
+# (WEBHOOK_BATCH_ROUNDS per thread), and a task's time budget: past it the task queues
+# itself again behind the other subscribers' tasks, so a slow receiver takes turns.
 WEBHOOK_CONCURRENCY = env.int("WEBHOOK_CONCURRENCY", default=16)
-WEBHOOK_TASK_BUDGET = env.int("WEBHOOK_TASK_BUDGET_SECONDS", default=60)
+WEBHOOK_BATCH_ROUNDS = env.int("WEBHOOK_BATCH_ROUNDS", default=4)
+WEBHOOK_TASK_BUDGET = env.int("WEBHOOK_TASK_BUDGET_SECONDS", default=10)
 # Group robots: the rate limiter lives in Redis when REDIS_URL is set, else in
 # the database (ROBOT_LIMITER=redis|db forces one). Robot URLs must be https://
 # unless ROBOT_ALLOW_HTTP (default: DEBUG).

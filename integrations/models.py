@@ -264,6 +264,7 @@ class RobotNotice(models.Model):
     class Kind(models.TextChoices):
         DIGEST = "digest", _("Morning digest")
         ESCALATION = "escalation", _("Escalation")
+        TEST = "test", _("Test message")
 
     robot = models.ForeignKey(
         Robot, verbose_name=_("robot"), on_delete=models.CASCADE, related_name="notices"

@@ -57,8 +57,12 @@ def events_fan_out_task(ids: list[int] | None = None) -> dict[str, int]:
     name="integrations.tasks.webhook_deliver_task", soft_time_limit=3 * 60, time_limit=4 * 60
 )
 def webhook_deliver_task(subscription_id: int) -> dict[str, int]:
-    """Post a subscription's due deliveries (a time budget per task; the sweep does the rest)."""
+    """Post a subscription's due deliveries for a short time budget, then queue itself again
+    behind the other subscribers' tasks if more are due: a slow receiver takes its turns
+    instead of holding a worker, and the fast ones are not kept waiting behind it."""
     summary = webhook_deliveries_send(subscription_id=subscription_id)
+    if summary.more:
+        webhook_deliver_task.delay(subscription_id)
     return {
         "delivered": len(summary.delivered),
         "retrying": len(summary.retrying),

@@ -17,4 +17,5 @@ urlpatterns = [
     path("robots/", views.robot_list, name="robot_list"),
     path("robots/<int:pk>/", views.robot_detail, name="robot_detail"),
     path("robots/<int:pk>/toggle/", views.robot_toggle, name="robot_toggle"),
+    path("robots/<int:pk>/test/", views.robot_test, name="robot_test"),
 ]

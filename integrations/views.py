@@ -16,7 +16,12 @@ from integrations.selectors import (
     webhook_delivery_log,
     webhook_subscription_list,
 )
-from integrations.services.robots import robot_register, robot_set_active, robots_for_user
+from integrations.services.robots import (
+    robot_register,
+    robot_set_active,
+    robot_test_message,
+    robots_for_user,
+)
 from integrations.services.webhooks import (
     webhook_delivery_replay,
     webhook_subscription_create,
@@ -128,4 +133,12 @@ def robot_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def robot_toggle(request: HttpRequest, pk: int) -> HttpResponse:
     robot = get_object_or_404(robots_for_user(user=request.user), pk=pk)
     robot_set_active(robot=robot, active=not robot.is_active, actor=request.user)
+    return redirect("integrations:robot_detail", pk=pk)
+
+
+@require_POST
+def robot_test(request: HttpRequest, pk: int) -> HttpResponse:
+    robot = get_object_or_404(robots_for_user(user=request.user), pk=pk)
+    robot_test_message(robot=robot, actor=request.user)
+    messages.success(request, _("A test message is on its way; its answer shows below."))
     return redirect("integrations:robot_detail", pk=pk)

@@ -170,6 +170,9 @@ def notice_blocks(*, robot: Robot, notices: Sequence[RobotNotice]) -> list[tuple
     for notice in notices:
         if notice.kind == RobotNotice.Kind.DIGEST:
             blocks.append((notice, _digest_block(robot=robot, notice=notice)))
+        elif notice.kind == RobotNotice.Kind.TEST:
+            text = _("Test message from Huikuan: the robot %(name)s is connected.")
+            blocks.append((notice, text % {"name": robot.name}))
         elif notice.customer_id in visible:
             blocks.append((notice, _escalation_block(robot=robot, notice=notice)))
         else:

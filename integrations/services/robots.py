@@ -133,6 +133,17 @@ def robot_set_active(*, robot: Robot, active: bool, actor: AbstractBaseUser) -> 
     return robot
 
 
+@transaction.atomic
+def robot_test_message(*, robot: Robot, actor: AbstractBaseUser) -> RobotNotice:
+    """Queue a test message on a robot the actor reaches and post it at once (through the
+    limiter, like any message: a robot at its limit sends it when room comes)."""
+    if not robots_for_user(user=actor).filter(pk=robot.pk).exists():
+        raise PermissionDenied
+    notice = RobotNotice.objects.create(robot=robot, kind=RobotNotice.Kind.TEST)
+    transaction.on_commit(lambda: _flush_soon(robot_id=robot.pk))
+    return notice
+
+
 # --- Notices ------------------------------------------------------------------------
 
 

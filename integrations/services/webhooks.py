@@ -2,24 +2,30 @@
 
 A delivery is claimed under a lease (`delivering`, `claimed_at`) in a short
 transaction, posted outside any transaction, and its outcome recorded in
-another. A worker killed mid-post leaves the row `delivering`; the beat
-sweep (`webhook_deliveries_reap`) puts it back to pending once the lease has
-expired, so it is posted again: receivers dedupe on the event id. Each
-subscription's deliveries are posted a few at a time in threads, so a slow
-receiver delays only itself; failures back off exponentially, and a
-subscription that fails too many times in a row is disabled.
+another (one insert of attempts, one update per kind of outcome). The sender
+renews the lease while a batch is in flight; a worker killed mid-post leaves
+the row `delivering` with a lease nobody renews, and the beat sweep
+(`webhook_deliveries_reap`) puts it back to pending once it has expired, so it
+is posted again: receivers dedupe on the event id. Each subscription's
+deliveries are posted a batch at a time in threads, and a task that used its
+time budget queues itself again behind the others, so a slow receiver delays
+only itself; failures back off exponentially, and a subscription that fails
+too many times in a row is disabled.
 """
 
 import json
 import logging
+import os
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import requests
+import certifi
+import urllib3
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
@@ -170,7 +176,8 @@ def _dispatch_on_commit(subscription_ids: Sequence[int]) -> None:
 
 
 def lease() -> timedelta:
-    return timedelta(seconds=_setting("WEBHOOK_LEASE_SECONDS", 120))
+    """How long a claim holds without news: the sender renews it every third of it."""
+    return timedelta(seconds=_setting("WEBHOOK_LEASE_SECONDS", 30))
 
 
 def retry_delay(*, attempts: int) -> timedelta:
@@ -200,6 +207,8 @@ class DeliverySummary:
     retrying: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
     disabled: bool = False
+    # The time budget ran out with deliveries still due.
+    more: bool = False
 
 
 def _claim(*, subscription_id: int, limit: int) -> list[WebhookDelivery]:
@@ -240,15 +249,40 @@ def webhook_body(event: OutboundEvent) -> bytes:
     return json.dumps(event.payload(), ensure_ascii=False, separators=(",", ":")).encode()
 
 
-_sessions = threading.local()
+_pools: dict[int, urllib3.PoolManager] = {}
+_pools_lock = threading.Lock()
 
 
-def _session() -> requests.Session:
-    """One HTTP session per thread: connections to a receiver are kept alive and reused."""
-    session = getattr(_sessions, "session", None)
-    if session is None:
-        session = _sessions.session = requests.Session()
-    return session
+def _http() -> urllib3.PoolManager:
+    """The process's connection pools (one per receiver, kept alive, shared by the threads).
+
+    urllib3 rather than requests: a delivery is one POST, and requests' per-call work (proxy
+    lookups in the environment, hooks, cookie jars) cost more CPU than the post itself.
+    Keyed by process: a pool made before a prefork worker forks is not shared with its child.
+    """
+    pid = os.getpid()
+    pool = _pools.get(pid)
+    if pool is None:
+        with _pools_lock:
+            pool = _pools.get(pid)
+            if pool is None:
+                pool = _pools[pid] = urllib3.PoolManager(
+                    num_pools=64,
+                    maxsize=_setting("WEBHOOK_CONCURRENCY", 16),
+                    block=False,
+                    retries=False,
+                    cert_reqs="CERT_REQUIRED",
+                    ca_certs=certifi.where(),
+                )
+    return pool
+
+
+def _timeout() -> urllib3.Timeout:
+    """A short connect timeout (a receiver that is down fails fast and backs off), a longer read."""
+    return urllib3.Timeout(
+        connect=_setting("WEBHOOK_CONNECT_TIMEOUT_SECONDS", 3),
+        read=_setting("WEBHOOK_TIMEOUT_SECONDS", 10),
+    )
 
 
 def _post(delivery: WebhookDelivery) -> Outcome:
@@ -270,17 +304,19 @@ def _post(delivery: WebhookDelivery) -> Outcome:
     status_code = None
     error = ""
     try:
-        response = _session().post(
+        response = _http().request(
+            "POST",
             subscription.url,
-            data=body,
+            body=body,
             headers=headers,
-            timeout=_setting("WEBHOOK_TIMEOUT_SECONDS", 10),
-            allow_redirects=False,
+            timeout=_timeout(),
+            retries=False,
+            redirect=False,
         )
-        status_code = response.status_code
+        status_code = response.status
         if not 200 <= status_code < 300:
-            error = response.text[:200]
-    except requests.RequestException as exc:
+            error = response.data[:200].decode(errors="replace")
+    except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
         error = f"{type(exc).__name__}: {exc}"[:500]
     latency_ms = int((time.monotonic() - started) * 1000)
     return Outcome(
@@ -294,14 +330,16 @@ def _post(delivery: WebhookDelivery) -> Outcome:
 
 
 def _record(*, subscription_id: int, outcomes: list[Outcome], summary: DeliverySummary) -> None:
-    """Write the attempts and their outcomes; count failures in a row, disable past the limit."""
+    """Write the attempts and their outcomes; count failures in a row, disable past the limit.
+
+    A constant number of statements per batch: the attempts in one insert, and one update per
+    kind of outcome (delivered with a status code, retrying after so many attempts, failed),
+    not one per delivery.
+    """
     max_attempts = _setting("WEBHOOK_MAX_ATTEMPTS", 12)
     threshold = _setting("WEBHOOK_DISABLE_AFTER_FAILURES", 20)
     with transaction.atomic():
         subscription = WebhookSubscription.objects.select_for_update().get(pk=subscription_id)
-        deliveries = WebhookDelivery.objects.select_for_update().in_bulk(
-            [outcome.delivery_id for outcome in outcomes]
-        )
         WebhookAttempt.objects.bulk_create(
             [
                 WebhookAttempt(
@@ -317,30 +355,36 @@ def _record(*, subscription_id: int, outcomes: list[Outcome], summary: DeliveryS
             ]
         )
         now = timezone.now()
-        changed = []
+        # (status, status code, error, attempts for the back-off) -> delivery ids
+        groups: dict[tuple[str, int | None, str, int], list[int]] = defaultdict(list)
         for outcome in sorted(outcomes, key=lambda outcome: outcome.started_at):
-            delivery = deliveries[outcome.delivery_id]
-            delivery.last_status_code = outcome.status_code
-            delivery.last_error = outcome.error
             if outcome.succeeded:
-                delivery.status = WebhookDelivery.Status.DELIVERED
-                delivery.delivered_at = now
+                status = WebhookDelivery.Status.DELIVERED
                 subscription.consecutive_failures = 0
-                summary.delivered.append(delivery.pk)
+                summary.delivered.append(outcome.delivery_id)
             else:
                 subscription.consecutive_failures += 1
-                if delivery.attempts >= max_attempts:
-                    delivery.status = WebhookDelivery.Status.FAILED
-                    summary.failed.append(delivery.pk)
+                if outcome.attempt >= max_attempts:
+                    status = WebhookDelivery.Status.FAILED
+                    summary.failed.append(outcome.delivery_id)
                 else:
-                    delivery.status = WebhookDelivery.Status.PENDING
-                    delivery.next_attempt_at = now + retry_delay(attempts=delivery.attempts)
-                    summary.retrying.append(delivery.pk)
-            changed.append(delivery)
-        WebhookDelivery.objects.bulk_update(
-            changed,
-            ["status", "delivered_at", "next_attempt_at", "last_status_code", "last_error"],
-        )
+                    status = WebhookDelivery.Status.PENDING
+                    summary.retrying.append(outcome.delivery_id)
+            attempts = outcome.attempt if status == WebhookDelivery.Status.PENDING else 0
+            groups[(status, outcome.status_code, outcome.error, attempts)].append(
+                outcome.delivery_id
+            )
+        for (status, status_code, error, attempts), ids in groups.items():
+            values: dict[str, object] = {
+                "status": status,
+                "last_status_code": status_code,
+                "last_error": error,
+            }
+            if status == WebhookDelivery.Status.DELIVERED:
+                values["delivered_at"] = now
+            elif status == WebhookDelivery.Status.PENDING:
+                values["next_attempt_at"] = now + retry_delay(attempts=attempts)
+            WebhookDelivery.objects.filter(pk__in=ids).update(**values)
         if subscription.is_active and subscription.consecutive_failures >= threshold:
             subscription.is_active = False
             subscription.disabled_at = now
@@ -359,22 +403,47 @@ def _record(*, subscription_id: int, outcomes: list[Outcome], summary: DeliveryS
 def webhook_deliveries_send(
     *, subscription_id: int, budget_seconds: float | None = None
 ) -> DeliverySummary:
-    """Post the subscription's due deliveries, a few at a time, until none is due or the
-    time budget is spent (the rest waits for the next task or the sweep)."""
+    """Post the subscription's due deliveries, a batch at a time, until none is due or the
+    time budget is spent; `more` then says whether some are still due (the task queues itself
+    again behind the other subscribers' tasks, so a slow receiver never holds a worker for
+    long). While a batch is in flight its lease is renewed, so the lease can be short and a
+    killed worker's deliveries go out again soon, however slow the receiver."""
     concurrency = _setting("WEBHOOK_CONCURRENCY", 16)
-    budget = budget_seconds if budget_seconds is not None else _setting("WEBHOOK_TASK_BUDGET", 60)
+    budget = budget_seconds if budget_seconds is not None else _setting("WEBHOOK_TASK_BUDGET", 10)
+    batch = concurrency * _setting("WEBHOOK_BATCH_ROUNDS", 4)
     deadline = time.monotonic() + budget
     summary = DeliverySummary()
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        while time.monotonic() < deadline:
-            rows = _claim(subscription_id=subscription_id, limit=concurrency * 8)
+        while True:
+            if time.monotonic() >= deadline:
+                summary.more = True
+                break
+            rows = _claim(subscription_id=subscription_id, limit=batch)
             if not rows:
                 break
-            outcomes = list(pool.map(_post, rows))
+            outcomes = _post_all(pool, rows)
             _record(subscription_id=subscription_id, outcomes=outcomes, summary=summary)
             if summary.disabled:
                 break
     return summary
+
+
+def _post_all(pool: ThreadPoolExecutor, rows: list[WebhookDelivery]) -> list[Outcome]:
+    """Post the claimed rows in the pool, renewing their lease every third of it meanwhile."""
+    futures = [pool.submit(_post, row) for row in rows]
+    every = max(lease().total_seconds() / 3, 0.1)
+    while True:
+        _done, pending = wait(futures, timeout=every)
+        if not pending:
+            return [future.result() for future in futures]
+        lease_renew([row.pk for row in rows])
+
+
+def lease_renew(ids: Sequence[int]) -> int:
+    """Extend the lease of deliveries still being posted (one update)."""
+    return WebhookDelivery.objects.filter(
+        pk__in=list(ids), status=WebhookDelivery.Status.DELIVERING
+    ).update(claimed_at=timezone.now())
 
 
 def webhook_deliveries_reap() -> int:

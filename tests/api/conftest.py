@@ -12,7 +12,9 @@ from django.core.files.base import ContentFile
 from rest_framework.test import APIClient
 
 from api.services import api_token_create
+from banking.models import BankAccount, BankReceipt
 from receivables.services.invoices import credit_note_issue
+from tests.factories.bills import receive_bill
 from tests.factories.cases import (
     CollectionCaseFactory,
     CommunicationFactory,
@@ -91,6 +93,9 @@ class Book:
     message: object
     promise: object
     dispute: object
+    receipt: object
+    unmatched_receipt: object
+    bill: object
 
 
 def make_book(rep, *, code: str, count: int = 1) -> Book:
@@ -121,6 +126,36 @@ def make_book(rep, *, code: str, count: int = 1) -> Book:
     case = CollectionCaseFactory(customer=customer)
     message = CommunicationFactory(customer=customer, channels=["email", "letter"])
     message.letter_pdf.save("letter.pdf", ContentFile(PDF_BYTES), save=True)
+    account = BankAccount.objects.create(code=f"{code}-ICBC", number=f"6222{code}", currency="CNY")
+    receipt = BankReceipt.objects.create(
+        bank_account=account,
+        transaction_id=f"{code}-TX-1",
+        date=date(2026, 2, 20),
+        amount=payment.amount,
+        currency="CNY",
+        payer_name=f"{code} Trading",
+        payer_account=f"9558{code}",
+        memo=f"{code}-INV-0",
+        status=BankReceipt.Status.APPLIED,
+        customer=customer,
+        payment=payment,
+    )
+    unmatched = BankReceipt.objects.create(
+        bank_account=account,
+        transaction_id=f"{code}-TX-2",
+        date=date(2026, 2, 25),
+        amount=Decimal("88.00"),
+        currency="CNY",
+        payer_name="Unknown payer",
+        memo="goods",
+    )
+    bill = receive_bill(
+        customer=customer,
+        received_on=date(2026, 2, 1),
+        face="500.00",
+        number=f"{code}-BILL",
+        issue=date(2026, 1, 10),
+    )
     return Book(
         customer=customer,
         invoice=invoice,
@@ -140,6 +175,9 @@ def make_book(rep, *, code: str, count: int = 1) -> Book:
         message=message,
         promise=PromiseToPayFactory(customer=customer, case=case, invoices=[invoice]),
         dispute=DisputeFactory(customer=customer, case=case, invoices=[current_invoice]),
+        receipt=receipt,
+        unmatched_receipt=unmatched,
+        bill=bill,
     )
 
 

@@ -146,3 +146,32 @@ def test_concurrent_duplicates_record_one_payment():
     # PostgreSQL's jsonb keeps keys in its own order: compare the answers, not their text.
     assert all(body == answers[0][1] for _status, body in answers)
     assert Payment.objects.filter(customer=book.customer, reference="WIRE-77").count() == 1
+
+
+def test_answers_past_their_time_to_live_are_purged_by_the_beat_task(
+    api, books, settings, monkeypatch, django_assert_max_num_queries
+):
+    from datetime import timedelta
+
+    import time_machine
+    from django.utils import timezone
+
+    from api import services
+    from api.tasks import idempotency_records_purge_task
+
+    settings.API_IDEMPOTENCY_TTL = timedelta(hours=24)
+    monkeypatch.setattr(services, "PURGE_BATCH", 2)
+    now = timezone.now()
+    for hours, key in ((30, "old-1"), (26, "old-2"), (25, "old-3"), (23, "young")):
+        with time_machine.travel(now - timedelta(hours=hours), tick=False):
+            response = api("finance1", HTTP_IDEMPOTENCY_KEY=key).post(
+                "/api/v1/payments/",
+                _payment_body(books["rep1"], reference=key, payment_date="2026-02-27"),
+            )
+            assert response.status_code == 201
+
+    with django_assert_max_num_queries(2 * 3 + 1):
+        assert idempotency_records_purge_task() == {"purged": 3}
+
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["young"]
+    assert idempotency_records_purge_task() == {"purged": 0}

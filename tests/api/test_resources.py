@@ -26,6 +26,7 @@ DETAILS = {
     "messages": "message",
     "promises": "promise",
     "disputes": "dispute",
+    "acceptance-bills": "bill",
 }
 
 
@@ -258,12 +259,14 @@ def test_a_payment_in_the_future_or_over_the_open_amount_is_refused(api, books):
         format="json",
     )
     assert over.status_code == 400
-    assert Payment.objects.filter(customer=invoice.customer).count() == 1
+    # The book's payment and the one its acceptance bill recorded; nothing new
+    assert Payment.objects.filter(customer=invoice.customer).count() == 2
 
 
 def test_a_rep_cannot_allocate_to_another_reps_invoice_even_as_finance_of_a_wrong_customer(
     api, books
 ):
+    before = Payment.objects.filter(customer=books["rep1"].customer).count()
     response = api("finance1").post(
         "/api/v1/payments/",
         {
@@ -276,7 +279,7 @@ def test_a_rep_cannot_allocate_to_another_reps_invoice_even_as_finance_of_a_wron
         format="json",
     )
     assert response.status_code == 400
-    assert Payment.objects.filter(customer=books["rep1"].customer).count() == 1
+    assert Payment.objects.filter(customer=books["rep1"].customer).count() == before
 
 
 def test_finance_issues_a_credit_note(api, books):
@@ -408,7 +411,10 @@ def test_lists_of_payments_cases_messages_promises_and_disputes_filter(api, book
     def ids(query: str) -> set[int]:
         return _ids(client.get(f"/api/v1/{query}"))
 
-    assert ids(f"payments/?customer={rep1.customer.pk}") == {rep1.payment.pk}
+    assert ids(f"payments/?customer={rep1.customer.pk}") == {
+        rep1.payment.pk,
+        rep1.bill.payment_id,
+    }
     assert ids("payments/?status=reversed") == set()
     assert ids("payments/?date_from=2026-02-02") == set()
     assert ids(f"cases/?customer={rep1.customer.pk}&status=open") == {rep1.case.pk}
@@ -417,3 +423,80 @@ def test_lists_of_payments_cases_messages_promises_and_disputes_filter(api, book
     assert ids(f"promises/?customer={rep1.customer.pk}&status=open") == {rep1.promise.pk}
     assert ids(f"disputes/?customer={rep1.customer.pk}&status=open") == {rep1.dispute.pk}
     assert client.get("/api/v1/payments/?customer=99999999999999999999999").status_code == 400
+
+
+# --- Bank receipts and acceptance bills ------------------------------------------
+
+
+@pytest.mark.parametrize("role", ["finance1", "manager1", "admin"])
+def test_finance_and_managers_see_every_receipt_with_its_customer(api, books, role):
+    body = api(role).get("/api/v1/bank-receipts/?page_size=100").json()
+    by_id = {row["id"]: row for row in body["results"]}
+    for rep in ("rep1", "rep2"):
+        applied = by_id[books[rep].receipt.pk]
+        assert applied["customer_code"] == books[rep].customer.code
+        assert applied["payment"] == books[rep].payment.pk
+        assert applied["amount"] == f"{books[rep].payment.amount:.2f}"
+        assert applied["bank_account"] == f"{books[rep].customer.code}-ICBC"
+        assert books[rep].unmatched_receipt.pk in by_id
+
+
+def test_a_rep_sees_only_the_receipts_offered_to_claims_with_their_public_fields(api, books):
+    client = api("rep1")
+    body = client.get("/api/v1/bank-receipts/").json()
+
+    # Every unmatched receipt (nobody's yet, as on the claim page), none placed with a customer
+    assert _ids_of(body) == {books["rep1"].unmatched_receipt.pk, books["rep2"].unmatched_receipt.pk}
+    row = next(row for row in body["results"] if row["id"] == books["rep2"].unmatched_receipt.pk)
+    assert row["amount"] == "88.00"
+    assert row["payer_name"] == "Unknown payer"
+    assert row["memo"] == "goods"
+    assert row["customer"] is row["customer_code"] is row["bank_account"] is None
+    assert row["transaction_id"] is row["payer_account"] is None
+    # A receipt placed with a customer, even the rep's own, is not on the claim page: 404
+    for rep in ("rep1", "rep2"):
+        assert client.get(f"/api/v1/bank-receipts/{books[rep].receipt.pk}/").status_code == 404
+    detail = client.get(f"/api/v1/bank-receipts/{books['rep2'].unmatched_receipt.pk}/").json()
+    assert detail == row
+
+
+def _ids_of(body) -> set[int]:
+    return {row["id"] for row in body["results"]}
+
+
+def test_receipts_filter_by_status_date_range_and_account(api, books):
+    client = api("finance1")
+    applied = _ids_of(client.get("/api/v1/bank-receipts/?status=applied").json())
+    assert applied == {books["rep1"].receipt.pk, books["rep2"].receipt.pk}
+    late = _ids_of(client.get("/api/v1/bank-receipts/?date_from=2026-02-21").json())
+    assert late == {books["rep1"].unmatched_receipt.pk, books["rep2"].unmatched_receipt.pk}
+    early = _ids_of(client.get("/api/v1/bank-receipts/?date_to=2026-02-20").json())
+    assert early == applied
+    account = _ids_of(client.get("/api/v1/bank-receipts/?account=R2-ICBC").json())
+    assert account == {books["rep2"].receipt.pk, books["rep2"].unmatched_receipt.pk}
+    bad = client.get("/api/v1/bank-receipts/?status=lost&date_from=2026-13-01")
+    assert bad.status_code == 400
+    assert set(bad.json()) == {"status", "date_from"}
+
+
+def test_bills_are_scoped_filtered_and_their_money_is_strings(api, books):
+    bill = books["rep1"].bill
+    body = api("rep1").get(f"/api/v1/acceptance-bills/{bill.pk}/").json()
+    assert body["face_amount"] == "500.00"
+    assert body["discount_amount"] is None
+    assert body["cash_received"] is None
+    assert body["status"] == "held"
+    assert body["customer_code"] == "R1"
+    client = api("finance1")
+    assert _ids_of(client.get("/api/v1/acceptance-bills/?status=held").json()) == {
+        books["rep1"].bill.pk,
+        books["rep2"].bill.pk,
+    }
+    assert _ids_of(client.get("/api/v1/acceptance-bills/?status=collected").json()) == set()
+    maturity = bill.maturity_date.isoformat()
+    assert _ids_of(
+        client.get(
+            f"/api/v1/acceptance-bills/?maturity_from={maturity}&maturity_to={maturity}"
+            f"&customer={books['rep2'].customer.pk}"
+        ).json()
+    ) == {books["rep2"].bill.pk}

@@ -313,3 +313,42 @@ def test_finance_and_managers_get_their_own_sections_and_broken_promises_go_at_o
     assert "Late Payer Ltd" in alert.json()["markdown"]["content"]
     assert "800.00" in alert.json()["markdown"]["content"]
     assert mine.messages.get().notice_count == 1
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_the_robot_page_sends_a_test_message_in_the_robots_language(
+    fake, settings, client, django_capture_on_commit_callbacks, language
+):
+    settings.ROBOT_LIMITER = "db"
+    rep = SalesRepFactory()
+    url = fake.route("/ding", kind="dingtalk", secret="SECdemo", limits=((20, 60),))
+    robot = register(rep, url, Robot.Platform.DINGTALK, secret="SECdemo", language=language)
+    client.force_login(rep)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/integrations/robots/{robot.pk}/test/")
+
+    assert response.status_code == 302
+    (received,) = fake.requests_to("/ding")
+    assert received.signature_ok
+    text = received.json()["markdown"]["text"]
+    expected = {"en": "Test message from Huikuan", "zh-hans": "回款测试消息"}[language]
+    assert expected in text
+    assert robot.name in text
+    message = RobotMessage.objects.get(robot=robot)
+    assert message.status == RobotMessage.Status.SENT
+    assert not RobotNotice.objects.filter(message__isnull=True).exists()
+    page = client.get(f"/integrations/robots/{robot.pk}/")
+    assert message.get_status_display() in page.content.decode()
+
+
+def test_only_who_reaches_the_robot_can_test_it(fake, settings, client):
+    settings.ROBOT_LIMITER = "db"
+    owner, other = SalesRepFactory(), SalesRepFactory()
+    robot = register(owner, fake.route("/wecom", kind="wecom"), Robot.Platform.WECOM)
+    client.force_login(other)
+
+    assert client.post(f"/integrations/robots/{robot.pk}/test/").status_code == 404
+    assert client.get(f"/integrations/robots/{robot.pk}/test/").status_code == 405
+    assert not RobotNotice.objects.exists()
+    assert fake.requests_to("/wecom") == []

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied
+from django.utils import timezone
 
 from core.domain_events import EventType
 from integrations.models import OutboundEvent, WebhookAttempt, WebhookDelivery, WebhookSubscription
@@ -206,3 +207,40 @@ def test_fan_out_takes_the_same_statements_whatever_the_number_of_events(
     assert WebhookDelivery.objects.count() == 3 * count
     assert not OutboundEvent.objects.filter(fanned_out_at__isnull=True).exists()
     assert events_fan_out().events == 0  # nothing twice
+
+
+def test_the_sender_renews_its_lease_while_a_slow_receiver_answers(fake, finance, settings):
+    # A lease shorter than the receiver takes: without renewal the sweep would post it twice
+    settings.WEBHOOK_LEASE_SECONDS = 0.6
+    subscription = subscribe(finance, fake.route("/slow", kind="webhook", delay=1.0))
+    fake.routes["/slow"].secret = subscription.secret
+    record_payment()
+    events_fan_out()
+    before = timezone.now()
+
+    summary = webhooks.webhook_deliveries_send(subscription_id=subscription.pk)
+
+    delivery = WebhookDelivery.objects.get()
+    assert summary.delivered == [delivery.pk]
+    assert delivery.status == WebhookDelivery.Status.DELIVERED
+    # Renewed at least once while the post was in flight (every third of the lease)
+    assert delivery.claimed_at >= before + timedelta(seconds=0.2)
+    assert len(fake.requests_to("/slow")) == 1
+
+
+def test_a_task_past_its_budget_leaves_the_rest_due_and_says_so(fake, finance, settings):
+    settings.WEBHOOK_CONCURRENCY = 1
+    settings.WEBHOOK_BATCH_ROUNDS = 1
+    subscription = subscribe(finance, fake.route("/erp", kind="webhook"))
+    fake.routes["/erp"].secret = subscription.secret
+    for _ in range(3):
+        record_payment()
+    events_fan_out()
+
+    summary = webhooks.webhook_deliveries_send(subscription_id=subscription.pk, budget_seconds=0)
+
+    assert summary.more
+    assert summary.delivered == []
+    assert WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING).count() == 3
+    assert webhooks.webhook_deliveries_send(subscription_id=subscription.pk).more is False
+    assert WebhookDelivery.objects.filter(status=WebhookDelivery.Status.DELIVERED).count() == 3
