@@ -255,6 +255,29 @@ def timed_bare_rows(
     return statistics.median(samples), rows
 
 
+def _timed_get(client, url: str, *, result: Result, cap: float):
+    """One GET under the cap: (response, seconds, statements), or (None, 0, 0) once the
+    result says it was capped or not 200."""
+    started = time.perf_counter()
+    try:
+        with wall_clock_cap(cap) as alarm, counted_queries() as counter:
+            response = client.get(url)
+    except CapExceededError:
+        alarm = {"fired": True}
+    if alarm["fired"]:
+        _reset_connection()
+        result.capped = True
+        result.note = f"> {cap:g} s cap"
+        return None, 0.0, 0
+    elapsed = time.perf_counter() - started
+    result.requests += 1
+    if response.status_code != 200:
+        result.errors += 1
+        result.note = f"HTTP {response.status_code}"
+        return None, 0.0, 0
+    return response, elapsed, counter["n"]
+
+
 def measure_page(
     key: str, url: str, user_id: int, *, repeat: int, cap: float, budget: float
 ) -> Result:
@@ -268,28 +291,14 @@ def measure_page(
     spent = 0.0
     size = 0
     for attempt in range(repeat + 1):
-        started = time.perf_counter()
-        try:
-            with wall_clock_cap(cap) as alarm, counted_queries() as counter:
-                response = client.get(url)
-        except CapExceededError:
-            alarm = {"fired": True}
-        if alarm["fired"]:
-            _reset_connection()
-            result.capped = True
-            result.note = f"> {cap:g} s cap"
+        response, elapsed, statements = _timed_get(client, url, result=result, cap=cap)
+        if response is None:
             break
-        elapsed = time.perf_counter() - started
         spent += elapsed
-        result.requests += 1
-        if response.status_code != 200:
-            result.errors += 1
-            result.note = f"HTTP {response.status_code}"
-            break
         size = len(response.content)
         if attempt == 0:
             continue  # warm-up: caches, connection, template compilation
-        result.queries = counter["n"] if result.queries is None else result.queries
+        result.queries = statements if result.queries is None else result.queries
         result.samples.append(elapsed)
         if len(result.samples) >= 3 and spent > budget:
             break
@@ -330,30 +339,16 @@ def measure_api_list(
     rows = 0
     queries: list[int] = []
     for attempt in range(repeat + 1):
-        started = time.perf_counter()
-        try:
-            with wall_clock_cap(cap) as alarm, counted_queries() as counter:
-                response = client.get(url)
-        except CapExceededError:
-            alarm = {"fired": True}
-        if alarm["fired"]:
-            _reset_connection()
-            result.capped = True
-            result.note = f"> {cap:g} s cap"
+        response, elapsed, statements = _timed_get(client, url, result=result, cap=cap)
+        if response is None:
             break
-        elapsed = time.perf_counter() - started
         spent += elapsed
-        result.requests += 1
-        if response.status_code != 200:
-            result.errors += 1
-            result.note = f"HTTP {response.status_code}"
-            break
         body = response.json()
         url = body.get("next") or path
         if attempt == 0:
             continue  # warm-up
         rows = max(rows, len(body["results"]))
-        queries.append(counter["n"])
+        queries.append(statements)
         result.samples.append(elapsed)
         if len(result.samples) >= 3 and spent > budget:
             break

@@ -110,39 +110,28 @@ def ageing_for_dashboard(
     replaces (two more grouped queries). Its rows per customer only when asked (the
     export): the charts need the totals, which cost what the open book costs."""
     rep_id = effective_rep_id(user=user, rep_id=filters.rep_id)
-    rep = get_user_model()(pk=rep_id) if rep_id else None
+    scope = {
+        "as_of": filters.as_of,
+        "currency": filters.currency,
+        "user": user,
+        "rep": get_user_model()(pk=rep_id) if rep_id else None,
+        "invoices": Invoice.objects.exclude(invoice_replaced()),
+        "today": filters.today,
+    }
+    instalments = instalment_ageing(
+        as_of=filters.as_of,
+        currency=filters.currency,
+        queryset=scoped(AgreementInstalment.objects.all(), user=user, rep_id=rep_id),
+    )
     if not per_customer:
-        totals = ageing_totals(
-            as_of=filters.as_of,
-            currency=filters.currency,
-            user=user,
-            rep=rep,
-            invoices=Invoice.objects.exclude(invoice_replaced()),
-            today=filters.today,
-        )
-        for extra in instalment_ageing(
-            as_of=filters.as_of,
-            currency=filters.currency,
-            queryset=scoped(AgreementInstalment.objects.all(), user=user, rep_id=rep_id),
-        ):
+        totals = ageing_totals(**scope)
+        for extra in instalments:
             for bucket in BUCKETS:
                 totals[bucket] = cents(totals[bucket] + extra[bucket])
         totals["total"] = cents(sum((totals[bucket] for bucket in BUCKETS), ZERO_AMOUNT))
         return AgeingReport(as_of=filters.as_of, currency=filters.currency, totals=totals)
-    report = ageing_report(
-        as_of=filters.as_of,
-        currency=filters.currency,
-        user=user,
-        rep=rep,
-        invoices=Invoice.objects.exclude(invoice_replaced()),
-        today=filters.today,
-    )
-    rows = {row.customer_id: row for row in report.customers}
-    for extra in instalment_ageing(
-        as_of=filters.as_of,
-        currency=filters.currency,
-        queryset=scoped(AgreementInstalment.objects.all(), user=user, rep_id=rep_id),
-    ):
+    rows = {row.customer_id: row for row in ageing_report(**scope).customers}
+    for extra in instalments:
         row = rows.get(extra["customer_id"])
         amounts = {
             bucket: cents((row.amounts[bucket] if row else ZERO_AMOUNT) + extra[bucket])
