@@ -66,6 +66,7 @@ SKIPPED_ROUTES = {
     "portal:proof",
     "portal:letter",
     "portal:confirmation_pdf",
+    "portal:statement_pdf",
 }
 APPS = (
     "receivables",
