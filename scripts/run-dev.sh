@@ -39,7 +39,11 @@ stop() {
     kill -KILL -- "-$worker_pid" 2>/dev/null || true
   fi
   wait "$worker_pid" 2>/dev/null || true
-  if [ -n "$web_pid" ]; then wait "$web_pid" 2>/dev/null || true; fi
+  if [ -n "$web_pid" ]; then
+    # A web app still busy (a request, the reloader) after the worker's grace is killed.
+    kill -0 "$web_pid" 2>/dev/null && kill -KILL -- "-$web_pid" 2>/dev/null || true
+    wait "$web_pid" 2>/dev/null || true
+  fi
   exit 0
 }
 trap stop EXIT INT TERM
