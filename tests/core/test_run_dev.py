@@ -81,6 +81,9 @@ def test_run_dev_stops_the_worker_and_the_web_app_within_seconds(tmp_path, signa
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            # As from a terminal: a shell started in the background (a CI job run with `&`)
+            # inherits SIGINT ignored, and bash cannot trap a signal ignored on entry.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
     try:
         _wait_until_up(port=port, log=log, deadline=time.monotonic() + 90)
