@@ -31,7 +31,6 @@ from django.contrib.auth import get_user_model
 from django.db.models import Case as CaseWhen
 from django.db.models import (
     Count,
-    Exists,
     IntegerField,
     Max,
     Min,
@@ -439,10 +438,6 @@ def _owed_rung_steps(*, as_of: date, currency: str | None = None) -> QuerySet[Du
     Items still owed are open invoices not replaced by an approved plan, and
     instalments of approved plans.
     """
-    replaced = SupplementaryAgreement.invoices.through.objects.filter(
-        invoice_id=OuterRef("invoice_id"),
-        supplementaryagreement__status=SupplementaryAgreement.Status.APPROVED,
-    )
     steps = DunningStep.objects.filter(fired_on__lte=as_of, level__in=list(RUNG_RANKS))
     if currency:
         steps = steps.filter(currency=currency)
@@ -454,7 +449,7 @@ def _owed_rung_steps(*, as_of: date, currency: str | None = None) -> QuerySet[Du
                 instalment__agreement__status=SupplementaryAgreement.Status.APPROVED,
             )
         )
-        .exclude(Q(invoice__isnull=False) & Exists(replaced))
+        .exclude(Q(invoice__isnull=False) & invoice_replaced(ref="invoice_id"))
         .annotate(
             rank=CaseWhen(
                 *(When(level=level, then=Value(rank)) for level, rank in RUNG_RANKS.items()),
@@ -496,17 +491,13 @@ def ladder_distribution(*, user: User, filters: DashboardFilters) -> list[Ladder
         .annotate(top=Max("rank"))
         .values_list("customer_id", "top")
     )
-    replaced = SupplementaryAgreement.invoices.through.objects.filter(
-        invoice_id=OuterRef("pk"),
-        supplementaryagreement__status=SupplementaryAgreement.Status.APPROVED,
-    )
     overdue = (
         invoices_open_today(Invoice.objects.filter(customer__in=customers))
         .filter(
             overdue_q(as_of=filters.as_of, tolerance=policy_tolerance_expression()),
             currency=filters.currency,
         )
-        .exclude(Exists(replaced))
+        .exclude(invoice_replaced())
         .order_by()
         .values("customer_id")
         .annotate(top=Min(Value(0, output_field=IntegerField())))
