@@ -226,31 +226,42 @@ def instalments_overdue(
 
 
 def customer_ids_overdue(
-    *, as_of: date, tolerance: Decimal | Expression, customer_ids: Iterable[int]
+    *, as_of: date, tolerance: Decimal | Expression, customer_ids: Iterable[int] | None
 ) -> set[int]:
     """Of these customers, those with something overdue as of the date (for a past date read
     from history, so a run for it sees that day): an invoice no approved agreement replaces, or
-    an instalment. Pauses (disputes, promises) do not matter, the tolerance does."""
-    ids = list(customer_ids)
+    an instalment. Pauses (disputes, promises) do not matter, the tolerance does. With
+    `customer_ids` None, of all customers."""
+    invoices = Invoice.objects.all()
+    instalments = AgreementInstalment.objects.all()
+    if customer_ids is not None:
+        ids = list(customer_ids)
+        invoices = invoices.filter(customer_id__in=ids)
+        instalments = instalments.filter(agreement__customer_id__in=ids)
     today = timezone.localdate()
     # Only what may be open on the date: from today on, the open-invoice index and the
     # stored outstanding, so the cost follows the open book and not the history.
-    maybe_open = invoices_maybe_open_as_of(
-        as_of=as_of, queryset=Invoice.objects.filter(customer_id__in=ids)
-    )
-    invoices = (
+    maybe_open = invoices_maybe_open_as_of(as_of=as_of, queryset=invoices)
+    overdue_invoices = (
         invoices_with_open_amount(as_of=as_of, today=today, queryset=maybe_open)
         .filter(overdue_q(as_of=as_of, tolerance=tolerance, amount="open_amount"))
         .exclude(invoice_replaced())
         .values_list("customer_id", flat=True)
+        .order_by()
+        .distinct()
     )
-    instalments = instalments_overdue(
-        as_of=as_of,
-        tolerance=tolerance,
-        queryset=AgreementInstalment.objects.filter(agreement__customer_id__in=ids),
-        today=as_of >= today,
-    ).values_list("customer_id_value", flat=True)
-    return set(invoices) | set(instalments)
+    overdue_instalments = (
+        instalments_overdue(
+            as_of=as_of,
+            tolerance=tolerance,
+            queryset=instalments,
+            today=as_of >= today,
+        )
+        .values_list("customer_id_value", flat=True)
+        .order_by()
+        .distinct()
+    )
+    return set(overdue_invoices) | set(overdue_instalments)
 
 
 def _customer_sum(queryset: QuerySet, *, group: str, value: str) -> Subquery:

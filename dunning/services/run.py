@@ -204,18 +204,37 @@ def run_dunning(
     return result
 
 
-def customers_to_visit(*, as_of: date) -> QuerySet[Customer]:
-    """Customers with an item that may be open on as_of, or an open case to maybe close."""
-    open_on_date = invoices_maybe_open_as_of(
-        as_of=as_of, queryset=Invoice.objects.filter(customer=OuterRef("pk"))
+def customers_to_visit(*, as_of: date, policy: DunningPolicy) -> list[int]:
+    """Customers the run has something to do for on the date, found set-based before any lock.
+
+    An item due a level by its dates and the ladder (paused ones too: the run
+    counts them as skipped), or a case to open or to close. The chunks check
+    everything again under their locks; this only spares them the customers
+    with nothing to do, most of them on most days, so a same-day rerun or an
+    ordinary day costs what its work costs, not what the book costs.
+    """
+    due = [
+        _items_base(kind=kind, as_of=as_of, customer_ids=None)
+        .filter(*conditions)
+        .values_list("customer_id" if kind == "invoice" else "agreement__customer_id", flat=True)
+        .order_by()
+        for kind, conditions in _due_conditions(as_of=as_of, policy=policy)
+    ]
+    customer_ids = set(due[0].union(*due[1:])) if due else set()
+    overdue = customer_ids_overdue(as_of=as_of, tolerance=policy.tolerance, customer_ids=None)
+    open_cases = dict(
+        CollectionCase.objects.filter(status=CollectionCase.Status.OPEN).values_list(
+            "customer_id", "opened_on"
+        )
     )
-    agreements = SupplementaryAgreement.objects.filter(
-        customer=OuterRef("pk"), status=SupplementaryAgreement.Status.APPROVED
-    )
-    cases = CollectionCase.objects.filter(
-        customer=OuterRef("pk"), status=CollectionCase.Status.OPEN
-    )
-    return Customer.objects.filter(Exists(open_on_date) | Exists(agreements) | Exists(cases))
+    customer_ids |= overdue - set(open_cases)
+    # A run for an earlier date does not close a case opened later (`_cases_sync`).
+    customer_ids |= {
+        customer_id
+        for customer_id, opened_on in open_cases.items()
+        if customer_id not in overdue and opened_on <= as_of
+    }
+    return sorted(customer_ids)
 
 
 @transaction.atomic
@@ -232,7 +251,7 @@ def _run_plan(
         run.repeat_count += 1
         run.status = DunningRun.Status.RUNNING
         run.finished_at = None
-    customer_ids = list(customers_to_visit(as_of=as_of).order_by("pk").values_list("pk", flat=True))
+    customer_ids = customers_to_visit(as_of=as_of, policy=policy)
     slices = [customer_ids[i : i + chunk_size] for i in range(0, len(customer_ids), chunk_size)]
     now = timezone.now()
     chunks = DunningRunChunk.objects.bulk_create(
@@ -340,31 +359,26 @@ def _chunk_process(*, chunk_id: int) -> ChunkResult:
     result = ChunkResult()
     cases = _cases_sync(as_of=as_of, policy=policy, customers=customers)
     batch = uuid.uuid4()
-    levels = sorted(policy.levels.all(), key=lambda level: level.sequence)
-    previous_rung: DunningLevel | None = None
-    for level in levels:
-        for kind in ("invoice", "instalment"):
-            candidates = _level_candidates(
-                kind=kind,
-                level=level,
-                previous_rung=previous_rung,
-                as_of=as_of,
-                policy=policy,
-                customer_ids=customer_ids,
-            )
-            if candidates is None:
-                continue
-            result.skipped.update(_skipped(candidates, policy=policy))
-            result.steps_created += _steps_insert(
-                kind=kind,
-                queryset=dunnable(candidates, policy=policy),
-                level=level,
-                as_of=as_of,
-                run_id=run.pk,
-                batch=batch,
-            )
-        if level.is_rung:
-            previous_rung = level
+    for kind, level, conditions in _due_conditions(as_of=as_of, policy=policy, with_level=True):
+        candidates = _level_candidates(
+            kind=kind,
+            conditions=conditions,
+            as_of=as_of,
+            policy=policy,
+            customer_ids=customer_ids,
+        )
+        if candidates is None:
+            continue
+        result.skipped.update(_skipped(candidates, policy=policy))
+        result.steps_created += _steps_insert(
+            kind=kind,
+            queryset=dunnable(candidates, policy=policy),
+            level=level,
+            as_of=as_of,
+            run_id=run.pk,
+            batch=batch,
+        )
+    levels = _levels(policy)
     result.communications = _communications_create(
         batch=batch,
         run_id=run.pk,
@@ -455,11 +469,71 @@ def _domain_events(
     return events
 
 
+def _levels(policy: DunningPolicy) -> list[DunningLevel]:
+    return sorted(policy.levels.all(), key=lambda level: level.sequence)
+
+
+def _due_conditions(*, as_of: date, policy: DunningPolicy, with_level: bool = False) -> list:
+    """Per level in ladder order and kind of item: the conditions under which an item is due
+    that level today by its dates and the ladder (before pause rules and the tolerance).
+
+    Levels without a window today (the pre-due reminder once no due date is near) are left
+    out. Items are `(kind, conditions)`, or `(kind, level, conditions)` with `with_level`.
+    """
+    plan = []
+    previous_rung: DunningLevel | None = None
+    for level in _levels(policy):
+        if level.code == LevelCode.PRE_DUE:
+            last_due = pre_due_last_due(as_of=as_of, policy=policy)
+            dates = pre_due_q(as_of=as_of, last_due=last_due) if last_due > as_of else None
+        else:
+            # Days past due >= offset, as a date range (no date arithmetic in SQL).
+            dates = Q(due_date__lte=as_of - timedelta(days=level.days_offset))
+        for kind in ("invoice", "instalment"):
+            if dates is None:
+                continue
+            conditions = [
+                dates,
+                ~Exists(DunningStep.objects.filter(**{kind: OuterRef("pk")}, level=level.code)),
+            ]
+            if level.is_rung and previous_rung is not None:
+                conditions.append(
+                    Exists(
+                        DunningStep.objects.filter(
+                            REACHED,
+                            **{kind: OuterRef("pk")},
+                            level=previous_rung.code,
+                            fired_on__lte=as_of - timedelta(days=policy.min_gap_days),
+                        )
+                    )
+                )
+            plan.append((kind, level, conditions) if with_level else (kind, conditions))
+        if level.is_rung:
+            previous_rung = level
+    return plan
+
+
+def _items_base(*, kind: str, as_of: date, customer_ids: list[int] | None) -> QuerySet:
+    """The items of these customers (all when None) the run may chase on the date."""
+    if kind == "invoice":
+        # Only what may be open on the date: for today's run the open-invoice index, so the
+        # cost follows the open book, not every invoice the customers were ever sent.
+        invoices = Invoice.objects.all()
+        if customer_ids is not None:
+            invoices = invoices.filter(customer_id__in=customer_ids)
+        return invoices_maybe_open_as_of(as_of=as_of, queryset=invoices)
+    instalments = AgreementInstalment.objects.filter(
+        agreement__status=SupplementaryAgreement.Status.APPROVED
+    )
+    if customer_ids is not None:
+        instalments = instalments.filter(agreement__customer_id__in=customer_ids)
+    return instalments
+
+
 def _level_candidates(
     *,
     kind: str,
-    level: DunningLevel,
-    previous_rung: DunningLevel | None,
+    conditions: list,
     as_of: date,
     policy: DunningPolicy,
     customer_ids: list[int],
@@ -469,44 +543,14 @@ def _level_candidates(
     Returns None when no item qualifies by dates alone (checked first with a
     cheap query, as on most days most levels have nothing to do).
     """
-    if level.code == LevelCode.PRE_DUE:
-        last_due = pre_due_last_due(as_of=as_of, policy=policy)
-        if last_due <= as_of:
-            return None
-        dates = pre_due_q(as_of=as_of, last_due=last_due)
-    else:
-        # Days past due >= offset, as a date range (no date arithmetic in SQL).
-        dates = Q(due_date__lte=as_of - timedelta(days=level.days_offset))
-    ladder = [~Exists(DunningStep.objects.filter(**{kind: OuterRef("pk")}, level=level.code))]
-    if level.is_rung and previous_rung is not None:
-        ladder.append(
-            Exists(
-                DunningStep.objects.filter(
-                    REACHED,
-                    **{kind: OuterRef("pk")},
-                    level=previous_rung.code,
-                    fired_on__lte=as_of - timedelta(days=policy.min_gap_days),
-                )
-            )
-        )
-    if kind == "invoice":
-        # Only what may be open on the date: for today's run the open-invoice index, so the
-        # cost follows the open book, not every invoice the customers were ever sent.
-        base = invoices_maybe_open_as_of(
-            as_of=as_of, queryset=Invoice.objects.filter(customer_id__in=customer_ids)
-        )
-    else:
-        base = AgreementInstalment.objects.filter(
-            agreement__status=SupplementaryAgreement.Status.APPROVED,
-            agreement__customer_id__in=customer_ids,
-        )
-    if not base.filter(dates, *ladder).exists():
+    base = _items_base(kind=kind, as_of=as_of, customer_ids=customer_ids)
+    if not base.filter(*conditions).exists():
         return None
     if kind == "invoice":
         queryset = invoice_items(as_of=as_of, policy=policy, queryset=base)
     else:
         queryset = instalment_items(as_of=as_of, policy=policy, customer_ids=customer_ids)
-    return queryset.filter(dates, *ladder, open_q(amount="open_amount"))
+    return queryset.filter(*conditions, open_q(amount="open_amount"))
 
 
 def _skipped(candidates: QuerySet, *, policy: DunningPolicy) -> Counter:

@@ -16,12 +16,13 @@ from dunning.models import (
     CollectionTask,
     Communication,
     DunningRun,
+    DunningRunChunk,
     DunningStep,
     LevelCode,
 )
 from dunning.services.run import run_dunning
 from dunning.tasks import dunning_run_task
-from receivables.models import Customer
+from receivables.models import Customer, Invoice
 from tests.factories.cases import (
     AgreementInstalmentFactory,
     DisputeFactory,
@@ -503,6 +504,29 @@ def test_small_chunks_give_the_same_result():
 
     assert len(result.chunk_ids) == 3
     assert sorted(c.customer_code for c in result.communications) == ["C-1", "C-2", "C-3"]
+
+
+def test_only_customers_with_something_to_do_get_a_chunk():
+    """A rerun, or a day when nothing crosses a threshold, visits no one; paused items and
+    cases to close still bring their customer in."""
+    due_invoice(customer=dunning_customer(code="C-DUE"), due=D)
+    due_invoice(customer=dunning_customer(code="C-LATER"), due=D + timedelta(days=40))
+    paused = due_invoice(customer=dunning_customer(code="C-PAUSED"), due=D)
+    DisputeFactory(customer=paused.customer, invoices=[paused])
+    as_of = D + timedelta(days=1)
+
+    first = run_dunning(as_of=as_of, chunk_size=1)
+    again = run_dunning(as_of=as_of, chunk_size=1)
+
+    visited = list(DunningRunChunk.objects.order_by("index").values_list("customer_ids", flat=True))
+    due, paused_id = Customer.objects.get(code="C-DUE").pk, paused.customer_id
+    assert visited == [[due], [paused_id], [paused_id]]
+    assert first.as_json()["skipped"] == again.as_json()["skipped"]
+    assert again.as_json()["skipped"]["dispute"] == 1
+    # Paid in full: the open case is closed by the next day's run, which visits its customer.
+    pay(invoice=Invoice.objects.get(customer__code="C-DUE"), amount="1000.00", on=as_of)
+    run_dunning(as_of=D + timedelta(days=2), chunk_size=1)
+    assert CollectionCase.objects.get(customer_id=due).status == CollectionCase.Status.CLOSED
 
 
 def test_a_failing_chunk_does_not_stop_the_others(monkeypatch):
