@@ -416,6 +416,7 @@ def communications_build_many(
 ) -> list[Communication]:
     """Create the messages of many (customer, level, currency) groups with a fixed number of
     statements, with the result that building each group's message on its own would give.
+    The groups hold every step of one batch (a chunk of the run).
 
     The steps carry their items (and, for instalments, the agreement's invoices
     prefetched as `invoices_by_due`); the customers their sales rep. Contacts,
@@ -533,7 +534,10 @@ def communications_build_many(
         for step in plan["steps"]
     ):
         raise ValueError("one group per customer, level and currency, of its own steps")
-    DunningStep.objects.filter(pk__in=[step.pk for plan in plans for step in plan["steps"]]).update(
+    # The groups hold every step of one batch: filtering on it spares a list of their ids.
+    steps_total = sum(len(plan["steps"]) for plan in plans)
+    (batch,) = {step.batch for plan in plans for step in plan["steps"]}
+    linked = DunningStep.objects.filter(batch=batch).update(
         communication_id=Subquery(
             Communication.objects.filter(
                 pk__in=[c.pk for c in communications],
@@ -543,6 +547,8 @@ def communications_build_many(
             ).values("pk")[:1]
         )
     )
+    if linked != steps_total:
+        raise ValueError("the groups must hold every step of their batch")
     for communication, plan in zip(communications, plans, strict=True):
         for step in plan["steps"]:
             step.communication = communication

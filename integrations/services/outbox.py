@@ -13,11 +13,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.db.models import JSONField, Value
 from django.utils import timezone
 
 from core.domain_events import DomainEvent, EventType
 from core.money import money_quantize
-from integrations.models import OutboundEvent, RobotNotice, WebhookDelivery, WebhookSubscription
+from integrations.models import (
+    OutboundEvent,
+    Robot,
+    RobotNotice,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 from receivables.models import Invoice
 from receivables.services.balance_changes import BalanceCause, BalanceChange
 
@@ -35,14 +42,43 @@ class FanOut:
     robot_ids: list[int] = field(default_factory=list)
 
 
+def event_types_wanted() -> set[str]:
+    """The types someone listens to: an active subscription's, and the escalations when an
+    active robot posts them (one query)."""
+    subscribed = (
+        WebhookSubscription.objects.filter(is_active=True)
+        .values_list("event_types", flat=True)
+        .order_by()
+    )
+    robots = Robot.objects.filter(is_active=True, send_escalations=True).annotate(
+        types=Value(list(ROBOT_ESCALATION_TYPES), output_field=JSONField())
+    )
+    wanted: set[str] = set()
+    for types in subscribed.union(
+        robots.values_list("types", flat=True).order_by().distinct(), all=True
+    ):
+        wanted.update(types)
+    return wanted
+
+
 def outbox_write(events: Sequence[DomainEvent]) -> list[OutboundEvent]:
-    """Write the events in the caller's transaction (one insert) and fan them out after commit."""
+    """Write the events someone listens to in the caller's transaction (one insert) and fan
+    them out after commit.
+
+    An event of a type no active subscription or robot wants has nowhere to go: a
+    subscription receives what happens after it exists. Writing only the wanted ones keeps
+    a day's run of thousands of `invoice.overdue` from costing rows nobody reads.
+    """
+    wanted = event_types_wanted()
     rows = OutboundEvent.objects.bulk_create(
         [
             OutboundEvent(type=event.type, params=event.params, customer_id=event.customer_id)
             for event in events
+            if event.type in wanted
         ]
     )
+    if not rows:
+        return rows
     ids = [row.pk for row in rows if row.pk is not None]
 
     def dispatch() -> None:

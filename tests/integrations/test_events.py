@@ -10,7 +10,9 @@ from core.domain_events import EventType
 from dunning.services.disputes import dispute_open
 from dunning.services.promises import promise_review, promise_to_pay_record
 from dunning.services.run import run_dunning
-from integrations.models import OutboundEvent
+from integrations.models import OutboundEvent, Robot, WebhookSubscription
+from integrations.services.outbox import event_types_wanted
+from integrations.services.robots import robot_register
 from receivables.models import Customer
 from receivables.services.credit import customer_hold
 from receivables.services.payments import payment_reverse
@@ -23,6 +25,7 @@ from tests.factories.dunning import (
     executive_contact,
     pay,
 )
+from tests.factories.integrations import WebhookSubscriptionFactory
 from tests.factories.users import FinanceUserFactory, ManagerFactory, SalesRepFactory
 
 pytestmark = pytest.mark.django_db
@@ -33,6 +36,12 @@ D = date(2026, 3, 2)
 @pytest.fixture(autouse=True)
 def _policy():
     ensure_default_policy()
+
+
+@pytest.fixture(autouse=True)
+def _listener():
+    """Someone listens to every type (without a listener the outbox writes nothing)."""
+    WebhookSubscriptionFactory()
 
 
 def events(event_type: str) -> list[OutboundEvent]:
@@ -166,3 +175,32 @@ def test_amounts_are_strings_with_two_decimals():
         pay(invoice=invoice, amount=str(Decimal("1234.50")), on=D)
     (event,) = events(EventType.INVOICE_PAID)
     assert event.params["amount"] == "1234.50"
+
+
+def test_only_the_types_someone_listens_to_are_written():
+    WebhookSubscription.objects.all().delete()
+    customer = dunning_customer()
+    invoice = due_invoice(customer=customer, due=D, amount="1000.00")
+    with time_machine.travel(D, tick=False):
+        pay(invoice=invoice, amount="400.00", on=D)
+    assert not OutboundEvent.objects.exists()
+
+    WebhookSubscriptionFactory(event_types=[EventType.INVOICE_PAID])
+    WebhookSubscriptionFactory(event_types=[EventType.INVOICE_PAID], is_active=False)
+    with time_machine.travel(D, tick=False):
+        pay(invoice=invoice, amount="600.00", on=D)
+    assert list(OutboundEvent.objects.values_list("type", flat=True)) == [EventType.INVOICE_PAID]
+
+    robot_register(
+        name="Team",
+        platform=Robot.Platform.WECOM,
+        webhook_url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k",
+        secret="",
+        language="zh-hans",
+        actor=ManagerFactory(),
+    )
+    assert event_types_wanted() == {
+        EventType.INVOICE_PAID,
+        EventType.DUNNING_CASE_ESCALATED,
+        EventType.PROMISE_BROKEN,
+    }

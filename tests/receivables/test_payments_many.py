@@ -31,6 +31,7 @@ from receivables.services.payments import (
 )
 from tests.factories.customers import CustomerFactory
 from tests.factories.dunning import due_invoice, dunning_customer, ensure_default_policy
+from tests.factories.integrations import WebhookSubscriptionFactory
 from tests.factories.users import FinanceUserFactory
 
 pytestmark = pytest.mark.django_db
@@ -46,8 +47,9 @@ def at(day: date):
 @pytest.fixture
 def world():
     """Two customers reminded (sent, call task) with demand letters awaiting approval and
-    open cases, and a new customer with one invoice."""
+    open cases, and a new customer with one invoice; a webhook listens to every event."""
     ensure_default_policy()
+    WebhookSubscriptionFactory()
     north = dunning_customer(code="NORTH", name="Northwind Trading")
     south = dunning_customer(code="SOUTH", name="Southwind Trading")
     invoices = {
