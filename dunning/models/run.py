@@ -48,6 +48,12 @@ class DunningRun(models.Model):
     repeat_count = models.PositiveIntegerField(
         _("times started"), default=1, help_text=_("How often this business date was run.")
     )
+    skipped = models.JSONField(
+        _("kept back"),
+        default=dict,
+        blank=True,
+        help_text=_("Items due that a pause rule or the tolerance kept back, per reason."),
+    )
 
     class Meta:
         verbose_name = _("dunning run")
@@ -77,7 +83,6 @@ class DunningRunChunk(models.Model):
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     steps_created = models.PositiveIntegerField(_("steps created"), default=0)
     communications_created = models.PositiveIntegerField(_("communications created"), default=0)
-    skipped = models.JSONField(_("skipped"), default=dict, blank=True)
     error = models.TextField(_("error"), blank=True)
     # The lease: when the chunk was last handed to a worker (dispatched or
     # re-dispatched). A pending chunk whose lease is older than

@@ -118,7 +118,6 @@ class CreatedCommunication:
 @dataclass
 class ChunkResult:
     communications: list[CreatedCommunication] = field(default_factory=list)
-    skipped: Counter = field(default_factory=Counter)
     steps_created: int = 0
     already_done: bool = False
 
@@ -146,7 +145,6 @@ class RunResult:
 
     def add(self, chunk: ChunkResult) -> None:
         self.communications.extend(chunk.communications)
-        self.skipped.update(chunk.skipped)
         self.steps_created += chunk.steps_created
 
     def sorted_communications(self) -> list[CreatedCommunication]:
@@ -186,7 +184,9 @@ def run_dunning(
     policy = dunning_policy_active()
     size = chunk_size or getattr(settings, "DUNNING_CHUNK_SIZE", DEFAULT_CHUNK_SIZE)
     run, chunk_ids = _run_plan(as_of=as_of, policy=policy, chunk_size=size)
-    result = RunResult(as_of=as_of, run_id=run.pk, chunk_ids=chunk_ids)
+    result = RunResult(
+        as_of=as_of, run_id=run.pk, chunk_ids=chunk_ids, skipped=Counter(run.skipped)
+    )
     if dispatch is not None:
         for chunk_id in chunk_ids:
             dispatch(chunk_id)
@@ -204,22 +204,34 @@ def run_dunning(
     return result
 
 
-def customers_to_visit(*, as_of: date, policy: DunningPolicy) -> list[int]:
-    """Customers the run has something to do for on the date, found set-based before any lock.
+@dataclass
+class RunWork:
+    """What a business date asks of the run, found set-based before any lock."""
 
-    An item due a level by its dates and the ladder (paused ones too: the run
-    counts them as skipped), or a case to open or to close. The chunks check
-    everything again under their locks; this only spares them the customers
-    with nothing to do, most of them on most days, so a same-day rerun or an
-    ordinary day costs what its work costs, not what the book costs.
+    customer_ids: list[int]
+    skipped: Counter
+
+
+def run_work(*, as_of: date, policy: DunningPolicy) -> RunWork:
+    """The customers the run has something to do for on the date, and the items it keeps back.
+
+    A customer is visited for an item due a level today that no pause rule or the
+    tolerance keeps back, or for a case to open or to close; the kept-back items are
+    counted here, once for the whole book. The chunks check everything again under
+    their locks; this spares them the customers with nothing to do, most of them on
+    most days, so a same-day rerun or an ordinary day costs what its work costs.
     """
-    due = [
-        _items_base(kind=kind, as_of=as_of, customer_ids=None)
-        .filter(*conditions)
-        .values_list("customer_id" if kind == "invoice" else "agreement__customer_id", flat=True)
-        .order_by()
-        for kind, conditions in _due_conditions(as_of=as_of, policy=policy)
-    ]
+    skipped: Counter = Counter()
+    due = []
+    for kind, conditions in _due_conditions(as_of=as_of, policy=policy):
+        candidates = _level_candidates(
+            kind=kind, conditions=conditions, as_of=as_of, policy=policy, customer_ids=None
+        )
+        if candidates is None:
+            continue
+        skipped.update(_skipped(candidates, policy=policy))
+        column = "customer_id" if kind == "invoice" else "customer_id_value"
+        due.append(dunnable(candidates, policy=policy).values_list(column, flat=True).order_by())
     customer_ids = set(due[0].union(*due[1:])) if due else set()
     overdue = customer_ids_overdue(as_of=as_of, tolerance=policy.tolerance, customer_ids=None)
     open_cases = dict(
@@ -234,7 +246,7 @@ def customers_to_visit(*, as_of: date, policy: DunningPolicy) -> list[int]:
         for customer_id, opened_on in open_cases.items()
         if customer_id not in overdue and opened_on <= as_of
     }
-    return sorted(customer_ids)
+    return RunWork(customer_ids=sorted(customer_ids), skipped=skipped)
 
 
 @transaction.atomic
@@ -251,7 +263,8 @@ def _run_plan(
         run.repeat_count += 1
         run.status = DunningRun.Status.RUNNING
         run.finished_at = None
-    customer_ids = customers_to_visit(as_of=as_of, policy=policy)
+    work = run_work(as_of=as_of, policy=policy)
+    customer_ids = work.customer_ids
     slices = [customer_ids[i : i + chunk_size] for i in range(0, len(customer_ids), chunk_size)]
     now = timezone.now()
     chunks = DunningRunChunk.objects.bulk_create(
@@ -260,7 +273,10 @@ def _run_plan(
     )
     run.chunk_count += len(chunks)
     run.policy = policy
-    run.save(update_fields=["repeat_count", "status", "finished_at", "chunk_count", "policy"])
+    run.skipped = dict(work.skipped)
+    run.save(
+        update_fields=["repeat_count", "status", "finished_at", "chunk_count", "policy", "skipped"]
+    )
     if connection.features.can_return_rows_from_bulk_insert:
         return run, [chunk.pk for chunk in chunks]
     indexes = [chunk.index for chunk in chunks]
@@ -369,7 +385,6 @@ def _chunk_process(*, chunk_id: int) -> ChunkResult:
         )
         if candidates is None:
             continue
-        result.skipped.update(_skipped(candidates, policy=policy))
         result.steps_created += _steps_insert(
             kind=kind,
             queryset=dunnable(candidates, policy=policy),
@@ -401,7 +416,6 @@ def _chunk_process(*, chunk_id: int) -> ChunkResult:
     chunk.attempts += 1
     chunk.steps_created = result.steps_created
     chunk.communications_created = len(result.communications)
-    chunk.skipped = dict(result.skipped)
     chunk.error = ""
     chunk.finished_at = timezone.now()
     chunk.save()
