@@ -22,7 +22,11 @@ from dashboards.charts import Bar, Point, bar_chart, line_chart
 from dashboards.exports import FORMATS, table_response
 from dashboards.filters import DashboardFilterForm, default_currency
 from dashboards.selectors.common import DashboardFilters
-from dashboards.selectors.finance import UNALLOCATED_WINDOW_DAYS, finance_desk
+from dashboards.selectors.finance import (
+    UNALLOCATED_WINDOW_DAYS,
+    finance_desk,
+    queue_first_rows,
+)
 from dashboards.selectors.kpis import (
     ageing_for_dashboard,
     agreements_pending,
@@ -193,7 +197,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     ageing = ageing_for_dashboard(user=request.user, filters=filters)
     trend = kpi_trend(user=request.user, filters=filters)
     ladder = ladder_distribution(user=request.user, filters=filters)
-    agreements = agreements_pending(user=request.user, filters=filters)
+    agreements = queue_first_rows(
+        "agreements", agreements_pending(user=request.user, filters=filters), limit=10
+    )
     overdue_rows = overdue_per_customer(user=request.user, filters=filters)
     context = {
         "form": form,
@@ -230,8 +236,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "cash_application": cash_application_figures(
             as_of=filters.as_of, currency=filters.currency
         ),
-        "agreements": list(agreements[:10]),
-        "agreement_count": agreements.count(),
+        "agreements": agreements.rows,
+        "agreement_count": agreements.count,
         "exports": {
             name: _export_links(name, request)
             for name in (

@@ -31,9 +31,9 @@ class Queue:
     totals: list[tuple[str, object]] = field(default_factory=list)
 
 
-def _queue(key: str, queryset: QuerySet, *, limit: int) -> Queue:
-    # The size comes with the first rows (a window count): one query per queue
-    # whatever the size of the book.
+def queue_first_rows(key: str, queryset: QuerySet, *, limit: int) -> Queue:
+    """The first rows of a queue and its size, which comes with them (a window count): one
+    query per queue whatever the size of the book."""
     rows = list(queryset.annotate(queue_size=Window(Count("pk")))[:limit])
     return Queue(key=key, rows=rows, count=rows[0].queue_size if rows else 0)
 
@@ -120,7 +120,7 @@ def approved_communications_waiting(*, user: User) -> QuerySet[Communication]:
 def finance_desk(*, user: User, as_of: date, limit: int = DESK_ROWS) -> dict[str, Queue]:
     """The queues of finance's desk, keyed by name."""
     unallocated = unallocated_payments(user=user, as_of=as_of)
-    unallocated_queue = _queue("unallocated", unallocated, limit=limit)
+    unallocated_queue = queue_first_rows("unallocated", unallocated, limit=limit)
     unallocated_queue.totals = [
         (row["currency"], cents(row["total"]))
         for row in unallocated.order_by()
@@ -129,18 +129,26 @@ def finance_desk(*, user: User, as_of: date, limit: int = DESK_ROWS) -> dict[str
         .order_by("currency")
     ]
     return {
-        "credit": _queue(
+        "credit": queue_first_rows(
             "credit", scope_for_user(credit_assessment_list_pending(), user), limit=limit
         ),
-        "letters": _queue(
+        "letters": queue_first_rows(
             "letters", scope_for_user(letter_list_awaiting_approval(), user), limit=limit
         ),
-        "payments": _queue("payments", recent_payments(user=user, as_of=as_of), limit=limit),
+        "payments": queue_first_rows(
+            "payments", recent_payments(user=user, as_of=as_of), limit=limit
+        ),
         "unallocated": unallocated_queue,
-        "receipt": _queue("receipt", invoices_awaiting_receipt(user=user), limit=limit),
-        "undelivered": _queue("undelivered", invoices_not_delivered(user=user), limit=limit),
-        "disputes": _queue("disputes", scope_for_user(dispute_list_open(), user), limit=limit),
-        "holds": _queue("holds", customers_on_hold(user=user), limit=limit),
-        "failed": _queue("failed", failed_communications(user=user), limit=limit),
-        "outgoing": _queue("outgoing", approved_communications_waiting(user=user), limit=limit),
+        "receipt": queue_first_rows("receipt", invoices_awaiting_receipt(user=user), limit=limit),
+        "undelivered": queue_first_rows(
+            "undelivered", invoices_not_delivered(user=user), limit=limit
+        ),
+        "disputes": queue_first_rows(
+            "disputes", scope_for_user(dispute_list_open(), user), limit=limit
+        ),
+        "holds": queue_first_rows("holds", customers_on_hold(user=user), limit=limit),
+        "failed": queue_first_rows("failed", failed_communications(user=user), limit=limit),
+        "outgoing": queue_first_rows(
+            "outgoing", approved_communications_waiting(user=user), limit=limit
+        ),
     }

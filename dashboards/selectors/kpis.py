@@ -432,17 +432,44 @@ class LadderRow:
     customers: int
 
 
+def _rung_steps(*, as_of: date, currency: str | None) -> QuerySet[DunningStep]:
+    """Rung steps fired by the date, with their `rank` (1 to 4)."""
+    steps = DunningStep.objects.filter(fired_on__lte=as_of, level__in=list(RUNG_RANKS))
+    if currency:
+        steps = steps.filter(currency=currency)
+    return steps.annotate(
+        rank=CaseWhen(
+            *(When(level=level, then=Value(rank)) for level, rank in RUNG_RANKS.items()),
+            output_field=IntegerField(),
+        )
+    )
+
+
+def _owed_invoice_rung_steps(*, as_of: date, currency: str | None) -> QuerySet[DunningStep]:
+    """Rung steps of open invoices no approved plan replaces (an inner join to the open ones)."""
+    return (
+        _rung_steps(as_of=as_of, currency=currency)
+        .filter(invoice__status=Invoice.Status.OPEN)
+        .exclude(invoice_replaced(ref="invoice_id"))
+    )
+
+
+def _owed_instalment_rung_steps(*, as_of: date, currency: str | None) -> QuerySet[DunningStep]:
+    """Rung steps of the instalments of approved plans."""
+    return _rung_steps(as_of=as_of, currency=currency).filter(
+        instalment__agreement__status=SupplementaryAgreement.Status.APPROVED
+    )
+
+
 def _owed_rung_steps(*, as_of: date, currency: str | None = None) -> QuerySet[DunningStep]:
     """Rung steps fired by the date on items still owed, with their `rank` (1 to 4).
 
     Items still owed are open invoices not replaced by an approved plan, and
     instalments of approved plans.
     """
-    steps = DunningStep.objects.filter(fired_on__lte=as_of, level__in=list(RUNG_RANKS))
-    if currency:
-        steps = steps.filter(currency=currency)
     return (
-        steps.filter(
+        _rung_steps(as_of=as_of, currency=currency)
+        .filter(
             Q(invoice__status=Invoice.Status.OPEN, instalment__isnull=True)
             | Q(
                 instalment__isnull=False,
@@ -450,12 +477,6 @@ def _owed_rung_steps(*, as_of: date, currency: str | None = None) -> QuerySet[Du
             )
         )
         .exclude(Q(invoice__isnull=False) & invoice_replaced(ref="invoice_id"))
-        .annotate(
-            rank=CaseWhen(
-                *(When(level=level, then=Value(rank)) for level, rank in RUNG_RANKS.items()),
-                output_field=IntegerField(),
-            )
-        )
     )
 
 
@@ -483,13 +504,15 @@ def ladder_distribution(*, user: User, filters: DashboardFilters) -> list[Ladder
         user=user,
         rep_id=effective_rep_id(user=user, rep_id=filters.rep_id),
     ).values("pk")
-    rungs = (
-        _owed_rung_steps(as_of=filters.as_of, currency=filters.currency)
+    # One arm per kind of item, each an inner join PostgreSQL can drive from its index.
+    invoice_rungs, instalment_rungs = (
+        owed(as_of=filters.as_of, currency=filters.currency)
         .filter(customer__in=customers)
         .order_by()
         .values("customer_id")
         .annotate(top=Max("rank"))
         .values_list("customer_id", "top")
+        for owed in (_owed_invoice_rung_steps, _owed_instalment_rung_steps)
     )
     overdue = (
         invoices_open_today(Invoice.objects.filter(customer__in=customers))
@@ -505,7 +528,7 @@ def ladder_distribution(*, user: User, filters: DashboardFilters) -> list[Ladder
     )
     top_rank: dict[int, int] = {}
     overdue_ids: set[int] = set()
-    for customer_id, rank in rungs.union(overdue, all=True):
+    for customer_id, rank in invoice_rungs.union(instalment_rungs, overdue, all=True):
         if rank:
             top_rank[customer_id] = rank
         else:
@@ -591,21 +614,16 @@ class OverdueRow:
 
 
 def overdue_per_customer(*, user: User, filters: DashboardFilters) -> list[dict[str, object]]:
-    """What each customer in scope owes past due as of the date (two grouped queries).
+    """What each customer in scope owes past due as of the date (three queries).
 
     Invoices count by their own due dates unless an approved agreement
-    replaces them; then the agreement's instalments count, by theirs.
+    replaces them; then the agreement's instalments count, by theirs. The sums
+    are grouped by customer alone, which the open-invoice index answers by
+    itself; the customers' codes, names and reps are read once beside them.
     """
     tolerance = policy_tolerance_expression()
-    keys = (
-        "customer__sales_rep_id",
-        "customer__sales_rep__username",
-        "customer__sales_rep__first_name",
-        "customer__sales_rep__last_name",
-        "customer_id",
-        "customer__code",
-        "customer__name",
-    )
+    totals = {"overdue": Sum("open_amount", output_field=MONEY_FIELD)}
+    totals |= {"items": Count("pk"), "oldest": Min("due_date")}
     invoices = (
         invoices_with_open_amount(
             as_of=filters.as_of,
@@ -615,12 +633,8 @@ def overdue_per_customer(*, user: User, filters: DashboardFilters) -> list[dict[
         .filter(overdue_q(as_of=filters.as_of, tolerance=tolerance, amount="open_amount"))
         .exclude(invoice_replaced())
         .order_by()
-        .values(*keys)
-        .annotate(
-            overdue=Sum("open_amount", output_field=MONEY_FIELD),
-            items=Count("pk"),
-            oldest=Min("due_date"),
-        )
+        .values_list("customer_id")
+        .annotate(**totals)
     )
     rep_id = effective_rep_id(user=user, rep_id=filters.rep_id)
     instalments = (
@@ -632,27 +646,46 @@ def overdue_per_customer(*, user: User, filters: DashboardFilters) -> list[dict[
         )
         .filter(currency_value=filters.currency)
         .order_by()
-        .values(*(f"agreement__{key}" for key in keys))
-        .annotate(
-            overdue=Sum("open_amount", output_field=MONEY_FIELD),
-            items=Count("pk"),
-            oldest=Min("due_date"),
-        )
+        .values_list("agreement__customer_id")
+        .annotate(**totals)
     )
     rows: dict[int, dict[str, object]] = {}
-    for row in [
-        *invoices,
-        *({k.removeprefix("agreement__"): v for k, v in r.items()} for r in instalments),
-    ]:
-        merged = rows.setdefault(
-            row["customer_id"],
-            {key: row[key] for key in keys} | {"overdue": ZERO_AMOUNT, "items": 0, "oldest": None},
-        )
-        merged["overdue"] = cents(merged["overdue"] + cents(row["overdue"]))
-        merged["items"] += row["items"]
-        if merged["oldest"] is None or row["oldest"] < merged["oldest"]:
-            merged["oldest"] = row["oldest"]
-    return list(rows.values())
+    for customer_id, overdue, items, oldest in [*invoices, *instalments]:
+        merged = rows.setdefault(customer_id, {"overdue": ZERO_AMOUNT, "items": 0, "oldest": None})
+        merged["overdue"] = cents(merged["overdue"] + cents(overdue))
+        merged["items"] += items
+        if merged["oldest"] is None or oldest < merged["oldest"]:
+            merged["oldest"] = oldest
+    if not rows:
+        return []
+    customers = scoped(Customer.objects.all(), user=user, rep_id=rep_id).values(
+        "pk",
+        "code",
+        "name",
+        "sales_rep_id",
+        "sales_rep__username",
+        "sales_rep__first_name",
+        "sales_rep__last_name",
+    )
+    return [
+        {
+            "customer_id": customer["pk"],
+            "customer__code": customer["code"],
+            "customer__name": customer["name"],
+            **{f"customer__{key}": customer[key] for key in CUSTOMER_REP_KEYS},
+            **rows[customer["pk"]],
+        }
+        for customer in customers
+        if customer["pk"] in rows
+    ]
+
+
+CUSTOMER_REP_KEYS = (
+    "sales_rep_id",
+    "sales_rep__username",
+    "sales_rep__first_name",
+    "sales_rep__last_name",
+)
 
 
 def overdue_total(

@@ -219,6 +219,13 @@ class Payment(models.Model):
                 condition=Q(status="posted", allocated_amount__lt=F("amount")),
                 name="payment_with_credit_idx",
             ),
+            # The desk's queue of them, oldest first: PostgreSQL cannot tell that few
+            # payments hold credit and would walk the date index through every payment.
+            models.Index(
+                fields=["payment_date", "id"],
+                condition=Q(status="posted", allocated_amount__lt=F("amount")),
+                name="payment_credit_date_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_positive"),

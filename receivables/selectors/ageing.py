@@ -11,6 +11,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import connection
 from django.db.models import Case, F, OuterRef, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 
@@ -27,6 +28,7 @@ from receivables.selectors.balances import (
     credit_notes_as_of,
     invoices_open_today,
 )
+from receivables.selectors.customers import customer_ids_in_scope
 
 __all__ = [
     "BUCKETS",
@@ -328,10 +330,34 @@ def customer_ageing(
 def ageing_currencies(
     *, user: AbstractBaseUser | AnonymousUser | None = None, as_of: date | None = None
 ) -> list[str]:
-    """The currencies that have invoices (issued by as_of, when given), in scope."""
-    queryset = Invoice.objects.all()
-    if user is not None:
-        queryset = scope_for_user(queryset, user)
+    """The currencies that have invoices (issued by as_of, when given), in scope.
+
+    One probe of the currency index per currency, a recursive query skipping from one
+    currency to the next, instead of reading every invoice ever issued.
+    """
+    customer_ids = None if user is None else customer_ids_in_scope(user=user)
+    if customer_ids == []:
+        return []
+    table = connection.ops.quote_name(Invoice._meta.db_table)
+    conditions, params = [], []
     if as_of is not None:
-        queryset = queryset.filter(issue_date__lte=as_of)
-    return list(queryset.order_by("currency").values_list("currency", flat=True).distinct())
+        conditions.append("issue_date <= %s")
+        params.append(as_of)
+    if customer_ids is not None:
+        conditions.append(f"customer_id IN ({', '.join(['%s'] * len(customer_ids))})")
+        params.extend(customer_ids)
+    where = "".join(f" AND {condition}" for condition in conditions)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH RECURSIVE currencies (code) AS (
+                SELECT MIN(currency) FROM {table} WHERE TRUE{where}
+                UNION ALL
+                SELECT (SELECT MIN(currency) FROM {table} WHERE currency > code{where})
+                FROM currencies WHERE code IS NOT NULL
+            )
+            SELECT code FROM currencies WHERE code IS NOT NULL ORDER BY code
+            """,
+            params * 2,
+        )
+        return [code for (code,) in cursor.fetchall()]
