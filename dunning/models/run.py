@@ -48,6 +48,9 @@ class DunningRun(models.Model):
     repeat_count = models.PositiveIntegerField(
         _("times started"), default=1, help_text=_("How often this business date was run.")
     )
+    # "kind:level" of what had an item due by its dates and the ladder when last planned
+    # (None: not planned since this was recorded, so the chunks look at every level).
+    due_levels = models.JSONField(_("levels due"), null=True, blank=True)
     skipped = models.JSONField(
         _("kept back"),
         default=dict,

@@ -210,6 +210,7 @@ class RunWork:
 
     customer_ids: list[int]
     skipped: Counter
+    due_levels: list[str]
 
 
 def run_work(*, as_of: date, policy: DunningPolicy) -> RunWork:
@@ -223,12 +224,9 @@ def run_work(*, as_of: date, policy: DunningPolicy) -> RunWork:
     """
     skipped: Counter = Counter()
     due = []
-    for kind, conditions in _due_conditions(as_of=as_of, policy=policy):
-        candidates = _level_candidates(
-            kind=kind, conditions=conditions, as_of=as_of, policy=policy, customer_ids=None
-        )
-        if candidates is None:
-            continue
+    due_levels = []
+    for kind, level, candidates in _due_candidates(as_of=as_of, policy=policy, customer_ids=None):
+        due_levels.append(f"{kind}:{level.code}")
         skipped.update(_skipped(candidates, policy=policy))
         column = "customer_id" if kind == "invoice" else "customer_id_value"
         due.append(dunnable(candidates, policy=policy).values_list(column, flat=True).order_by())
@@ -246,7 +244,7 @@ def run_work(*, as_of: date, policy: DunningPolicy) -> RunWork:
         for customer_id, opened_on in open_cases.items()
         if customer_id not in overdue and opened_on <= as_of
     }
-    return RunWork(customer_ids=sorted(customer_ids), skipped=skipped)
+    return RunWork(customer_ids=sorted(customer_ids), skipped=skipped, due_levels=due_levels)
 
 
 @transaction.atomic
@@ -274,8 +272,12 @@ def _run_plan(
     run.chunk_count += len(chunks)
     run.policy = policy
     run.skipped = dict(work.skipped)
+    run.due_levels = work.due_levels
     run.save(
-        update_fields=["repeat_count", "status", "finished_at", "chunk_count", "policy", "skipped"]
+        update_fields=[
+            *("repeat_count", "status", "finished_at", "chunk_count", "policy"),
+            *("skipped", "due_levels"),
+        ]
     )
     if connection.features.can_return_rows_from_bulk_insert:
         return run, [chunk.pk for chunk in chunks]
@@ -375,16 +377,11 @@ def _chunk_process(*, chunk_id: int) -> ChunkResult:
     result = ChunkResult()
     cases = _cases_sync(as_of=as_of, policy=policy, customers=customers)
     batch = uuid.uuid4()
-    for kind, level, conditions in _due_conditions(as_of=as_of, policy=policy, with_level=True):
-        candidates = _level_candidates(
-            kind=kind,
-            conditions=conditions,
-            as_of=as_of,
-            policy=policy,
-            customer_ids=customer_ids,
-        )
-        if candidates is None:
-            continue
+    # Only the levels the plan found something due at: dates and the ladder do not
+    # change for the date, and a message carried out since waits for tomorrow's run.
+    for kind, level, candidates in _due_candidates(
+        as_of=as_of, policy=policy, customer_ids=customer_ids, only=run.due_levels
+    ):
         result.steps_created += _steps_insert(
             kind=kind,
             queryset=dunnable(candidates, policy=policy),
@@ -487,13 +484,11 @@ def _levels(policy: DunningPolicy) -> list[DunningLevel]:
     return sorted(policy.levels.all(), key=lambda level: level.sequence)
 
 
-def _due_conditions(*, as_of: date, policy: DunningPolicy, with_level: bool = False) -> list:
-    """Per level in ladder order and kind of item: the conditions under which an item is due
-    that level today by its dates and the ladder (before pause rules and the tolerance).
-
-    Levels without a window today (the pre-due reminder once no due date is near) are left
-    out. Items are `(kind, conditions)`, or `(kind, level, conditions)` with `with_level`.
-    """
+def _due_conditions(*, as_of: date, policy: DunningPolicy) -> list:
+    """Per level in ladder order and kind of item, `(kind, level, conditions)`: when an item
+    is due that level today by its dates and the ladder (before pause rules and the
+    tolerance). Levels without a window today (no due date near the pre-due reminder) are
+    left out."""
     plan = []
     previous_rung: DunningLevel | None = None
     for level in _levels(policy):
@@ -521,7 +516,7 @@ def _due_conditions(*, as_of: date, policy: DunningPolicy, with_level: bool = Fa
                         )
                     )
                 )
-            plan.append((kind, level, conditions) if with_level else (kind, conditions))
+            plan.append((kind, level, conditions))
         if level.is_rung:
             previous_rung = level
     return plan
@@ -544,27 +539,54 @@ def _items_base(*, kind: str, as_of: date, customer_ids: list[int] | None) -> Qu
     return instalments
 
 
-def _level_candidates(
+def _due_candidates(
     *,
-    kind: str,
-    conditions: list,
     as_of: date,
     policy: DunningPolicy,
-    customer_ids: list[int],
-) -> QuerySet | None:
-    """Items whose dates make them due this level today, not yet at it, before pause rules.
+    customer_ids: list[int] | None,
+    only: list[str] | None = None,
+) -> list[tuple[str, DunningLevel, QuerySet]]:
+    """Per level and kind with an item due today by its dates and the ladder, the items
+    not yet at it with `open_amount` and the pause annotations, before pause rules.
 
-    Returns None when no item qualifies by dates alone (checked first with a
-    cheap query, as on most days most levels have nothing to do).
+    Which levels have such items is asked first, in one query (an EXISTS each): on most
+    days most levels have nothing to do; `only` ("kind:level") narrows the levels asked.
+    A step written today never opens the next rung today (the policy's gap is at least a
+    day), so asking before writing any is exact.
     """
-    base = _items_base(kind=kind, as_of=as_of, customer_ids=customer_ids)
-    if not base.filter(*conditions).exists():
-        return None
+    plan = _due_conditions(as_of=as_of, policy=policy)
+    if only is not None:
+        plan = [entry for entry in plan if f"{entry[0]}:{entry[1].code}" in only]
+    if not plan:
+        return []
+    flags = {
+        f"due_{index}": Exists(
+            _items_base(kind=kind, as_of=as_of, customer_ids=customer_ids).filter(*conditions)
+        )
+        for index, (kind, _level, conditions) in enumerate(plan)
+    }
+    (row,) = DunningPolicy.objects.filter(pk=policy.pk).annotate(**flags).values_list(*flags)
+    return [
+        (
+            kind,
+            level,
+            _items(kind=kind, as_of=as_of, policy=policy, customer_ids=customer_ids).filter(
+                *conditions, open_q(amount="open_amount")
+            ),
+        )
+        for (kind, level, conditions), due in zip(plan, row, strict=True)
+        if due
+    ]
+
+
+def _items(
+    *, kind: str, as_of: date, policy: DunningPolicy, customer_ids: list[int] | None
+) -> QuerySet:
+    """The items of these customers with `open_amount` and the pause annotations."""
     if kind == "invoice":
-        queryset = invoice_items(as_of=as_of, policy=policy, queryset=base)
-    else:
-        queryset = instalment_items(as_of=as_of, policy=policy, customer_ids=customer_ids)
-    return queryset.filter(*conditions, open_q(amount="open_amount"))
+        base = _items_base(kind=kind, as_of=as_of, customer_ids=customer_ids)
+        return invoice_items(as_of=as_of, policy=policy, queryset=base)
+    return instalment_items(as_of=as_of, policy=policy, customer_ids=customer_ids)
 
 
 def _skipped(candidates: QuerySet, *, policy: DunningPolicy) -> Counter:
