@@ -550,13 +550,21 @@ def _due_candidates(
     not yet at it with `open_amount` and the pause annotations, before pause rules.
 
     Which levels have such items is asked first, in one query (an EXISTS each): on most
-    days most levels have nothing to do; `only` ("kind:level") narrows the levels asked.
+    days most levels have nothing to do. With `only` ("kind:level", what the plan found
+    due in the whole book) those levels are taken without asking.
     A step written today never opens the next rung today (the policy's gap is at least a
     day), so asking before writing any is exact.
     """
+
+    def _candidates(kind: str, conditions: list) -> QuerySet:
+        items = _items(kind=kind, as_of=as_of, policy=policy, customer_ids=customer_ids)
+        return items.filter(*conditions, open_q(amount="open_amount"))
+
     plan = _due_conditions(as_of=as_of, policy=policy)
     if only is not None:
+        # Already asked for the whole book: a level with nothing here inserts nothing.
         plan = [entry for entry in plan if f"{entry[0]}:{entry[1].code}" in only]
+        return [(kind, level, _candidates(kind, conditions)) for kind, level, conditions in plan]
     if not plan:
         return []
     flags = {
@@ -567,13 +575,7 @@ def _due_candidates(
     }
     (row,) = DunningPolicy.objects.filter(pk=policy.pk).annotate(**flags).values_list(*flags)
     return [
-        (
-            kind,
-            level,
-            _items(kind=kind, as_of=as_of, policy=policy, customer_ids=customer_ids).filter(
-                *conditions, open_q(amount="open_amount")
-            ),
-        )
+        (kind, level, _candidates(kind, conditions))
         for (kind, level, conditions), due in zip(plan, row, strict=True)
         if due
     ]
