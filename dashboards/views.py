@@ -196,11 +196,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     form, filters = _filters(request)
     ageing = ageing_for_dashboard(user=request.user, filters=filters)
     trend = kpi_trend(user=request.user, filters=filters)
-    ladder = ladder_distribution(user=request.user, filters=filters)
     agreements = queue_first_rows(
         "agreements", agreements_pending(user=request.user, filters=filters), limit=10
     )
     overdue_rows = overdue_per_customer(user=request.user, filters=filters)
+    ladder = ladder_distribution(user=request.user, filters=filters, rows=overdue_rows)
     context = {
         "form": form,
         "filters": filters,

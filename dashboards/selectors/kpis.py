@@ -28,7 +28,6 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.contrib.auth import get_user_model
-from django.db.models import Case as CaseWhen
 from django.db.models import (
     Count,
     IntegerField,
@@ -39,8 +38,6 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Sum,
-    Value,
-    When,
 )
 from django.db.models.functions import TruncMonth
 from django.utils.translation import gettext, ngettext
@@ -66,9 +63,10 @@ from dashboards.selectors.common import (
     scoped,
 )
 from dashboards.selectors.snapshots import Position, snapshot_positions
-from dunning.models import DunningStep, LevelCode, PromiseToPay
+from dunning.models import RUNG_RANKS, DunningStep, LevelCode, PromiseToPay
 from dunning.policy import policy_tolerance_expression
 from dunning.selectors import agreement_list_pending
+from dunning.selectors.rungs import step_rank
 from receivables.models import Customer, Invoice
 from receivables.selectors.ageing import AgeingReport, AgeingRow, ageing_report, ageing_totals
 from receivables.selectors.balances import (
@@ -88,13 +86,6 @@ ONE_PLACE = Decimal("0.1")
 # How far before the first month shown the DSO countback may walk back.
 DSO_LOOKBACK_MONTHS = 24
 HUNDRED = Decimal(100)
-# The rungs in climbing order; 0 means overdue but no rung reached yet.
-RUNG_RANKS = {
-    LevelCode.REMINDER: 1,
-    LevelCode.DEMAND_LETTER: 2,
-    LevelCode.EXECUTIVE: 3,
-    LevelCode.LEGAL: 4,
-}
 RANK_LEVELS = {rank: level for level, rank in RUNG_RANKS.items()}
 
 
@@ -437,12 +428,7 @@ def _rung_steps(*, as_of: date, currency: str | None) -> QuerySet[DunningStep]:
     steps = DunningStep.objects.filter(fired_on__lte=as_of, level__in=list(RUNG_RANKS))
     if currency:
         steps = steps.filter(currency=currency)
-    return steps.annotate(
-        rank=CaseWhen(
-            *(When(level=level, then=Value(rank)) for level, rank in RUNG_RANKS.items()),
-            output_field=IntegerField(),
-        )
-    )
+    return steps.annotate(rank=step_rank())
 
 
 def _owed_invoice_rung_steps(*, as_of: date, currency: str | None) -> QuerySet[DunningStep]:
@@ -491,20 +477,25 @@ def customer_rung(*, as_of: date, currency: str | None = None) -> Subquery:
     return Subquery(steps, output_field=IntegerField())
 
 
-def ladder_distribution(*, user: User, filters: DashboardFilters) -> list[LadderRow]:
-    """How many customers stand at each rung of the ladder (one query).
+def ladder_distribution(
+    *, user: User, filters: DashboardFilters, rows: list[dict[str, object]] | None = None
+) -> list[LadderRow]:
+    """How many customers stand at each rung of the ladder.
 
     A customer stands at the highest rung any of its items still owed has
-    reached; customers with overdue items and no rung yet are counted first.
-    Grouped over the steps and the open invoices (a UNION ALL), not a subquery per
-    customer: its cost follows the open book, not the number of customers.
+    reached; customers with something overdue (`overdue_per_customer`, whose
+    `rows` the caller may pass) and no rung yet are counted first. The rungs are
+    grouped in one query over the open invoices (today, their stored rung) or the
+    steps, and the instalments' steps: its cost follows the open book, not the
+    number of customers.
     """
     customers = scoped(
         Customer.objects.all(),
         user=user,
         rep_id=effective_rep_id(user=user, rep_id=filters.rep_id),
     ).values("pk")
-    # One arm per kind of item, each an inner join PostgreSQL can drive from its index.
+    # One arm per kind of item, each an inner join PostgreSQL can drive from its index;
+    # today's invoices read the rung stored on the open ones (the steps say the same).
     invoice_rungs, instalment_rungs = (
         owed(as_of=filters.as_of, currency=filters.currency)
         .filter(customer__in=customers)
@@ -514,27 +505,24 @@ def ladder_distribution(*, user: User, filters: DashboardFilters) -> list[Ladder
         .values_list("customer_id", "top")
         for owed in (_owed_invoice_rung_steps, _owed_instalment_rung_steps)
     )
-    overdue = (
-        invoices_open_today(Invoice.objects.filter(customer__in=customers))
-        .filter(
-            overdue_q(as_of=filters.as_of, tolerance=policy_tolerance_expression()),
-            currency=filters.currency,
+    if filters.is_today:
+        invoice_rungs = (
+            invoices_open_today(Invoice.objects.filter(customer__in=customers))
+            .filter(currency=filters.currency, dunning_rung__gt=0)
+            .exclude(invoice_replaced())
+            .order_by()
+            .values("customer_id")
+            .annotate(top=Max("dunning_rung"))
+            .values_list("customer_id", "top")
         )
-        .exclude(invoice_replaced())
-        .order_by()
-        .values("customer_id")
-        .annotate(top=Min(Value(0, output_field=IntegerField())))
-        .values_list("customer_id", "top")
-    )
+    if rows is None:
+        rows = overdue_per_customer(user=user, filters=filters)
     top_rank: dict[int, int] = {}
-    overdue_ids: set[int] = set()
-    for customer_id, rank in invoice_rungs.union(instalment_rungs, overdue, all=True):
-        if rank:
-            top_rank[customer_id] = rank
-        else:
-            overdue_ids.add(customer_id)
+    for customer_id, rank in invoice_rungs.union(instalment_rungs, all=True):
+        top_rank[customer_id] = max(rank, top_rank.get(customer_id, 0))
+    overdue_ids = {row["customer_id"] for row in rows}
     per_rank = Counter(top_rank.values())
-    rows = [
+    ladder = [
         LadderRow(
             level="",
             label=gettext("Overdue, not yet dunned"),
@@ -542,10 +530,10 @@ def ladder_distribution(*, user: User, filters: DashboardFilters) -> list[Ladder
         )
     ]
     for level, rank in RUNG_RANKS.items():
-        rows.append(
+        ladder.append(
             LadderRow(level=level, label=str(LevelCode(level).label), customers=per_rank[rank])
         )
-    return rows
+    return ladder
 
 
 # --- Promises ------------------------------------------------------------------

@@ -5,7 +5,7 @@ from dunning.models.cases import (
     PromiseToPay,
     SettlementReason,
 )
-from dunning.models.policy import Channel, DunningLevel, DunningPolicy, LevelCode
+from dunning.models.policy import RUNG_RANKS, Channel, DunningLevel, DunningPolicy, LevelCode
 from dunning.models.run import (
     CollectionTask,
     Communication,
@@ -17,6 +17,7 @@ from dunning.models.run import (
 )
 
 __all__ = [
+    "RUNG_RANKS",
     "CaseEvent",
     "Channel",
     "CollectionCase",

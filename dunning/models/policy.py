@@ -28,6 +28,16 @@ class LevelCode(models.TextChoices):
     LEGAL = "legal", _("Legal referral")
 
 
+# The rungs in climbing order, as the invoice's stored `dunning_rung` counts them;
+# 0 means no rung reached yet.
+RUNG_RANKS = {
+    LevelCode.REMINDER: 1,
+    LevelCode.DEMAND_LETTER: 2,
+    LevelCode.EXECUTIVE: 3,
+    LevelCode.LEGAL: 4,
+}
+
+
 class Channel(models.TextChoices):
     EMAIL = "email", _("Email to the finance contact")
     PHONE_TASK = "phone_task", _("Phone-call task for the sales rep")

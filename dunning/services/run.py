@@ -72,6 +72,7 @@ from dunning.services.items import (
     invoice_items,
     skip_conditions,
 )
+from dunning.services.rungs import invoices_rung_refresh
 from receivables.models import Customer, Invoice
 from receivables.selectors.balances import invoices_maybe_open_as_of, open_q
 
@@ -390,6 +391,8 @@ def _chunk_process(*, chunk_id: int) -> ChunkResult:
             run_id=run.pk,
             batch=batch,
         )
+    if result.steps_created:
+        invoices_rung_refresh(steps=DunningStep.objects.filter(batch=batch))
     levels = _levels(policy)
     result.communications = _communications_create(
         batch=batch,

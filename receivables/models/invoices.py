@@ -72,8 +72,11 @@ class Invoice(models.Model):
         blank=True,
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # The highest rung of the dunning ladder the invoice has reached (0: none), kept by the
+    # daily run beside the steps it writes, so today's ladder reads the open invoices alone.
+    dunning_rung = models.PositiveSmallIntegerField(_("dunning rung reached"), default=0)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["dunning_rung"])
 
     class Meta:
         verbose_name = _("invoice")
@@ -85,8 +88,10 @@ class Invoice(models.Model):
             # Today's figures read the open items only: these stay the size of
             # the open book however much history piles up, and cover what the
             # ageing and the dashboards group, filter and order by.
+            # With the issue date and the key, the day's totals are read from the index
+            # alone (the agreements' anti-join needs the key).
             models.Index(
-                fields=["currency", "due_date", "customer", "outstanding"],
+                fields=["currency", "due_date", "customer", "outstanding", "issue_date", "id"],
                 condition=Q(status="open"),
                 name="invoice_open_due_idx",
             ),
@@ -114,6 +119,12 @@ class Invoice(models.Model):
                     status="open", delivered_at__isnull=False, receipt_confirmed_at__isnull=True
                 ),
                 name="invoice_open_unreceipted_idx",
+            ),
+            # Today's ladder: the open invoices that reached a rung, per customer.
+            models.Index(
+                fields=["currency", "customer", "dunning_rung", "id"],
+                condition=Q(status="open", dunning_rung__gt=0),
+                name="invoice_open_rung_idx",
             ),
             # The month's credit sales read a window of issue dates.
             models.Index(

@@ -19,6 +19,7 @@ from dunning.models import (
     LevelCode,
     PromiseToPay,
 )
+from dunning.services.rungs import invoices_rung_refresh
 from receivables.models import Contact, Customer, Invoice, Payment, PaymentAllocation
 from tests.factories.users import SalesRepFactory
 
@@ -93,6 +94,7 @@ def book_create(*, rep, customers: int, invoices_per_customer: int, prefix: str)
         for invoice in invoices[::4]
         if invoice.due_date < today
     )
+    invoices_rung_refresh(steps=DunningStep.objects.filter(batch=batch))
     cases = CollectionCase.objects.bulk_create(
         CollectionCase(
             customer=customer,

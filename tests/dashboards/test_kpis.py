@@ -265,6 +265,47 @@ def test_ladder_counts_each_customer_once_at_its_highest_rung_of_items_still_owe
     }
 
 
+def test_todays_ladder_reads_the_rungs_stored_on_the_open_invoices_as_the_steps_say():
+    as_of = date(2026, 6, 30)
+    due = date(2026, 4, 1)
+    at_letter = CustomerFactory()
+    invoice = InvoiceFactory(customer=at_letter, due_date=due)
+    DunningStepFactory(invoice=invoice, level=LevelCode.REMINDER, fired_on=date(2026, 4, 2))
+    DunningStepFactory(invoice=invoice, level=LevelCode.DEMAND_LETTER, fired_on=date(2026, 4, 16))
+    # A customer at the reminder with a second invoice that went further but is paid
+    at_reminder = CustomerFactory()
+    for status, level in ((Invoice.Status.OPEN, "reminder"), (Invoice.Status.PAID, "legal")):
+        DunningStepFactory(
+            invoice=InvoiceFactory(customer=at_reminder, due_date=due, status=status),
+            level=level,
+            fired_on=date(2026, 5, 2),
+        )
+    planned = CustomerFactory()
+    replaced = InvoiceFactory(customer=planned, due_date=due)
+    DunningStepFactory(invoice=replaced, level=LevelCode.EXECUTIVE, fired_on=date(2026, 5, 1))
+    SupplementaryAgreementFactory(
+        customer=planned, status=SupplementaryAgreement.Status.APPROVED, invoices=[replaced]
+    )
+    user = ManagerFactory()
+
+    def ladder(today: date | None) -> dict[str, int]:
+        rows = ladder_distribution(user=user, filters=filters(as_of, today=today))
+        return {row.level: row.customers for row in rows}
+
+    # Read as today (the stored rungs) and as a past date (the steps): the same ladder
+    assert (
+        ladder(today=as_of)
+        == ladder(today=None)
+        == {
+            "": 0,
+            LevelCode.REMINDER: 1,
+            LevelCode.DEMAND_LETTER: 1,
+            LevelCode.EXECUTIVE: 0,
+            LevelCode.LEGAL: 0,
+        }
+    )
+
+
 def test_ladder_counts_instalments_of_approved_plans():
     as_of = date(2026, 6, 30)
     customer = CustomerFactory()

@@ -11,6 +11,7 @@ from django.core.management import CommandError, call_command
 
 from contracts.models import SupplementaryAgreement
 from dunning.models import (
+    RUNG_RANKS,
     CaseEvent,
     CollectionCase,
     CollectionTask,
@@ -504,6 +505,21 @@ def test_small_chunks_give_the_same_result():
 
     assert len(result.chunk_ids) == 3
     assert sorted(c.customer_code for c in result.communications) == ["C-1", "C-2", "C-3"]
+
+
+def test_each_invoice_keeps_the_highest_rung_its_steps_reached():
+    customer = dunning_customer()
+    climbing = due_invoice(customer=customer, due=D, number="CLIMB")
+    paid = due_invoice(customer=customer, due=D, number="PAID")
+    due_invoice(customer=customer, due=D + timedelta(days=90), number="LATER")
+    run_daily(D + timedelta(days=1), D + timedelta(days=20))
+    pay(invoice=paid, amount="1000.00", on=D + timedelta(days=20))
+    run_daily(D + timedelta(days=21), D + timedelta(days=40))
+
+    for invoice in Invoice.objects.all():
+        reached = [RUNG_RANKS[level] for level in fired(invoice) if level in RUNG_RANKS]
+        assert invoice.dunning_rung == max(reached, default=0), invoice.number
+    assert Invoice.objects.get(pk=climbing.pk).dunning_rung >= 2
 
 
 def test_only_customers_with_something_to_do_get_a_chunk():

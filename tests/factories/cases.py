@@ -22,6 +22,7 @@ from dunning.models import (
     LevelCode,
     PromiseToPay,
 )
+from dunning.services.rungs import invoices_rung_refresh
 from receivables.services.payments import payment_record
 from tests.factories.customers import CustomerFactory
 from tests.factories.invoices import InvoiceFactory
@@ -174,6 +175,7 @@ class DunningStepFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = DunningStep
+        skip_postgeneration_save = True
 
     invoice = factory.SubFactory(InvoiceFactory)
     customer = factory.LazyAttribute(lambda step: step.invoice.customer)
@@ -183,6 +185,12 @@ class DunningStepFactory(factory.django.DjangoModelFactory):
     currency = factory.LazyAttribute(lambda step: step.invoice.currency)
     outstanding = factory.LazyAttribute(lambda step: step.invoice.outstanding)
     batch = factory.LazyFunction(uuid.uuid4)
+
+    @factory.post_generation
+    def rung(self, create, extracted, **kwargs):
+        """The invoice's stored rung follows its steps, as the daily run keeps it."""
+        if create and self.invoice_id:
+            invoices_rung_refresh(steps=DunningStep.objects.filter(pk=self.pk))
 
 
 class CaseEventFactory(factory.django.DjangoModelFactory):
