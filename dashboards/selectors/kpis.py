@@ -637,8 +637,12 @@ def overdue_per_customer(*, user: User, filters: DashboardFilters) -> list[dict[
         .values_list("agreement__customer_id")
         .annotate(**totals)
     )
-    rows: dict[int, dict[str, object]] = {}
-    for customer_id, overdue, items, oldest in [*invoices, *instalments]:
+    # A customer's invoices come in one row; its instalments, when any, are added to it.
+    rows: dict[int, dict[str, object]] = {
+        customer_id: {"overdue": cents(overdue), "items": items, "oldest": oldest}
+        for customer_id, overdue, items, oldest in invoices
+    }
+    for customer_id, overdue, items, oldest in instalments:
         merged = rows.setdefault(customer_id, {"overdue": ZERO_AMOUNT, "items": 0, "oldest": None})
         merged["overdue"] = cents(merged["overdue"] + cents(overdue))
         merged["items"] += items
