@@ -212,14 +212,18 @@ def test_drill_down_lists_exactly_the_invoices_of_each_bucket():
 # --- Ladder, promises, overdue ---------------------------------------------------
 
 
+def customer_at_the_demand_letter(*, due: date) -> None:
+    """A customer whose invoice got its reminder on 2 April and its letter on 16 April."""
+    invoice = InvoiceFactory(customer=CustomerFactory(), due_date=due)
+    DunningStepFactory(invoice=invoice, level=LevelCode.REMINDER, fired_on=date(2026, 4, 2))
+    DunningStepFactory(invoice=invoice, level=LevelCode.DEMAND_LETTER, fired_on=date(2026, 4, 16))
+
+
 def test_ladder_counts_each_customer_once_at_its_highest_rung_of_items_still_owed():
     as_of = date(2026, 6, 30)
     due = date(2026, 4, 1)
     # Given a customer at the demand letter (its reminder too), one at the reminder,
-    at_letter = CustomerFactory()
-    invoice = InvoiceFactory(customer=at_letter, due_date=due)
-    DunningStepFactory(invoice=invoice, level=LevelCode.REMINDER, fired_on=date(2026, 4, 2))
-    DunningStepFactory(invoice=invoice, level=LevelCode.DEMAND_LETTER, fired_on=date(2026, 4, 16))
+    customer_at_the_demand_letter(due=due)
     at_reminder = CustomerFactory()
     DunningStepFactory(
         invoice=InvoiceFactory(customer=at_reminder, due_date=due),
@@ -268,10 +272,7 @@ def test_ladder_counts_each_customer_once_at_its_highest_rung_of_items_still_owe
 def test_todays_ladder_reads_the_rungs_stored_on_the_open_invoices_as_the_steps_say():
     as_of = date(2026, 6, 30)
     due = date(2026, 4, 1)
-    at_letter = CustomerFactory()
-    invoice = InvoiceFactory(customer=at_letter, due_date=due)
-    DunningStepFactory(invoice=invoice, level=LevelCode.REMINDER, fired_on=date(2026, 4, 2))
-    DunningStepFactory(invoice=invoice, level=LevelCode.DEMAND_LETTER, fired_on=date(2026, 4, 16))
+    customer_at_the_demand_letter(due=due)
     # A customer at the reminder with a second invoice that went further but is paid
     at_reminder = CustomerFactory()
     for status, level in ((Invoice.Status.OPEN, "reminder"), (Invoice.Status.PAID, "legal")):
