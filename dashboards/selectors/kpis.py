@@ -30,6 +30,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.contrib.auth import get_user_model
 from django.db.models import (
     Count,
+    F,
     IntegerField,
     Max,
     Min,
@@ -496,25 +497,24 @@ def ladder_distribution(
     ).values("pk")
     # One arm per kind of item, each an inner join PostgreSQL can drive from its index;
     # today's invoices read the rung stored on the open ones (the steps say the same).
-    invoice_rungs, instalment_rungs = (
-        owed(as_of=filters.as_of, currency=filters.currency)
-        .filter(customer__in=customers)
-        .order_by()
-        .values("customer_id")
-        .annotate(top=Max("rank"))
-        .values_list("customer_id", "top")
-        for owed in (_owed_invoice_rung_steps, _owed_instalment_rung_steps)
-    )
     if filters.is_today:
         invoice_rungs = (
             invoices_open_today(Invoice.objects.filter(customer__in=customers))
             .filter(currency=filters.currency, dunning_rung__gt=0)
             .exclude(invoice_replaced())
-            .order_by()
-            .values("customer_id")
-            .annotate(top=Max("dunning_rung"))
-            .values_list("customer_id", "top")
+            .annotate(rank=F("dunning_rung"))
         )
+    else:
+        invoice_rungs = _owed_invoice_rung_steps(as_of=filters.as_of, currency=filters.currency)
+    instalment_rungs = _owed_instalment_rung_steps(as_of=filters.as_of, currency=filters.currency)
+    invoice_rungs, instalment_rungs = (
+        rungs.filter(customer__in=customers)
+        .order_by()
+        .values("customer_id")
+        .annotate(top=Max("rank"))
+        .values_list("customer_id", "top")
+        for rungs in (invoice_rungs, instalment_rungs)
+    )
     if rows is None:
         rows = overdue_per_customer(user=user, filters=filters)
     top_rank: dict[int, int] = {}

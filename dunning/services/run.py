@@ -238,13 +238,8 @@ def run_work(*, as_of: date, policy: DunningPolicy) -> RunWork:
             "customer_id", "opened_on"
         )
     )
-    customer_ids |= overdue - set(open_cases)
-    # A run for an earlier date does not close a case opened later (`_cases_sync`).
-    customer_ids |= {
-        customer_id
-        for customer_id, opened_on in open_cases.items()
-        if customer_id not in overdue and opened_on <= as_of
-    }
+    to_open, to_close = _case_changes(as_of=as_of, overdue=overdue, opened_on=open_cases)
+    customer_ids |= {*to_open, *to_close}
     return RunWork(customer_ids=sorted(customer_ids), skipped=skipped, due_levels=due_levels)
 
 
@@ -501,9 +496,8 @@ def _due_conditions(*, as_of: date, policy: DunningPolicy) -> list:
         else:
             # Days past due >= offset, as a date range (no date arithmetic in SQL).
             dates = Q(due_date__lte=as_of - timedelta(days=level.days_offset))
-        for kind in ("invoice", "instalment"):
-            if dates is None:
-                continue
+        kinds = ("invoice", "instalment") if dates is not None else ()
+        for kind in kinds:
             conditions = [
                 dates,
                 ~Exists(DunningStep.objects.filter(**{kind: OuterRef("pk")}, level=level.code)),
@@ -660,6 +654,21 @@ def _steps_insert(
         return max(cursor.rowcount, 0)
 
 
+def _case_changes(
+    *, as_of: date, overdue: set[int], opened_on: dict[int, date]
+) -> tuple[list[int], list[int]]:
+    """The customers whose case opens (overdue, none open) and whose open case closes (nothing
+    overdue), from who is overdue and when each open case opened. A run for an earlier date
+    does not close a case opened later."""
+    to_open = sorted(overdue - set(opened_on))
+    to_close = sorted(
+        customer_id
+        for customer_id, opened in opened_on.items()
+        if customer_id not in overdue and opened <= as_of
+    )
+    return to_open, to_close
+
+
 def _cases_sync(
     *, as_of: date, policy: DunningPolicy, customers: dict[int, Customer]
 ) -> dict[int, CollectionCase]:
@@ -676,13 +685,18 @@ def _cases_sync(
             customer_id__in=list(customers), status=CollectionCase.Status.OPEN
         )
     }
+    to_open, to_close = _case_changes(
+        as_of=as_of,
+        overdue=overdue,
+        opened_on={customer_id: case.opened_on for customer_id, case in open_cases.items()},
+    )
     opened = [
         CollectionCase(
             customer=customers[customer_id],
             owner=customers[customer_id].sales_rep,
             opened_on=as_of,
         )
-        for customer_id in sorted(overdue - set(open_cases))
+        for customer_id in to_open
     ]
     CollectionCase.objects.bulk_create(opened)
     events = [
@@ -694,12 +708,7 @@ def _cases_sync(
         )
         for case in opened
     ]
-    # A run for an earlier date does not undo a later one.
-    closed = [
-        open_cases[customer_id]
-        for customer_id in sorted(set(open_cases) - overdue)
-        if open_cases[customer_id].opened_on <= as_of
-    ]
+    closed = [open_cases[customer_id] for customer_id in to_close]
     CollectionCase.objects.filter(pk__in=[case.pk for case in closed]).update(
         status=CollectionCase.Status.CLOSED, closed_on=as_of, updated_at=timezone.now()
     )
