@@ -500,16 +500,6 @@ def build(size: Size, *, anchor: date, progress, analyze: bool = True) -> None:
         step("vacuum analyze", 0)
 
 
-def working_day_before(day: date, *, country: str) -> date:
-    import holidays
-
-    calendar = holidays.country_holidays(country)
-    day -= timedelta(days=1)
-    while not calendar.is_working_day(day):
-        day -= timedelta(days=1)
-    return day
-
-
 def working_day_after(day: date, *, country: str) -> date:
     import holidays
 

@@ -15,7 +15,7 @@ def statement_run_task(as_of: str | None = None) -> dict:
     business_date = date.fromisoformat(as_of) if as_of else timezone.localdate()
     summary = statement_run(as_of=business_date)
     # Senders never share a statement (SKIP LOCKED): a month's thousands go out in parallel.
-    for _sender in range(max(1, getattr(settings, "STATEMENT_SENDERS", 1))):
+    for _sender in range(max(1, settings.STATEMENT_SENDERS)):
         statements_send_task.delay()
     return {"created": summary.created, "skipped_zero_balance": summary.skipped_zero_balance}
 

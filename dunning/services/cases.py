@@ -74,20 +74,20 @@ def case_open_get(*, customer: Customer) -> CollectionCase | None:
     ).first()
 
 
+# A customer's open case first ("open" sorts before "closed" descending), else the last closed.
+LATEST_FIRST = ("-status", "-opened_on", "-pk")
+
+
 def case_latest_get(*, customer: Customer) -> CollectionCase | None:
     """The customer's open case, else the one closed last (for the timeline)."""
-    return (
-        CollectionCase.objects.filter(customer=customer)
-        .order_by("-status", "-opened_on", "-pk")  # "open" sorts before "closed" descending
-        .first()
-    )
+    return CollectionCase.objects.filter(customer=customer).order_by(*LATEST_FIRST).first()
 
 
 def cases_latest_get(*, customer_ids: Iterable[int]) -> dict[int, CollectionCase]:
     """`case_latest_get` for many customers (one query): customer pk to its case."""
     latest: dict[int, CollectionCase] = {}
     for case in CollectionCase.objects.filter(customer_id__in=set(customer_ids)).order_by(
-        "customer_id", "-status", "-opened_on", "-pk"
+        "customer_id", *LATEST_FIRST
     ):
         latest.setdefault(case.customer_id, case)
     return latest

@@ -25,7 +25,7 @@ from dunning.models.policy import OVERDUE_LEVELS
 from dunning.services.cases import case_latest_get
 from dunning.services.events import case_event_create
 from receivables.models import Contact, Customer, Invoice, Payment
-from receivables.selectors.balances import invoice_open_amount_on
+from receivables.selectors.balances import invoices_open_amounts_on
 from receivables.services.customers import customer_lock
 
 logger = logging.getLogger(__name__)
@@ -122,7 +122,7 @@ def thank_you_render(
 def _thank_customer(*, customer_id: int, invoice_ids: list[int], as_of: date) -> tuple[str, list]:
     customer = customer_lock(pk=customer_id)
     thanked = _thanked_invoice_ids(customer_ids=[customer_id])
-    invoices = [
+    candidates = [
         invoice
         for invoice in Invoice.objects.filter(pk__in=invoice_ids, status=Invoice.Status.PAID)
         .annotate(
@@ -132,8 +132,10 @@ def _thank_customer(*, customer_id: int, invoice_ids: list[int], as_of: date) ->
             )
         )
         .order_by("due_date", "number")
-        if invoice.pk not in thanked and invoice_open_amount_on(invoice=invoice, as_of=as_of) == 0
+        if invoice.pk not in thanked
     ]
+    open_amounts = invoices_open_amounts_on(invoices=candidates, as_of=as_of)
+    invoices = [invoice for invoice in candidates if open_amounts[invoice.pk] == 0]
     if not invoices:
         return "none", []
     contact = _finance_contact(customer)
