@@ -31,11 +31,12 @@ from core.money import money_quantize, money_str
 from dunning.models import CaseEvent
 from dunning.policy import policy_tolerance
 from dunning.services.events import case_events_create_many
-from receivables.models import Customer, Invoice
+from receivables.models import Customer, Invoice, Payment
 from receivables.services.balance_changes import balance_changes_batched
 from receivables.services.payments import (
     PaymentRequest,
     PaymentsRefused,
+    payment_record,
     payments_record_many,
 )
 
@@ -139,12 +140,11 @@ def _pay(
     actor: AbstractBaseUser | None,
 ) -> ReceiptApplication:
     """Record the payment through the receivables service, so the work follows the money."""
-    (payment,) = _record(
-        requests=[
-            _request(
-                receipt=receipt, customer_id=customer_id, amount=amount, allocations=allocations
-            )
-        ],
+    payment = _record_one(
+        receipt=receipt,
+        customer_id=customer_id,
+        amount=amount,
+        allocations=allocations,
         actor=actor,
     )
     return ReceiptApplication.objects.create(
@@ -152,13 +152,24 @@ def _pay(
     )
 
 
-def _record(*, requests: list[PaymentRequest], actor: AbstractBaseUser | None) -> list:
-    try:
-        return payments_record_many(requests=requests, actor=actor)
-    except PaymentsRefused as refused:
-        if len(requests) == 1:
-            raise refused.refusals[0] from None
-        raise
+def _record_one(
+    *,
+    receipt: BankReceipt,
+    customer_id: int,
+    amount: Decimal,
+    allocations: Sequence[tuple[int, Decimal]],
+    actor: AbstractBaseUser | None,
+) -> Payment:
+    """One receipt's payment (`payment_record`: a refusal is its own `BusinessRuleError`)."""
+    return payment_record(
+        customer=Customer(pk=customer_id),
+        payment_date=receipt.date,
+        amount=amount,
+        currency=receipt.currency,
+        reference=receipt.transaction_id,
+        actor=actor,
+        allocations=[(Invoice(pk=invoice_id), value) for invoice_id, value in allocations],
+    )
 
 
 @dataclass
@@ -187,9 +198,11 @@ def _decide_chunk(
             )
         decided.append(entry)
     applied = [entry for entry in decided if entry.allocations is not None]
+    if not applied:
+        return decided
     try:
         with transaction.atomic():
-            payments = _record(
+            payments = payments_record_many(
                 requests=[
                     _request(
                         receipt=entry.receipt,
@@ -221,15 +234,11 @@ def _decide_one(
     allocations = context.consume(decision.customer_id, decision.items, receipt.amount)
     try:
         with transaction.atomic():
-            (payment,) = _record(
-                requests=[
-                    _request(
-                        receipt=receipt,
-                        customer_id=decision.customer_id,
-                        amount=receipt.amount,
-                        allocations=allocations,
-                    )
-                ],
+            payment = _record_one(
+                receipt=receipt,
+                customer_id=decision.customer_id,
+                amount=receipt.amount,
+                allocations=allocations,
                 actor=actor,
             )
     except BusinessRuleError:

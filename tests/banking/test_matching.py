@@ -177,6 +177,22 @@ def test_currency_other_than_the_customers_is_not_applied(account, book):
     assert result.applied == []
 
 
+def test_a_statement_whose_only_application_is_refused_imports_it_suggested(account, book):
+    payment_record(
+        customer=book["acme"],
+        payment_date=date(2026, 3, 1),
+        amount=Decimal("1000.00"),
+        currency="CNY",
+        reference="DUP1",
+        actor=None,
+        allocations=[(book["invoices"][1], Decimal("1000.00"))],
+    )
+    result = _import(account, "DUP1,2026-03-01,1000.00,CNY,Acme Trading Co.,,\n")
+    assert result.applied == []
+    assert [row["transaction_id"] for row in result.suggested] == ["DUP1"]
+    assert Payment.objects.filter(reference="DUP1").count() == 1
+
+
 def test_a_refused_application_leaves_the_receipt_suggested_and_the_rest_as_if_alone(account, book):
     # A payment already recorded by hand with the bank's reference, date and amount: the
     # receivables service refuses the same payment again, so the receipt is suggested.
