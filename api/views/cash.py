@@ -29,7 +29,7 @@ class BankReceiptViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scope
             return self.base_queryset()
         if has_role(user, Role.SALES_REP):
             # The claim page's list (`receipt_list_claimable`): unmatched, nobody's yet.
-            return BankReceipt.objects.filter(status=BankReceipt.Status.UNMATCHED)
+            return self.base_queryset().filter(status=BankReceipt.Status.UNMATCHED)
         return BankReceipt.objects.none()
 
     def get_serializer_context(self) -> dict:

@@ -67,11 +67,6 @@ class PaymentsRefused(BusinessRuleError):
         self.refusals = refusals
 
 
-def _payment_allocated(payment: Payment) -> Decimal:
-    total = payment.allocations.aggregate(total=Sum("amount"))["total"]
-    return money_quantize(total or 0)
-
-
 def _plan_explicit(
     *,
     payment: Payment,
@@ -406,7 +401,7 @@ def payment_apply_credit(
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
     if payment.status != Payment.Status.POSTED:
         raise BusinessRuleError(_("The payment is reversed; it has no credit to apply."))
-    available = money_quantize(payment.amount - _payment_allocated(payment))
+    available = money_quantize(payment.amount - payment.allocated_amount)
     if available <= 0:
         raise BusinessRuleError(_("The payment is fully allocated; no credit is left."))
     if allocations is None:
