@@ -36,8 +36,8 @@ def customer_invoices_panel(context: template.Context, customer: Customer) -> di
         "balance": balance,
         "invoices": open_invoices[:INVOICES_SHOWN],
         "more_invoices": len(open_invoices) > INVOICES_SHOWN,
-        # Which payments hold the credit is read only when there is credit: the search
-        # sums the allocations of every payment the customer ever made.
+        # Which payments hold the credit is read only when there is credit (a query saved
+        # on most pages).
         "credit_payments": (
             list(customer_payments_with_credit(customer=customer)[:10])
             if balance.unallocated_credit > 0
