@@ -17,7 +17,6 @@ from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -36,7 +35,7 @@ from dunning.services.cases import (
 )
 from dunning.services.events import case_event_create, case_events_create_many
 from receivables.models import Customer, Invoice, Payment
-from receivables.selectors.balances import invoice_open_amount_on, invoices_open_amounts_on
+from receivables.selectors.balances import invoices_open_amounts_on
 from receivables.services.customers import customer_lock
 from receivables.services.invoices import invoices_lock, money_positive
 
@@ -155,24 +154,12 @@ def promise_made_on(promise: PromiseToPay) -> date:
 
 def promise_paid_amount(*, promise: PromiseToPay, until: date) -> Decimal:
     """What the customer paid in the promise's currency from the day it was made through `until`."""
-    total = Payment.objects.filter(
-        customer_id=promise.customer_id,
-        currency=promise.currency,
-        status=Payment.Status.POSTED,
-        payment_date__gte=promise_made_on(promise),
-        payment_date__lte=until,
-    ).aggregate(total=Sum("amount"))["total"]
-    return money_quantize(total or 0)
+    return _promises_paid(promises=[promise], until={promise.pk: until})[promise.pk]
 
 
 def _promise_settled(*, promise: PromiseToPay, until: date) -> bool:
     """Kept when payments since the promise cover it, or nothing is left on its invoices."""
-    if promise_paid_amount(promise=promise, until=until) >= promise.amount:
-        return True
-    return all(
-        invoice_open_amount_on(invoice=invoice, as_of=until) == 0
-        for invoice in promise.invoices.all()
-    )
+    return promise.pk in _promises_settled(promises=[promise], until={promise.pk: until})
 
 
 @dataclass
@@ -205,8 +192,8 @@ def promises_keep_settled(*, invoice_ids: Sequence[int], as_of: date) -> list[in
 
     Call inside the transaction that moved the money, under the customer lock;
     the daily review decides the rest (a promise is only ever broken by the date).
-    The same decision as `_promise_settled`, for all the promises at once: a constant
-    number of statements however many promises the money touched.
+    The same decision as the daily review's (`_promises_settled`), for all the promises
+    at once.
     """
     grace = policy_promise_grace_days()
     # A subquery rather than DISTINCT over the join: PostgreSQL locks no DISTINCT rows.
@@ -225,6 +212,22 @@ def promises_keep_settled(*, invoice_ids: Sequence[int], as_of: date) -> list[in
         promise.pk: min(as_of, promise.promised_date + timedelta(days=grace))
         for promise in promises
     }
+    settled = _promises_settled(promises=promises, until=until)
+    kept = [promise for promise in promises if promise.pk in settled]
+    _promises_close_kept(
+        promises=kept,
+        as_of=as_of,
+        paid=_promises_paid(
+            promises=kept, until=dict.fromkeys((promise.pk for promise in kept), as_of)
+        ),
+    )
+    return [promise.pk for promise in kept]
+
+
+def _promises_settled(*, promises: Sequence[PromiseToPay], until: dict[int, date]) -> set[int]:
+    """The promises kept by `until` (per promise): payments since each covers it, or
+    nothing is left on its invoices. A read of the payments, one of the invoices and two
+    per distinct day, however many promises."""
     paid = _promises_paid(promises=promises, until=until)
     unsettled = [promise for promise in promises if paid[promise.pk] < promise.amount]
     invoices_of: dict[int, list[Invoice]] = defaultdict(list)
@@ -244,15 +247,7 @@ def promises_keep_settled(*, invoice_ids: Sequence[int], as_of: date) -> list[in
             for promise in on_day
             if any(amounts[invoice.pk] != 0 for invoice in invoices_of[promise.pk])
         }
-    kept = [promise for promise in promises if promise.pk not in still_open]
-    _promises_close_kept(
-        promises=kept,
-        as_of=as_of,
-        paid=_promises_paid(
-            promises=kept, until=dict.fromkeys((promise.pk for promise in kept), as_of)
-        ),
-    )
-    return [promise.pk for promise in kept]
+    return {promise.pk for promise in promises if promise.pk not in still_open}
 
 
 def _promises_paid(
