@@ -10,10 +10,11 @@ from datetime import timedelta
 from django.contrib.auth.models import AbstractUser
 from django.utils import timezone
 
+from banking.parsers.canonical import COLUMNS
 from banking.services.accounts import bank_account_record
 from banking.services.receipts import bank_statement_import
 
-HEADER = "transaction_id,date,amount,currency,payer_name,payer_account,memo\n"
+HEADER = ",".join(COLUMNS) + "\n"
 DEMO_RECEIPTS = (
     ("DEMO-0001", "5000.00", "张三", "6228480010000001", "往来款"),
     ("DEMO-0002", "1234.56", "上海华东机电有限公司", "", "货款"),

@@ -3,7 +3,7 @@
 Every decision is one transaction that first locks the receipt
 (`SELECT ... FOR UPDATE`) and re-checks its status, so two people acting on the
 same receipt at once act once. The lock order is receipt, then the receivables
-order (customer, payment, invoices in pk order) inside `payment_record`.
+order (customer, payment, invoices in pk order) inside `payments_record_many`.
 """
 
 from collections.abc import Sequence
