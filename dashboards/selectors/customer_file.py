@@ -149,8 +149,22 @@ def customer_contracts(*, customer: Customer, limit: int = CONTRACT_ROWS) -> Sec
 
 def customer_payments(*, customer: Customer, limit: int = PAYMENT_ROWS) -> Section:
     """The customer's payments, newest first, with what is allocated and what is left."""
-    payments = payments_with_allocated(Payment.objects.filter(customer=customer))
-    return _section(payments.order_by("-payment_date", "-pk"), limit=limit)
+    # The count as a scalar subquery, not a window: with a window PostgreSQL reads every
+    # payment the customer ever made before keeping the newest few (the largest customer
+    # of the 1M book: 0.97 s against 0.15 s for the page).
+    count = (
+        Payment.objects.filter(customer=customer)
+        .order_by()
+        .values("customer")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    rows = list(
+        payments_with_allocated(Payment.objects.filter(customer=customer))
+        .annotate(section_size=Subquery(count))
+        .order_by("-payment_date", "-pk")[:limit]
+    )
+    return Section(rows=rows, count=rows[0].section_size if rows else 0)
 
 
 @dataclass(frozen=True)
