@@ -177,7 +177,8 @@ def test_currency_other_than_the_customers_is_not_applied(account, book):
     assert result.applied == []
 
 
-def test_a_statement_whose_only_application_is_refused_imports_it_suggested(account, book):
+def record_dup1_by_hand(book) -> None:
+    """Acme's payment recorded by hand with the bank's reference DUP1, date and amount."""
     payment_record(
         customer=book["acme"],
         payment_date=date(2026, 3, 1),
@@ -187,6 +188,10 @@ def test_a_statement_whose_only_application_is_refused_imports_it_suggested(acco
         actor=None,
         allocations=[(book["invoices"][1], Decimal("1000.00"))],
     )
+
+
+def test_a_statement_whose_only_application_is_refused_imports_it_suggested(account, book):
+    record_dup1_by_hand(book)
     result = _import(account, "DUP1,2026-03-01,1000.00,CNY,Acme Trading Co.,,\n")
     assert result.applied == []
     assert [row["transaction_id"] for row in result.suggested] == ["DUP1"]
@@ -196,16 +201,8 @@ def test_a_statement_whose_only_application_is_refused_imports_it_suggested(acco
 def test_a_refused_application_leaves_the_receipt_suggested_and_the_rest_as_if_alone(account, book):
     # A payment already recorded by hand with the bank's reference, date and amount: the
     # receivables service refuses the same payment again, so the receipt is suggested.
-    acme, (first, second, third) = book["acme"], book["invoices"]
-    payment_record(
-        customer=acme,
-        payment_date=date(2026, 3, 1),
-        amount=Decimal("1000.00"),
-        currency="CNY",
-        reference="DUP1",
-        actor=None,
-        allocations=[(second, Decimal("1000.00"))],
-    )
+    first, second, third = book["invoices"]
+    record_dup1_by_hand(book)
     result = _import(
         account,
         "OK1,2026-03-01,400.00,CNY,Acme Trading Co.,,\n",
