@@ -109,9 +109,9 @@ def invoices_refresh_outstanding(
     recomputed rather than adjusted so that it cannot drift from the rows. The
     changed invoices are written with one statement per shared value, with their
     history rows, and announced once, with the cause, so that the work derived from
-    them follows in this transaction. `steps` (an invoice's pk: the number, reason and amount of each
-    payment of a batch that lowered it, in order) writes one history row per step,
-    in the order a refresh after every payment would have.
+    them follows in this transaction. `steps` (an invoice's pk: the number, reason and
+    amount of each payment of a batch that lowered it, in order) writes one history row
+    per step, in the order a refresh after every payment would have.
     """
     by_pk = {invoice.pk: invoice for invoice in invoices}
     if not by_pk:
