@@ -31,11 +31,7 @@ from dashboards.selectors.kpis import (
     ageing_for_dashboard,
     agreements_pending,
     kpi_trend,
-    ladder_distribution,
-    overdue_by_customer,
-    overdue_by_rep,
-    overdue_per_customer,
-    overdue_total,
+    overdue_overview,
     promise_stats,
 )
 from dashboards.selectors.worklist import rep_totals, todays_tasks
@@ -199,18 +195,17 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     agreements = queue_first_rows(
         "agreements", agreements_pending(user=request.user, filters=filters), limit=10
     )
-    overdue_rows = overdue_per_customer(user=request.user, filters=filters)
-    ladder = ladder_distribution(user=request.user, filters=filters, rows=overdue_rows)
+    overdue = overdue_overview(user=request.user, filters=filters)
     context = {
         "form": form,
         "filters": filters,
-        "overdue_total": overdue_total(user=request.user, filters=filters, rows=overdue_rows),
+        "overdue_total": overdue.total,
         "ageing": ageing,
         "ageing_chart": ageing_chart(ageing, filters, title=_("Ageing by bucket")),
         "drill_urls": {bucket: _drill_url(filters, bucket) for bucket in BUCKETS},
         "drill_all_url": _drill_url(filters),
-        "by_rep": overdue_by_rep(user=request.user, filters=filters, rows=overdue_rows),
-        "by_customer": overdue_by_customer(user=request.user, filters=filters, rows=overdue_rows),
+        "by_rep": overdue.by_rep,
+        "by_customer": overdue.by_customer,
         "trend": trend,
         "latest": trend[-1],
         "trend_without_snapshot": [
@@ -227,9 +222,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             title=_("CEI (%)"),
             suffix="%",
         ),
-        "ladder": ladder,
+        "ladder": overdue.ladder,
         "ladder_chart": bar_chart(
-            [Bar(label=row.label, value=row.customers) for row in ladder],
+            [Bar(label=row.label, value=row.customers) for row in overdue.ladder],
             title=_("Customers by ladder level"),
         ),
         "promises": promise_stats(user=request.user, filters=filters),

@@ -332,14 +332,19 @@ def customer_oldest_overdue_due(
 
 
 def instalment_ageing(
-    *, as_of: date, currency: str, queryset: QuerySet[AgreementInstalment] | None = None
+    *,
+    as_of: date,
+    currency: str,
+    queryset: QuerySet[AgreementInstalment] | None = None,
+    today: bool = False,
 ) -> list[dict[str, object]]:
     """Open instalments of approved plans per customer and ageing bucket of their own due
     dates, as of the date (one grouped query): `customer_id`, `code`, `name`, then the
-    amounts under the bucket names."""
+    amounts under the bucket names. `today` says as_of is the business date: the open
+    amounts then read the invoices' stored outstanding instead of their history."""
     aliases = {f"bucket_{index}": bucket for index, bucket in enumerate(BUCKETS)}
     rows = (
-        instalments_as_of(as_of=as_of, queryset=queryset)
+        instalments_as_of(as_of=None if today else as_of, queryset=queryset)
         .filter(currency_value=currency)
         .order_by()
         .values("agreement__customer_id", "agreement__customer__code", "agreement__customer__name")

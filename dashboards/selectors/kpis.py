@@ -22,12 +22,12 @@ CEI, collection effectiveness index, per month
     collected was collected. Credit notes lower receivables like payments.
 """
 
-from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import (
     Count,
     F,
@@ -113,6 +113,7 @@ def ageing_for_dashboard(
         as_of=filters.as_of,
         currency=filters.currency,
         queryset=scoped(AgreementInstalment.objects.all(), user=user, rep_id=rep_id),
+        today=filters.is_today,
     )
     if not per_customer:
         totals = ageing_totals(**scope)
@@ -284,7 +285,10 @@ def monthly_sales(
     return {_as_date(row["month"]): cents(row["total"]) for row in rows}
 
 
-def _as_date(value) -> date:
+def _as_date(value) -> date | None:
+    """A date read back from the database: a datetime's day, or SQLite's text from a raw cursor."""
+    if isinstance(value, str):
+        return date.fromisoformat(value[:10])
     return value.date() if hasattr(value, "date") and callable(value.date) else value
 
 
@@ -478,25 +482,15 @@ def customer_rung(*, as_of: date, currency: str | None = None) -> Subquery:
     return Subquery(steps, output_field=IntegerField())
 
 
-def ladder_distribution(
-    *, user: User, filters: DashboardFilters, rows: list[dict[str, object]] | None = None
-) -> list[LadderRow]:
-    """How many customers stand at each rung of the ladder.
-
-    A customer stands at the highest rung any of its items still owed has
-    reached; customers with something overdue (`overdue_per_customer`, whose
-    `rows` the caller may pass) and no rung yet are counted first. The rungs are
-    grouped in one query over the open invoices (today, their stored rung) or the
-    steps, and the instalments' steps: its cost follows the open book, not the
-    number of customers.
-    """
+def _rungs_per_customer(*, user: User, filters: DashboardFilters) -> list[QuerySet]:
+    """Per customer in scope, the highest rung (1 to 4) an item still owed has reached: one
+    grouped query per kind of item, each an inner join PostgreSQL drives from its index
+    (today, the rung stored on the open invoices; the steps say the same)."""
     customers = scoped(
         Customer.objects.all(),
         user=user,
         rep_id=effective_rep_id(user=user, rep_id=filters.rep_id),
     ).values("pk")
-    # One arm per kind of item, each an inner join PostgreSQL can drive from its index;
-    # today's invoices read the rung stored on the open ones (the steps say the same).
     if filters.is_today:
         invoice_rungs = (
             invoices_open_today(Invoice.objects.filter(customer__in=customers))
@@ -507,33 +501,19 @@ def ladder_distribution(
     else:
         invoice_rungs = _owed_invoice_rung_steps(as_of=filters.as_of, currency=filters.currency)
     instalment_rungs = _owed_instalment_rung_steps(as_of=filters.as_of, currency=filters.currency)
-    invoice_rungs, instalment_rungs = (
+    return [
         rungs.filter(customer__in=customers)
         .order_by()
         .values("customer_id")
         .annotate(top=Max("rank"))
         .values_list("customer_id", "top")
         for rungs in (invoice_rungs, instalment_rungs)
-    )
-    if rows is None:
-        rows = overdue_per_customer(user=user, filters=filters)
-    top_rank: dict[int, int] = {}
-    for customer_id, rank in invoice_rungs.union(instalment_rungs, all=True):
-        top_rank[customer_id] = max(rank, top_rank.get(customer_id, 0))
-    overdue_ids = {row["customer_id"] for row in rows}
-    per_rank = Counter(top_rank.values())
-    ladder = [
-        LadderRow(
-            level="",
-            label=gettext("Overdue, not yet dunned"),
-            customers=len(overdue_ids - set(top_rank)),
-        )
     ]
-    for level, rank in RUNG_RANKS.items():
-        ladder.append(
-            LadderRow(level=level, label=str(LevelCode(level).label), customers=per_rank[rank])
-        )
-    return ladder
+
+
+def ladder_distribution(*, user: User, filters: DashboardFilters) -> list[LadderRow]:
+    """How many customers stand at each rung of the ladder (see `overdue_overview`)."""
+    return overdue_overview(user=user, filters=filters, limit=0).ladder
 
 
 # --- Promises ------------------------------------------------------------------
@@ -601,13 +581,12 @@ class OverdueRow:
         return (as_of - self.oldest_due).days if self.oldest_due else None
 
 
-def overdue_per_customer(*, user: User, filters: DashboardFilters) -> list[dict[str, object]]:
-    """What each customer in scope owes past due as of the date (three queries).
+def _overdue_per_customer(*, user: User, filters: DashboardFilters) -> list[QuerySet]:
+    """What each customer in scope owes past due as of the date, one grouped query per kind
+    of item (`customer_id`, `overdue`, `items`, `oldest`).
 
     Invoices count by their own due dates unless an approved agreement
-    replaces them; then the agreement's instalments count, by theirs. The sums
-    are grouped by customer alone, which the open-invoice index answers by
-    itself; the customers' codes, names and reps are read once beside them.
+    replaces them; then the agreement's instalments count, by theirs.
     """
     tolerance = policy_tolerance_expression()
     totals = {"overdue": Sum("open_amount", output_field=MONEY_FIELD)}
@@ -624,12 +603,15 @@ def overdue_per_customer(*, user: User, filters: DashboardFilters) -> list[dict[
         .values_list("customer_id")
         .annotate(**totals)
     )
-    rep_id = effective_rep_id(user=user, rep_id=filters.rep_id)
     instalments = (
         instalments_overdue(
             as_of=filters.as_of,
             tolerance=tolerance,
-            queryset=scoped(AgreementInstalment.objects.all(), user=user, rep_id=rep_id),
+            queryset=scoped(
+                AgreementInstalment.objects.all(),
+                user=user,
+                rep_id=effective_rep_id(user=user, rep_id=filters.rep_id),
+            ),
             today=filters.is_today,
         )
         .filter(currency_value=filters.currency)
@@ -637,128 +619,153 @@ def overdue_per_customer(*, user: User, filters: DashboardFilters) -> list[dict[
         .values_list("agreement__customer_id")
         .annotate(**totals)
     )
-    # A customer's invoices come in one row; its instalments, when any, are added to it.
-    rows: dict[int, dict[str, object]] = {
-        customer_id: {"overdue": cents(overdue), "items": items, "oldest": oldest}
-        for customer_id, overdue, items, oldest in invoices
-    }
-    for customer_id, overdue, items, oldest in instalments:
-        merged = rows.setdefault(customer_id, {"overdue": ZERO_AMOUNT, "items": 0, "oldest": None})
-        merged["overdue"] = cents(merged["overdue"] + cents(overdue))
-        merged["items"] += items
-        if merged["oldest"] is None or oldest < merged["oldest"]:
-            merged["oldest"] = oldest
-    if not rows:
-        return []
-    customers = scoped(Customer.objects.all(), user=user, rep_id=rep_id).values(
-        "pk",
-        "code",
-        "name",
-        "sales_rep_id",
-        "sales_rep__username",
-        "sales_rep__first_name",
-        "sales_rep__last_name",
+    return [invoices, instalments]
+
+
+@dataclass(frozen=True)
+class OverdueOverview:
+    """What is past due in scope as of the date: its total, per rep, the customers owing
+    most, and how many customers stand at each rung of the ladder."""
+
+    total: Decimal
+    by_rep: list[OverdueRow]
+    by_customer: list[OverdueRow]
+    ladder: list[LadderRow]
+
+
+def _union_sql(querysets: list[QuerySet]) -> tuple[str, list]:
+    parts = [queryset.query.sql_with_params() for queryset in querysets]
+    return (
+        " UNION ALL ".join(sql for sql, _ in parts),
+        [param for _, params in parts for param in params],
     )
-    return [
-        {
-            "customer_id": customer["pk"],
-            "customer__code": customer["code"],
-            "customer__name": customer["name"],
-            **{f"customer__{key}": customer[key] for key in CUSTOMER_REP_KEYS},
-            **rows[customer["pk"]],
-        }
-        for customer in customers
-        if customer["pk"] in rows
+
+
+def overdue_overview(
+    *, user: User, filters: DashboardFilters, limit: int | None = 10
+) -> OverdueOverview:
+    """The overdue figures of the dashboard, grouped in the database (one statement, then the
+    names of the reps and customers shown): what it costs follows the open book, and what
+    comes back is a row per rep, the `limit` customers owing most (all when None) and a row
+    per rung, not a row per customer.
+
+    A customer stands at the highest rung any of its items still owed has
+    reached; customers with something overdue and no rung yet are counted first.
+    """
+    overdue_sql, overdue_params = _union_sql(_overdue_per_customer(user=user, filters=filters))
+    rungs_sql, rungs_params = _union_sql(_rungs_per_customer(user=user, filters=filters))
+    customer_table = connection.ops.quote_name(Customer._meta.db_table)
+    top = "" if limit is None else f" LIMIT {int(limit)}"
+    statement = f"""
+        WITH items (customer_id, overdue, items, oldest) AS ({overdue_sql}),
+        per_customer AS (
+            SELECT customer_id, SUM(overdue) AS overdue, SUM(items) AS items,
+                   MIN(oldest) AS oldest
+            FROM items GROUP BY customer_id
+        ),
+        rungs (customer_id, top) AS ({rungs_sql}),
+        ranked AS (SELECT customer_id, MAX(top) AS top FROM rungs GROUP BY customer_id)
+        SELECT 'rep', c.sales_rep_id, SUM(o.overdue), SUM(o.items), MIN(o.oldest), COUNT(*)
+        FROM per_customer o JOIN {customer_table} c ON c.id = o.customer_id
+        GROUP BY c.sales_rep_id
+        UNION ALL
+        SELECT * FROM (
+            SELECT 'customer', o.customer_id, o.overdue, o.items, o.oldest, 1
+            FROM per_customer o JOIN {customer_table} c ON c.id = o.customer_id
+            ORDER BY o.overdue DESC, c.code{top}
+        ) AS most
+        UNION ALL
+        SELECT 'rung', top, NULL, NULL, NULL, COUNT(*) FROM ranked GROUP BY top
+        UNION ALL
+        SELECT 'unranked', NULL, NULL, NULL, NULL, COUNT(*) FROM per_customer o
+        WHERE NOT EXISTS (SELECT 1 FROM ranked r WHERE r.customer_id = o.customer_id)
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [*overdue_params, *rungs_params])
+        rows = cursor.fetchall()
+    grouped: dict[str, list[tuple]] = {"rep": [], "customer": [], "rung": [], "unranked": []}
+    for kind, *values in rows:
+        grouped[kind].append(values)
+    reps = {
+        rep["pk"]: rep
+        for rep in get_user_model()
+        .objects.filter(pk__in=[key for key, *_ in grouped["rep"]])
+        .values("pk", "username", "first_name", "last_name")
+    }
+    customers = {
+        customer["pk"]: customer
+        for customer in Customer.objects.filter(
+            pk__in=[key for key, *_ in grouped["customer"]]
+        ).values("pk", "code", "name", "sales_rep__username")
+    }
+    by_rep = sorted(
+        (
+            OverdueRow(
+                key=key,
+                label=reps[key]["username"],
+                detail=" ".join(filter(None, (reps[key]["first_name"], reps[key]["last_name"])))
+                + " · "
+                + ngettext("%(count)d customer", "%(count)d customers", count) % {"count": count},
+                overdue=_money(overdue),
+                invoices=int(items),
+                oldest_due=_as_date(oldest),
+            )
+            for key, overdue, items, oldest, count in grouped["rep"]
+        ),
+        key=lambda row: (-row.overdue, row.label),
+    )
+    by_customer = sorted(
+        (
+            OverdueRow(
+                key=key,
+                label=f"{customers[key]['code']} {customers[key]['name']}",
+                detail=customers[key]["sales_rep__username"],
+                overdue=_money(overdue),
+                invoices=int(items),
+                oldest_due=_as_date(oldest),
+            )
+            for key, overdue, items, oldest, _ in grouped["customer"]
+        ),
+        key=lambda row: (-row.overdue, row.label),
+    )
+    per_rank = {rank: count for rank, _, _, _, count in grouped["rung"]}
+    [(*_, unranked)] = grouped["unranked"]
+    ladder = [LadderRow(level="", label=gettext("Overdue, not yet dunned"), customers=unranked)]
+    ladder += [
+        LadderRow(level=level, label=str(LevelCode(level).label), customers=per_rank.get(rank, 0))
+        for level, rank in RUNG_RANKS.items()
     ]
+    return OverdueOverview(
+        total=cents(sum((row.overdue for row in by_rep), ZERO_AMOUNT)),
+        by_rep=by_rep if limit is None else by_rep[:limit],
+        by_customer=by_customer,
+        ladder=ladder,
+    )
 
 
-CUSTOMER_REP_KEYS = (
-    "sales_rep_id",
-    "sales_rep__username",
-    "sales_rep__first_name",
-    "sales_rep__last_name",
-)
+def _money(value: Decimal | float) -> Decimal:
+    """A sum read back by a raw cursor: SQLite gives a float, which `cents` rounds as the
+    ORM's converter does."""
+    return cents(Decimal(str(value)) if isinstance(value, float) else value)
 
 
-def overdue_total(
-    *, user: User, filters: DashboardFilters, rows: list[dict[str, object]] | None = None
-) -> Decimal:
+def overdue_total(*, user: User, filters: DashboardFilters) -> Decimal:
     """Everything in scope past due as of the date, instalments of approved plans included."""
-    if rows is None:
-        rows = overdue_per_customer(user=user, filters=filters)
-    return cents(sum((row["overdue"] for row in rows), ZERO_AMOUNT))
+    return overdue_overview(user=user, filters=filters, limit=0).total
 
 
 def overdue_by_rep(
-    *,
-    user: User,
-    filters: DashboardFilters,
-    limit: int | None = 10,
-    rows: list[dict[str, object]] | None = None,
+    *, user: User, filters: DashboardFilters, limit: int | None = 10
 ) -> list[OverdueRow]:
-    """Overdue receivables per sales rep as of the date, largest first (two queries)."""
-    reps: dict[int, dict[str, object]] = {}
-    if rows is None:
-        rows = overdue_per_customer(user=user, filters=filters)
-    for row in rows:
-        rep = reps.setdefault(
-            row["customer__sales_rep_id"],
-            dict(row) | {"overdue": ZERO_AMOUNT, "items": 0, "oldest": None, "customers": 0},
-        )
-        rep["overdue"] += row["overdue"]
-        rep["items"] += row["items"]
-        rep["customers"] += 1
-        if rep["oldest"] is None or row["oldest"] < rep["oldest"]:
-            rep["oldest"] = row["oldest"]
-    ordered = sorted(
-        reps.values(), key=lambda rep: (-rep["overdue"], rep["customer__sales_rep__username"])
-    )
-    return [
-        OverdueRow(
-            key=row["customer__sales_rep_id"],
-            label=row["customer__sales_rep__username"],
-            detail=" ".join(
-                filter(
-                    None,
-                    (row["customer__sales_rep__first_name"], row["customer__sales_rep__last_name"]),
-                )
-            )
-            + " · "
-            + ngettext("%(count)d customer", "%(count)d customers", row["customers"])
-            % {"count": row["customers"]},
-            overdue=cents(row["overdue"]),
-            invoices=row["items"],
-            oldest_due=row["oldest"],
-        )
-        for row in ordered[:limit]
-    ]
+    """Overdue receivables per sales rep as of the date, largest first."""
+    return overdue_overview(user=user, filters=filters, limit=limit).by_rep
 
 
 def overdue_by_customer(
-    *,
-    user: User,
-    filters: DashboardFilters,
-    limit: int | None = 10,
-    rows: list[dict[str, object]] | None = None,
+    *, user: User, filters: DashboardFilters, limit: int | None = 10
 ) -> list[OverdueRow]:
-    """Overdue receivables per customer as of the date, largest first (two queries)."""
-    if rows is None:
-        rows = overdue_per_customer(user=user, filters=filters)
-    ordered = sorted(
-        rows,
-        key=lambda row: (-row["overdue"], row["customer__code"]),
-    )
-    return [
-        OverdueRow(
-            key=row["customer_id"],
-            label=f"{row['customer__code']} {row['customer__name']}",
-            detail=row["customer__sales_rep__username"],
-            overdue=cents(row["overdue"]),
-            invoices=row["items"],
-            oldest_due=row["oldest"],
-        )
-        for row in ordered[:limit]
-    ]
+    """Overdue receivables per customer as of the date, largest first."""
+    return overdue_overview(user=user, filters=filters, limit=limit).by_customer
 
 
 # --- Approvals -------------------------------------------------------------------

@@ -81,6 +81,7 @@ def test_dashboard_customer_page_home_and_case_agree_to_the_cent_after_a_plan(cl
     assert by_customer.days_overdue(TODAY) == 20
     [by_rep] = overdue_by_rep(user=manager, filters=filters)
     assert by_rep.overdue == expected
+    assert by_rep.detail.endswith("· 1 customer")
     # on the customer file
     summary = customer_summary(customer=customer, as_of=TODAY)
     assert (summary.overdue, summary.oldest_overdue_days) == (expected, 20)
