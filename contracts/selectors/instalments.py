@@ -337,31 +337,36 @@ def instalment_ageing(
     currency: str,
     queryset: QuerySet[AgreementInstalment] | None = None,
     today: bool = False,
+    per_customer: bool = True,
 ) -> list[dict[str, object]]:
     """Open instalments of approved plans per customer and ageing bucket of their own due
     dates, as of the date (one grouped query): `customer_id`, `code`, `name`, then the
-    amounts under the bucket names. `today` says as_of is the business date: the open
-    amounts then read the invoices' stored outstanding instead of their history."""
+    amounts under the bucket names; without `per_customer`, one row of the buckets' totals.
+    `today` says as_of is the business date: the open amounts then read the invoices'
+    stored outstanding instead of their history."""
     aliases = {f"bucket_{index}": bucket for index, bucket in enumerate(BUCKETS)}
-    rows = (
+    instalments = (
         instalments_as_of(as_of=None if today else as_of, queryset=queryset)
         .filter(currency_value=currency)
         .order_by()
-        .values("agreement__customer_id", "agreement__customer__code", "agreement__customer__name")
-        .annotate(
-            **{
-                alias: Sum(
-                    Case(
-                        When(bucket_q(bucket, as_of=as_of), then=F("open_amount")),
-                        default=ZERO,
-                        output_field=MONEY_FIELD,
-                    ),
-                    output_field=MONEY_FIELD,
-                )
-                for alias, bucket in aliases.items()
-            }
-        )
     )
+    sums = {
+        alias: Sum(
+            Case(
+                When(bucket_q(bucket, as_of=as_of), then=F("open_amount")),
+                default=ZERO,
+                output_field=MONEY_FIELD,
+            ),
+            output_field=MONEY_FIELD,
+        )
+        for alias, bucket in aliases.items()
+    }
+    if not per_customer:
+        totals = instalments.aggregate(**sums)
+        return [{bucket: cents(totals[alias]) for alias, bucket in aliases.items()}]
+    rows = instalments.values(
+        "agreement__customer_id", "agreement__customer__code", "agreement__customer__name"
+    ).annotate(**sums)
     return [
         {
             "customer_id": row["agreement__customer_id"],

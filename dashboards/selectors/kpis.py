@@ -114,6 +114,7 @@ def ageing_for_dashboard(
         currency=filters.currency,
         queryset=scoped(AgreementInstalment.objects.all(), user=user, rep_id=rep_id),
         today=filters.is_today,
+        per_customer=per_customer,
     )
     if not per_customer:
         totals = ageing_totals(**scope)

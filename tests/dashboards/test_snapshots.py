@@ -270,9 +270,7 @@ def test_todays_figures_from_the_open_items_equal_the_as_of_computation(book):
             ]
             for f in (today, history)
         ]
-        overdue = [
-            overdue_overview(user=manager, filters=f, limit=None) for f in (today, history)
-        ]
+        overdue = [overdue_overview(user=manager, filters=f, limit=None) for f in (today, history)]
 
     # Then they agree to the cent
     assert pairs[0][0] == pairs[1][0]
