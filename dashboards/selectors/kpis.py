@@ -33,12 +33,12 @@ from django.db.models import (
     F,
     IntegerField,
     Max,
-    Min,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
     Sum,
+    Value,
 )
 from django.db.models.functions import TruncMonth
 from django.utils.translation import gettext, ngettext
@@ -487,24 +487,29 @@ def _rungs_per_customer(*, user: User, filters: DashboardFilters) -> list[QueryS
     """Per customer in scope, the highest rung (1 to 4) an item still owed has reached: one
     grouped query per kind of item, each an inner join PostgreSQL drives from its index
     (today, the rung stored on the open invoices; the steps say the same)."""
-    customers = scoped(
-        Customer.objects.all(),
-        user=user,
-        rep_id=effective_rep_id(user=user, rep_id=filters.rep_id),
-    ).values("pk")
+    rep_id = effective_rep_id(user=user, rep_id=filters.rep_id)
+    customers = scoped(Customer.objects.all(), user=user, rep_id=rep_id).values("pk")
     if filters.is_today:
         invoice_rungs = (
-            invoices_open_today(Invoice.objects.filter(customer__in=customers))
-            .filter(currency=filters.currency, dunning_rung__gt=0)
+            invoices_open_today(
+                scoped(
+                    Invoice.objects.filter(currency=filters.currency, dunning_rung__gt=0),
+                    user=user,
+                    rep_id=rep_id,
+                )
+            )
             .exclude(invoice_replaced())
             .annotate(rank=F("dunning_rung"))
         )
     else:
-        invoice_rungs = _owed_invoice_rung_steps(as_of=filters.as_of, currency=filters.currency)
-    instalment_rungs = _owed_instalment_rung_steps(as_of=filters.as_of, currency=filters.currency)
+        invoice_rungs = _owed_invoice_rung_steps(
+            as_of=filters.as_of, currency=filters.currency
+        ).filter(customer__in=customers)
+    instalment_rungs = _owed_instalment_rung_steps(
+        as_of=filters.as_of, currency=filters.currency
+    ).filter(customer__in=customers)
     return [
-        rungs.filter(customer__in=customers)
-        .order_by()
+        rungs.order_by()
         .values("customer_id")
         .annotate(top=Max("rank"))
         .values_list("customer_id", "top")
@@ -582,16 +587,15 @@ class OverdueRow:
         return (as_of - self.oldest_due).days if self.oldest_due else None
 
 
-def _overdue_per_customer(*, user: User, filters: DashboardFilters) -> list[QuerySet]:
-    """What each customer in scope owes past due as of the date, one grouped query per kind
-    of item (`customer_id`, `overdue`, `items`, `oldest`).
+def _overdue_items(*, user: User, filters: DashboardFilters) -> list[QuerySet]:
+    """What is past due in scope as of the date, one query per kind of item, each row an
+    item: `customer_id`, its open amount, 1 (to count it) and its due date.
 
     Invoices count by their own due dates unless an approved agreement
     replaces them; then the agreement's instalments count, by theirs.
     """
     tolerance = policy_tolerance_expression()
-    totals = {"overdue": Sum("open_amount", output_field=MONEY_FIELD)}
-    totals |= {"items": Count("pk"), "oldest": Min("due_date")}
+    one = Value(1, output_field=IntegerField())
     invoices = (
         invoices_with_open_amount(
             as_of=filters.as_of,
@@ -601,8 +605,7 @@ def _overdue_per_customer(*, user: User, filters: DashboardFilters) -> list[Quer
         .filter(overdue_q(as_of=filters.as_of, tolerance=tolerance, amount="open_amount"))
         .exclude(invoice_replaced())
         .order_by()
-        .values_list("customer_id")
-        .annotate(**totals)
+        .values_list("customer_id", "open_amount", one, "due_date")
     )
     instalments = (
         instalments_overdue(
@@ -617,8 +620,7 @@ def _overdue_per_customer(*, user: User, filters: DashboardFilters) -> list[Quer
         )
         .filter(currency_value=filters.currency)
         .order_by()
-        .values_list("agreement__customer_id")
-        .annotate(**totals)
+        .values_list("agreement__customer_id", "open_amount", one, "due_date")
     )
     return [invoices, instalments]
 
@@ -653,15 +655,15 @@ def overdue_overview(
     A customer stands at the highest rung any of its items still owed has
     reached; customers with something overdue and no rung yet are counted first.
     """
-    overdue_sql, overdue_params = _union_sql(_overdue_per_customer(user=user, filters=filters))
+    overdue_sql, overdue_params = _union_sql(_overdue_items(user=user, filters=filters))
     rungs_sql, rungs_params = _union_sql(_rungs_per_customer(user=user, filters=filters))
     customer_table = connection.ops.quote_name(Customer._meta.db_table)
     top = "" if limit is None else f" LIMIT {int(limit)}"
     statement = f"""
-        WITH items (customer_id, overdue, items, oldest) AS ({overdue_sql}),
+        WITH items (customer_id, overdue, items, due_date) AS ({overdue_sql}),
         per_customer AS (
             SELECT customer_id, SUM(overdue) AS overdue, SUM(items) AS items,
-                   MIN(oldest) AS oldest
+                   MIN(due_date) AS oldest
             FROM items GROUP BY customer_id
         ),
         rungs (customer_id, top) AS ({rungs_sql}),
