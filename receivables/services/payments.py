@@ -172,6 +172,11 @@ def _allocations_write(
         return []
     created = bulk_create_with_history(created, PaymentAllocation, batch_size=BATCH)
     payments_refresh_allocated(payment_ids={payment.pk for payment, plan in plans if plan})
+    # The objects the caller holds say what the UPDATE stored.
+    for payment, plan in plans:
+        payment.allocated_amount = money_quantize(
+            payment.allocated_amount + sum((amount for _invoice, amount in plan), Decimal(0))
+        )
     invoices_refresh_outstanding(
         invoices=invoices.values(), actor=actor, cause=BalanceCause.PAYMENT, steps=steps
     )

@@ -297,6 +297,38 @@ def test_a_request_sees_the_payments_before_it_in_the_batch(world):
     assert invoice.outstanding == Decimal("800.00")
 
 
+def test_the_payments_returned_hold_their_stored_allocated_amount(world):
+    # Given one payment on account and one allocated in part
+    south = world["south"]
+    invoice = world["invoices"]["S-2"]
+    requests = [
+        PaymentRequest(
+            customer_id=south.pk,
+            payment_date=PAY_DAY,
+            amount=Decimal(amount),
+            currency="CNY",
+            reference=reference,
+            allocations=allocations,
+        )
+        for reference, amount, allocations in (
+            ("ON-ACCOUNT", "250.00", []),
+            ("PART", "900.00", [(invoice, Decimal("300.00"))]),
+        )
+    ]
+
+    # When both are recorded in one batch
+    with at(PAY_DAY):
+        payments = payments_record_many(requests=requests, actor=None)
+
+    # Then each returned object says what is stored, without a reload
+    assert [payment.allocated_amount for payment in payments] == [
+        Decimal("0.00"),
+        Decimal("300.00"),
+    ]
+    stored = dict(Payment.objects.values_list("reference", "allocated_amount"))
+    assert stored == {"ON-ACCOUNT": Decimal("0.00"), "PART": Decimal("300.00")}
+
+
 def test_the_refusals_of_payment_record_are_those_of_the_batch(world):
     north = world["north"]
     with at(PAY_DAY), pytest.raises(PaymentsRefused) as refused:
