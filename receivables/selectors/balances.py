@@ -42,7 +42,7 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from core.money import money_quantize
@@ -304,8 +304,13 @@ def open_q(*, amount: str = "outstanding") -> Q:
 def owing_q(
     *, tolerance: Decimal | Expression = DEFAULT_TOLERANCE, amount: str = "outstanding"
 ) -> Q:
-    """Condition: the item still owes at least the tolerance (below it, it is settled)."""
-    return open_q(amount=amount) & Q(**{f"{amount}__gte": tolerance})
+    """Condition: the item still owes at least the tolerance (below it, it is settled), and
+    half a cent whatever the tolerance: one comparison, so an open amount that is itself an
+    expression (an instalment's) is computed once."""
+    if isinstance(tolerance, Decimal):
+        return Q(**{f"{amount}__gte": max(tolerance, HALF_CENT)})
+    floor = Greatest(tolerance, Value(HALF_CENT, output_field=MONEY_FIELD))
+    return Q(**{f"{amount}__gte": floor})
 
 
 def overdue_q(
