@@ -88,19 +88,21 @@ def world():
     return {"north": north, "south": south, "fresh": fresh, "invoices": invoices}
 
 
+def request(customer, amount, reference, allocations=None) -> PaymentRequest:
+    """A payment on PAY_DAY in CNY; allocated oldest due first when `allocations` is None."""
+    return PaymentRequest(
+        customer_id=customer.pk,
+        payment_date=PAY_DAY,
+        amount=Decimal(amount),
+        currency="CNY",
+        reference=reference,
+        allocations=allocations,
+    )
+
+
 def _requests(world) -> list[PaymentRequest]:
     north, south, fresh = world["north"], world["south"], world["fresh"]
     invoice = world["invoices"]
-
-    def request(customer, amount, reference, allocations=None):
-        return PaymentRequest(
-            customer_id=customer.pk,
-            payment_date=PAY_DAY,
-            amount=Decimal(amount),
-            currency="CNY",
-            reference=reference,
-            allocations=allocations,
-        )
 
     return [
         # NORTH: N-2 named, then the rest oldest first (N-1, N-3): the case closes
@@ -273,19 +275,12 @@ def test_a_request_sees_the_payments_before_it_in_the_batch(world):
     invoice = world["invoices"]["S-2"]
     south = world["south"]
 
-    def request(reference: str, amount: str) -> PaymentRequest:
-        return PaymentRequest(
-            customer_id=south.pk,
-            payment_date=PAY_DAY,
-            amount=Decimal(amount),
-            currency="CNY",
-            reference=reference,
-            allocations=[(invoice, Decimal(amount))],
-        )
+    def on_s2(reference: str, amount: str) -> PaymentRequest:
+        return request(south, amount, reference, [(invoice, Decimal(amount))])
 
     with at(PAY_DAY), pytest.raises(PaymentsRefused) as refused:
         payments_record_many(
-            requests=[request("R-1", "500.00"), request("R-2", "500.00"), request("R-1", "500.00")],
+            requests=[on_s2("R-1", "500.00"), on_s2("R-2", "500.00"), on_s2("R-1", "500.00")],
             actor=None,
         )
     assert set(refused.value.refusals) == {1, 2}
@@ -302,18 +297,8 @@ def test_the_payments_returned_hold_their_stored_allocated_amount(world):
     south = world["south"]
     invoice = world["invoices"]["S-2"]
     requests = [
-        PaymentRequest(
-            customer_id=south.pk,
-            payment_date=PAY_DAY,
-            amount=Decimal(amount),
-            currency="CNY",
-            reference=reference,
-            allocations=allocations,
-        )
-        for reference, amount, allocations in (
-            ("ON-ACCOUNT", "250.00", []),
-            ("PART", "900.00", [(invoice, Decimal("300.00"))]),
-        )
+        request(south, "250.00", "ON-ACCOUNT", []),
+        request(south, "900.00", "PART", [(invoice, Decimal("300.00"))]),
     ]
 
     # When both are recorded in one batch
