@@ -141,9 +141,8 @@ else:
         _given = _options.get("options") or os.environ.get("PGOPTIONS", "")
         _options["options"] = f"{_given} -c jit=off".strip()
         # Parameters sent apart from the statement, dumped by psycopg's C adapters, instead
-        # of quoted into its text in Python: the daily run's inserts of thousands of
-        # messages spent a second quoting (the whole suite passes either way). Off behind
-        # a pooler in transaction mode without prepared statements (PgBouncer before 1.21).
+        # of quoted into its text in Python (the whole suite passes either way). Django
+        # keeps prepared statements off, so a pooler in transaction mode still works.
         _options["server_side_binding"] = env.bool("DJANGO_DB_SERVER_SIDE_BINDING", default=True)
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 

@@ -27,6 +27,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import (
     Count,
@@ -648,17 +649,24 @@ def overdue_overview(
     *, user: User, filters: DashboardFilters, limit: int | None = 10
 ) -> OverdueOverview:
     """The overdue figures of the dashboard, grouped in the database (one statement, then the
-    names of the reps and customers shown): what it costs follows the open book, and what
-    comes back is a row per rep, the `limit` customers owing most (all when None) and a row
-    per rung, not a row per customer.
+    names of the reps shown): what it costs follows the open book, and what comes back is a
+    row per rep, the `limit` customers owing most (all when None) with their names, and a
+    row per rung, not a row per customer.
 
     A customer stands at the highest rung any of its items still owed has
     reached; customers with something overdue and no rung yet are counted first.
     """
-    overdue_sql, overdue_params = _union_sql(_overdue_items(user=user, filters=filters))
-    rungs_sql, rungs_params = _union_sql(_rungs_per_customer(user=user, filters=filters))
-    customer_table = connection.ops.quote_name(Customer._meta.db_table)
+    try:
+        overdue_sql, overdue_params = _union_sql(_overdue_items(user=user, filters=filters))
+        rungs_sql, rungs_params = _union_sql(_rungs_per_customer(user=user, filters=filters))
+    except EmptyResultSet:  # a scope that can see nothing
+        return _overview(rep_rows=[], customer_rows=[], rank_counts={}, unranked=0, limit=limit)
+    quote = connection.ops.quote_name
+    customer_table = quote(Customer._meta.db_table)
+    user_table = quote(get_user_model()._meta.db_table)
     top = "" if limit is None else f" LIMIT {int(limit)}"
+    # Ties at the cut ordered as Python orders them below: cents, then the code's characters.
+    code_order = 'c.code COLLATE "C"' if connection.vendor == "postgresql" else "c.code"
     statement = f"""
         WITH items (customer_id, overdue, items, due_date) AS ({overdue_sql}),
         per_customer AS (
@@ -668,19 +676,25 @@ def overdue_overview(
         ),
         rungs (customer_id, top) AS ({rungs_sql}),
         ranked AS (SELECT customer_id, MAX(top) AS top FROM rungs GROUP BY customer_id)
-        SELECT 'rep', c.sales_rep_id, SUM(o.overdue), SUM(o.items), MIN(o.oldest), COUNT(*)
+        SELECT 'rep', c.sales_rep_id, SUM(o.overdue), SUM(o.items), MIN(o.oldest), COUNT(*),
+               NULL, NULL, NULL
         FROM per_customer o JOIN {customer_table} c ON c.id = o.customer_id
         GROUP BY c.sales_rep_id
         UNION ALL
         SELECT * FROM (
-            SELECT 'customer', o.customer_id, o.overdue, o.items, o.oldest, 1
-            FROM per_customer o JOIN {customer_table} c ON c.id = o.customer_id
-            ORDER BY o.overdue DESC, c.code{top}
+            SELECT 'customer', o.customer_id, o.overdue, o.items, o.oldest, 1,
+                   c.code, c.name, u.username
+            FROM per_customer o
+            JOIN {customer_table} c ON c.id = o.customer_id
+            JOIN {user_table} u ON u.id = c.sales_rep_id
+            ORDER BY ROUND(o.overdue, 2) DESC, {code_order}{top}
         ) AS most
         UNION ALL
-        SELECT 'rung', top, NULL, NULL, NULL, COUNT(*) FROM ranked GROUP BY top
+        SELECT 'rung', top, NULL, NULL, NULL, COUNT(*), NULL, NULL, NULL
+        FROM ranked GROUP BY top
         UNION ALL
-        SELECT 'unranked', NULL, NULL, NULL, NULL, COUNT(*) FROM per_customer o
+        SELECT 'unranked', NULL, NULL, NULL, NULL, COUNT(*), NULL, NULL, NULL
+        FROM per_customer o
         WHERE NOT EXISTS (SELECT 1 FROM ranked r WHERE r.customer_id = o.customer_id)
     """
     with connection.cursor() as cursor:
@@ -689,17 +703,30 @@ def overdue_overview(
     grouped: dict[str, list[tuple]] = {"rep": [], "customer": [], "rung": [], "unranked": []}
     for kind, *values in rows:
         grouped[kind].append(values)
+    [(*_, unranked, _code, _name, _rep)] = grouped["unranked"]
+    return _overview(
+        rep_rows=[row[:5] for row in grouped["rep"]],
+        customer_rows=[(*row[:4], *row[5:]) for row in grouped["customer"]],
+        rank_counts={rank: count for rank, _, _, _, count, *_ in grouped["rung"]},
+        unranked=unranked,
+        limit=limit,
+    )
+
+
+def _overview(
+    *,
+    rep_rows: list[tuple],
+    customer_rows: list[tuple],
+    rank_counts: dict[int, int],
+    unranked: int,
+    limit: int | None,
+) -> OverdueOverview:
+    """The overview from the statement's rows: the reps' names read once (a row per rep)."""
     reps = {
         rep["pk"]: rep
         for rep in get_user_model()
-        .objects.filter(pk__in=[key for key, *_ in grouped["rep"]])
+        .objects.filter(pk__in=[key for key, *_ in rep_rows])
         .values("pk", "username", "first_name", "last_name")
-    }
-    customers = {
-        customer["pk"]: customer
-        for customer in Customer.objects.filter(
-            pk__in=[key for key, *_ in grouped["customer"]]
-        ).values("pk", "code", "name", "sales_rep__username")
     }
     by_rep = sorted(
         (
@@ -713,35 +740,38 @@ def overdue_overview(
                 invoices=int(items),
                 oldest_due=_as_date(oldest),
             )
-            for key, overdue, items, oldest, count in grouped["rep"]
+            for key, overdue, items, oldest, count in rep_rows
         ),
         key=lambda row: (-row.overdue, row.label),
     )
-    by_customer = sorted(
+    customers = sorted(
         (
-            OverdueRow(
-                key=key,
-                label=f"{customers[key]['code']} {customers[key]['name']}",
-                detail=customers[key]["sales_rep__username"],
-                overdue=_money(overdue),
-                invoices=int(items),
-                oldest_due=_as_date(oldest),
+            (
+                code,
+                OverdueRow(
+                    key=key,
+                    label=f"{code} {name}",
+                    detail=rep_username,
+                    overdue=_money(overdue),
+                    invoices=int(items),
+                    oldest_due=_as_date(oldest),
+                ),
             )
-            for key, overdue, items, oldest, _ in grouped["customer"]
+            for key, overdue, items, oldest, code, name, rep_username in customer_rows
         ),
-        key=lambda row: (-row.overdue, row.label),
+        key=lambda pair: (-pair[1].overdue, pair[0]),
     )
-    per_rank = {rank: count for rank, _, _, _, count in grouped["rung"]}
-    [(*_, unranked)] = grouped["unranked"]
     ladder = [LadderRow(level="", label=gettext("Overdue, not yet dunned"), customers=unranked)]
     ladder += [
-        LadderRow(level=level, label=str(LevelCode(level).label), customers=per_rank.get(rank, 0))
+        LadderRow(
+            level=level, label=str(LevelCode(level).label), customers=rank_counts.get(rank, 0)
+        )
         for level, rank in RUNG_RANKS.items()
     ]
     return OverdueOverview(
         total=cents(sum((row.overdue for row in by_rep), ZERO_AMOUNT)),
         by_rep=by_rep if limit is None else by_rep[:limit],
-        by_customer=by_customer,
+        by_customer=[row for _code, row in customers],
         ladder=ladder,
     )
 

@@ -307,9 +307,10 @@ def owing_q(
     """Condition: the item still owes at least the tolerance (below it, it is settled), and
     half a cent whatever the tolerance: one comparison, so an open amount that is itself an
     expression (an instalment's) is computed once."""
-    if isinstance(tolerance, Decimal):
-        return Q(**{f"{amount}__gte": max(tolerance, HALF_CENT)})
-    floor = Greatest(tolerance, Value(HALF_CENT, output_field=MONEY_FIELD))
+    if isinstance(tolerance, Decimal | int):
+        return Q(**{f"{amount}__gte": max(Decimal(tolerance), HALF_CENT)})
+    # NULL compares differently in GREATEST (PostgreSQL) and MAX (SQLite): read as none.
+    floor = Greatest(Coalesce(tolerance, ZERO), Value(HALF_CENT, output_field=MONEY_FIELD))
     return Q(**{f"{amount}__gte": floor})
 
 

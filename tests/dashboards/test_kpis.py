@@ -17,6 +17,7 @@ from dashboards.selectors.kpis import (
     ladder_distribution,
     overdue_by_customer,
     overdue_by_rep,
+    overdue_overview,
     promise_stats,
     receivables_at,
 )
@@ -37,7 +38,7 @@ from tests.factories.invoices import (
     PaymentAllocationFactory,
     PaymentFactory,
 )
-from tests.factories.users import ManagerFactory, SalesRepFactory
+from tests.factories.users import ManagerFactory, SalesRepFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -381,6 +382,32 @@ def test_overdue_by_rep_and_customer_largest_first_as_of_the_date():
         ("A-2", D("50.00")),
     ]
     assert len(overdue_by_customer(user=ManagerFactory(), filters=filters(as_of), limit=2)) == 2
+
+
+def test_the_customers_owing_most_are_cut_after_ties_in_code_order():
+    # Given twelve customers owing the same, their codes in no particular order
+    as_of = date(2026, 6, 30)
+    codes = ["Z-9", "C10", "C-100", "A1", "B-10", "B-2", "C-1", "D.5", "B10", "E", "C_3", "C-2"]
+    customers = {code: CustomerFactory(code=code) for code in codes}
+    for customer in customers.values():
+        InvoiceFactory(customer=customer, due_date=date(2026, 6, 1), amount=D("100"))
+
+    # When the manager reads the ten owing most
+    rows = overdue_by_customer(user=ManagerFactory(), filters=filters(as_of))
+
+    # Then the cut keeps the first ten codes, in the order Python sorts them
+    assert [row.key for row in rows] == [customers[code].pk for code in sorted(codes)[:10]]
+
+
+def test_a_user_with_no_role_sees_no_overdue_figures():
+    as_of = date(2026, 6, 30)
+    InvoiceFactory(due_date=date(2026, 6, 1), amount=D("100"))
+    nobody = UserFactory()
+
+    overview = overdue_overview(user=nobody, filters=filters(as_of))
+
+    assert (overview.total, overview.by_rep, overview.by_customer) == (D("0.00"), [], [])
+    assert sum(row.customers for row in overview.ladder) == 0
 
 
 # --- Scope --------------------------------------------------------------------------
