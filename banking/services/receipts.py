@@ -36,7 +36,7 @@ from receivables.services.balance_changes import balance_changes_batched
 from receivables.services.payments import (
     PaymentRequest,
     PaymentsRefused,
-    payment_record,
+    payment_record_request,
     payments_record_many,
 )
 
@@ -160,15 +160,12 @@ def _record_one(
     allocations: Sequence[tuple[int, Decimal]],
     actor: AbstractBaseUser | None,
 ) -> Payment:
-    """One receipt's payment (`payment_record`: a refusal is its own `BusinessRuleError`)."""
-    return payment_record(
-        customer=Customer(pk=customer_id),
-        payment_date=receipt.date,
-        amount=amount,
-        currency=receipt.currency,
-        reference=receipt.transaction_id,
+    """One receipt's payment (a refusal is its own `BusinessRuleError`)."""
+    return payment_record_request(
+        request=_request(
+            receipt=receipt, customer_id=customer_id, amount=amount, allocations=allocations
+        ),
         actor=actor,
-        allocations=[(Invoice(pk=invoice_id), value) for invoice_id, value in allocations],
     )
 
 

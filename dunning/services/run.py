@@ -496,8 +496,9 @@ def _due_conditions(*, as_of: date, policy: DunningPolicy) -> list:
         else:
             # Days past due >= offset, as a date range (no date arithmetic in SQL).
             dates = Q(due_date__lte=as_of - timedelta(days=level.days_offset))
-        kinds = ("invoice", "instalment") if dates is not None else ()
-        for kind in kinds:
+        if dates is None:  # no pre-due window today (pre-due is not a rung)
+            continue
+        for kind in ("invoice", "instalment"):
             conditions = [
                 dates,
                 ~Exists(DunningStep.objects.filter(**{kind: OuterRef("pk")}, level=level.code)),

@@ -387,6 +387,12 @@ def payment_record(
         allocations=allocations,
         method=method,
     )
+    return payment_record_request(request=request, actor=actor)
+
+
+def payment_record_request(*, request: PaymentRequest, actor: AbstractBaseUser | None) -> Payment:
+    """Record one request: `payments_record_many` of one, a refusal raised as its own
+    `BusinessRuleError`."""
     try:
         (payment,) = payments_record_many(requests=[request], actor=actor)
     except PaymentsRefused as refused:
