@@ -80,6 +80,13 @@ class MessageSerializer(serializers.ModelSerializer):
             "letter_url",
         ]
         read_only_fields = fields
+        extra_kwargs = {
+            name: {
+                "help_text": "Empty until the email is rendered: when the message goes out, "
+                "or when finance approves it."
+            }
+            for name in ("subject", "body")
+        }
 
     @extend_schema_field(OpenApiTypes.BOOL)
     def get_has_letter(self, communication: Communication) -> bool:

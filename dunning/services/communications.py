@@ -32,9 +32,8 @@ from dunning.models import (
     DunningStep,
 )
 from dunning.models.policy import EMAIL_CHANNELS
-from dunning.policy import communication_policy
 from dunning.services.events import case_event_create
-from dunning.services.render import RenderError, communication_render
+from dunning.services.render import RenderError, communication_email
 from receivables.models import Contact, CreditHoldEvent, Customer
 from receivables.services.credit import credit_hold_domain_event
 from receivables.services.customers import customer_lock
@@ -284,26 +283,15 @@ def communication_approve(
 
 
 def _rerender_email(*, communication: Communication) -> None:
-    """Render the subject and body again as of the message's letter date (before it is sent)."""
-    if not set(communication.channels) & EMAIL_CHANNELS:
-        return
-    policy = communication_policy(communication=communication)
-    level = DunningLevel.objects.filter(policy=policy, code=communication.level).first()
-    if policy is None or level is None or not level.sends_email:
-        return
-    steps = list(
-        communication.steps.filter(excluded_reason="").select_related(
-            "invoice", "instalment__agreement"
-        )
-    )
+    """Render the subject and body as of the message's letter date (before it is sent)."""
     try:
-        communication.subject, communication.body = communication_render(
-            communication=communication, steps=steps, level=level, policy=policy
-        )
+        email = communication_email(communication=communication)
     except RenderError as error:
         raise BusinessRuleError(
             _("The letter cannot be rendered: %(reason)s") % {"reason": error}
         ) from error
+    if email is not None:
+        communication.subject, communication.body = email
 
 
 def communication_letter_store(*, communication: Communication) -> Communication:
@@ -469,16 +457,6 @@ def communications_build_many(
             ],
             "tasks": [],
         }
-        if level.sends_email:
-            try:
-                communication.subject, communication.body = communication_render(
-                    communication=communication, steps=steps, level=level, policy=policy
-                )
-            except RenderError as error:
-                communication.status = Communication.Status.FAILED
-                communication.failure_reason = Communication.FailureReason.RENDER_ERROR
-                communication.failure_detail = str(error)[:2000]
-                plan["fail_detail"] = str(error)
         if communication.status == Communication.Status.PENDING:
             plan["released"] = True
             released = [step.item_label for step in sorted(steps, key=lambda step: step.pk)]
@@ -607,17 +585,6 @@ def communications_build_many(
                 ),
             },
         )
-        if "fail_detail" in plan:
-            event(
-                CaseEvent.Kind.COMMUNICATION_FAILED,
-                {
-                    "communication": communication.pk,
-                    "level": communication.level,
-                    "reason": communication.failure_reason,
-                    "detail": plan["fail_detail"][:500],
-                },
-            )
-            continue
         if not plan.get("released"):
             continue
         for task in plan["tasks"]:

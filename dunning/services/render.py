@@ -13,7 +13,8 @@ from django.utils import translation
 
 from dunning.creditor import creditor_setting
 from dunning.models import Communication, DunningLevel, DunningPolicy, DunningStep
-from dunning.policy import communication_letter_date, letter_deadline
+from dunning.models.policy import EMAIL_CHANNELS
+from dunning.policy import communication_letter_date, communication_policy, letter_deadline
 
 
 class RenderError(Exception):
@@ -105,3 +106,32 @@ def communication_render(
     if not subject or not body.strip():
         raise RenderError(f"{template_name}: the subject line or the body is empty")
     return subject[:300], body.strip() + "\n"
+
+
+def communication_email(
+    *, communication: Communication, steps: list[DunningStep] | None = None
+) -> tuple[str, str] | None:
+    """The subject and body the message goes out with, or None when its level sends no email.
+
+    The run stores no text: the sender renders it when the message goes out (approval
+    stores it earlier, for finance to approve what is sent), and pages preview it here.
+    """
+    if not set(communication.channels) & EMAIL_CHANNELS:
+        return None
+    policy = communication_policy(communication=communication)
+    level = (
+        DunningLevel.objects.filter(policy=policy, code=communication.level).first()
+        if policy is not None
+        else None
+    )
+    if level is None or not level.sends_email:
+        return None
+    if steps is None:
+        steps = list(
+            communication.steps.filter(excluded_reason="").select_related(
+                "invoice", "instalment__agreement"
+            )
+        )
+    return communication_render(
+        communication=communication, steps=steps, level=level, policy=policy
+    )

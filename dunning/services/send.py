@@ -210,6 +210,10 @@ def communication_recheck(*, communication: Communication) -> bool:
         # A letter stored at approval lists the dropped items: the sender renders it
         # again with the rest (nothing has gone out yet).
         communication.letter_pdf = ""
+    # The email is rendered when it goes out (the run stores none, as with the letter),
+    # or again when items were dropped from the text finance approved.
+    unrendered = bool(set(communication.channels) & EMAIL_CHANNELS) and not communication.subject
+    if dropped or unrendered:
         level = _level_for(communication, policy)
         if level is not None and level.sends_email:
             try:
@@ -226,6 +230,7 @@ def communication_recheck(*, communication: Communication) -> bool:
         communication.save(
             update_fields=["total_amount", "subject", "body", "letter_pdf", "updated_at"]
         )
+    if dropped:
         case_event_create(
             customer=communication.customer,
             kind=CaseEvent.Kind.NOTE,

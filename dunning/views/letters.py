@@ -20,6 +20,7 @@ from dunning.services.communications import (
     communication_letter_ensure,
     communication_reject,
 )
+from dunning.services.render import RenderError, communication_email
 from dunning.views._common import require_roles
 
 
@@ -41,6 +42,18 @@ def _communication_page(
         .select_related("invoice", "instalment__agreement")
         .order_by("due_date", "pk")
     )
+    email, email_error = None, ""
+    if communication.subject:
+        email = (communication.subject, communication.body)
+    elif communication.status in (
+        Communication.Status.PENDING,
+        Communication.Status.AWAITING_APPROVAL,
+    ):
+        # Not rendered yet: the sender stores the text when the message goes out.
+        try:
+            email = communication_email(communication=communication, steps=steps)
+        except RenderError as error:
+            email_error = str(error)
     return render(
         request,
         "dunning/communication_detail.html",
@@ -48,6 +61,9 @@ def _communication_page(
             "communication": communication,
             "items": [(step.item_label, step) for step in steps],
             "has_letter": Channel.LETTER in communication.channels,
+            "email": email,
+            "email_is_preview": email is not None and not communication.subject,
+            "email_error": email_error,
             "may_approve": has_role(request.user, Role.FINANCE)
             and communication.status == Communication.Status.AWAITING_APPROVAL,
             "reject_form": reject_form or LetterRejectForm(),

@@ -607,3 +607,32 @@ def test_navigation_offers_each_role_its_collection_pages(client, factory, prese
         assert label in labels
     for label in absent:
         assert label not in labels
+
+
+def test_a_message_shows_its_email_as_a_preview_until_the_sender_stores_it(
+    client, rep, customer, invoice, django_assert_max_num_queries
+):
+    from dunning.services.run import run_dunning
+    from dunning.services.send import communications_send
+
+    run_dunning(as_of=TODAY)
+    reminder = Communication.objects.get(customer=customer, level="reminder")
+    assert reminder.subject == ""
+    client.force_login(rep)
+    url = reverse("dunning:communication_detail", args=[reminder.pk])
+
+    with django_assert_max_num_queries(25):
+        preview = client.get(url)
+
+    subject, body = preview.context["email"]
+    assert preview.context["email_is_preview"] is True
+    assert invoice.number in body
+    assert "Preview: the email is rendered and stored" in preview.content.decode()
+
+    communications_send()
+    reminder.refresh_from_db()
+    sent = client.get(url)
+    assert reminder.status == Communication.Status.SENT
+    assert sent.context["email"] == (subject, body) == (reminder.subject, reminder.body)
+    assert sent.context["email_is_preview"] is False
+    assert "Preview: the email is rendered and stored" not in sent.content.decode()
