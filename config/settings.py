@@ -359,7 +359,7 @@ STATEMENT_ATTACH_PDF = env.bool("STATEMENT_ATTACH_PDF", default=False)
 # as many as the worker has processes.
 STATEMENT_SENDERS = env.int("STATEMENT_SENDERS", default=2)
 # Customers per chunk of the daily run; each chunk is one task and one transaction.
-DUNNING_CHUNK_SIZE = env.int("DUNNING_CHUNK_SIZE", default=200)
+DUNNING_CHUNK_SIZE = env.int("DUNNING_CHUNK_SIZE", default=500)
 # A claimed chunk or message nobody finished within the lease is handed out
 # again. Keep it well above EMAIL_TIMEOUT: a live sender must finish first.
 DUNNING_LEASE = timedelta(seconds=env.int("DUNNING_LEASE_SECONDS", default=180))

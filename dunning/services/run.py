@@ -78,7 +78,7 @@ from receivables.selectors.balances import invoices_maybe_open_as_of, open_q
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_CHUNK_SIZE = 200
+DEFAULT_CHUNK_SIZE = 500
 # A rung counts as reached for the gap only once it was carried out: its
 # message sent, or handled by phone from the finance desk, or a task it made
 # done. A message still waiting (approval, an SMTP outage) or undelivered
@@ -749,6 +749,12 @@ def _communications_create(
     steps = list(
         DunningStep.objects.filter(batch=batch)
         .select_related("invoice", "instalment__agreement")
+        # What the messages, their tasks and timeline read: the items' labels, no more.
+        .only(
+            *("customer_id", "invoice_id", "instalment_id", "level", "due_date", "currency"),
+            *("outstanding", "batch", "invoice__number", "instalment__sequence"),
+            "instalment__agreement__number",
+        )
         .prefetch_related(
             Prefetch(
                 "instalment__agreement__invoices",
