@@ -468,6 +468,10 @@ def build(size: Size, *, anchor: date, progress, analyze: bool = True) -> None:
                 "due_date": "%(anchor)s::date + (ARRAY[-30, 10, 40])[s]",
                 "amount": "CASE WHEN s < 3 THEN round(i.outstanding / 3, 2)"
                 " ELSE i.outstanding - 2 * round(i.outstanding / 3, 2) END",
+                # Nothing paid since the plan: each instalment still asks for all of it.
+                "outstanding": "CASE WHEN s < 3 THEN round(i.outstanding / 3, 2)"
+                " ELSE i.outstanding - 2 * round(i.outstanding / 3, 2) END",
+                "currency": "i.currency",
             },
             "contracts_supplementaryagreement a JOIN receivables_invoice i ON i.id = a.id"
             " CROSS JOIN generate_series(1, 3) AS s",

@@ -327,6 +327,12 @@ class AgreementInstalment(models.Model):
     sequence = models.PositiveSmallIntegerField(_("sequence"))
     due_date = models.DateField(_("due date"))
     amount = models.DecimalField(_("amount"), **MONEY)
+    # Today's figures, stored as invoices store theirs: what the instalment still asks for
+    # and the currency of the invoices replaced (else the customer's). Written only by
+    # `contracts.services.instalments` from the rule in `contracts.selectors.instalments`;
+    # a date in the past computes them from history instead.
+    outstanding = models.DecimalField(_("outstanding"), default=0, **MONEY)
+    currency = models.CharField(_("currency"), max_length=3, blank=True)
 
     class Meta:
         verbose_name = _("instalment")
@@ -337,6 +343,10 @@ class AgreementInstalment(models.Model):
                 fields=["agreement", "sequence"], name="instalment_sequence_unique"
             ),
             models.CheckConstraint(condition=Q(amount__gt=0), name="instalment_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(outstanding__gte=0, outstanding__lte=models.F("amount")),
+                name="instalment_outstanding_within_amount",
+            ),
         ]
 
     def __str__(self) -> str:

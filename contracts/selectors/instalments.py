@@ -9,7 +9,10 @@ min(amount_n, max(0, R - the sum of the later instalments)).
 
 `instalment_open_amount` is that rule as one SQL expression, and
 `instalment_open_amounts` / `agreement_instalment_positions` the same rule in
-Python; property tests hold them equal.
+Python; property tests hold them equal. Today's figure is stored on the
+instalment, as the invoices store theirs: `contracts.services.instalments`
+writes it with `instalment_open_amount_today` whenever the invoices' balances
+move, and today's readers (as_of None) read the column.
 """
 
 from collections import defaultdict
@@ -87,9 +90,8 @@ def agreement_remaining_amount(*, as_of: date | None, ref: str = "agreement_id")
     return Coalesce(remaining, ZERO)
 
 
-def instalment_open_amount(*, as_of: date | None) -> Expression:
-    """Expression on an instalment: what it still asks for as of the date, or today when
-    as_of is None (see the module)."""
+def _instalment_open_amount(*, remaining: Expression) -> Expression:
+    """The rule (see the module) on an instalment, given what its agreement's invoices owe."""
     later = Subquery(
         AgreementInstalment.objects.filter(
             agreement_id=OuterRef("agreement_id"), sequence__gt=OuterRef("sequence")
@@ -101,12 +103,32 @@ def instalment_open_amount(*, as_of: date | None) -> Expression:
         output_field=MONEY_FIELD,
     )
     return ExpressionWrapper(
-        Least(
-            Greatest(agreement_remaining_amount(as_of=as_of) - Coalesce(later, ZERO), ZERO),
-            F("amount"),
-        ),
+        Least(Greatest(remaining - Coalesce(later, ZERO), ZERO), F("amount")),
         output_field=MONEY_FIELD,
     )
+
+
+def instalment_open_amount_today() -> Expression:
+    """Expression on an instalment: what it asks for today, from its invoices' stored
+    outstanding (what `contracts.services.instalments` stores)."""
+    return _instalment_open_amount(remaining=agreement_remaining_amount(as_of=None))
+
+
+def instalment_currency() -> Expression:
+    """Expression on an instalment: the currency of the first invoice its agreement replaces,
+    else the customer's (what `contracts.services.instalments` stores)."""
+    first = _covered_invoices(ref="agreement_id").order_by("due_date", "pk").values("currency")
+    # A subquery, not a join: the expression sets a column in an UPDATE.
+    customers = SupplementaryAgreement.objects.filter(pk=OuterRef("agreement_id"))
+    return Coalesce(Subquery(first[:1]), Subquery(customers.values("customer__currency")[:1]))
+
+
+def instalment_open_amount(*, as_of: date | None) -> Expression:
+    """Expression on an instalment: what it still asks for as of the date (see the module),
+    or today when as_of is None: the stored figure."""
+    if as_of is None:
+        return F("outstanding")
+    return _instalment_open_amount(remaining=agreement_remaining_amount(as_of=as_of))
 
 
 def instalments_as_of(
@@ -116,12 +138,9 @@ def instalments_as_of(
     None), `currency_value` (that of the invoices replaced, else the customer's) and
     `customer_id_value`."""
     queryset = AgreementInstalment.objects.all() if queryset is None else queryset
-    currency = Subquery(
-        _covered_invoices(ref="agreement_id").order_by("due_date", "pk").values("currency")[:1]
-    )
     return queryset.filter(agreement__status=SupplementaryAgreement.Status.APPROVED).annotate(
         customer_id_value=F("agreement__customer_id"),
-        currency_value=Coalesce(currency, F("agreement__customer__currency")),
+        currency_value=F("currency"),
         open_amount=instalment_open_amount(as_of=as_of),
     )
 

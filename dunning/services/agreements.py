@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from contracts.models import AgreementInstalment, Contract, SupplementaryAgreement
+from contracts.services.instalments import instalments_refresh
 from core.events import TYPED_KEY
 from core.exceptions import BusinessRuleError
 from core.money import money_display, money_quantize
@@ -284,6 +285,7 @@ def agreement_propose(
         )
         for position, item in enumerate(schedule, start=1)
     )
+    instalments_refresh(agreement_ids=[agreement.pk])
     case = case_open_get(customer=customer)
     case_event_create(
         customer=customer,

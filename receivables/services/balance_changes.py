@@ -41,13 +41,21 @@ class BalanceChange:
 BalanceListener = Callable[[BalanceChange], None]
 
 _listeners: list[BalanceListener] = []
+_immediate: list[BalanceListener] = []
 _batch = threading.local()
 
 
-def balance_listener_register(*, listener: BalanceListener) -> None:
-    """Call the listener with every batch of changed invoices (registering twice is harmless)."""
-    if listener not in _listeners:
-        _listeners.append(listener)
+def balance_listener_register(*, listener: BalanceListener, immediate: bool = False) -> None:
+    """Call the listener with every batch of changed invoices (registering twice is harmless).
+
+    An `immediate` listener keeps a stored figure derived from the balances (an
+    instalment's open amount): it hears of every change at once, even inside
+    `balance_changes_batched`, and before the other listeners, so whatever reads the
+    figure next, the next receipt of a statement or the work that follows, sees it right.
+    """
+    listeners = _immediate if immediate else _listeners
+    if listener not in listeners:
+        listeners.append(listener)
 
 
 def invoices_balance_changed(
@@ -62,13 +70,16 @@ def invoices_balance_changed(
     if not transaction.get_connection().in_atomic_block:
         # The derived work must commit with the money, never after it.
         raise RuntimeError("announce balance changes inside the transaction that made them")
+    change = BalanceChange(invoice_ids=ids, cause=cause, actor=actor)
+    for listener in list(_immediate):
+        listener(change)
     pending = getattr(_batch, "pending", None)
     if pending is not None:
         key = (cause, getattr(actor, "pk", None))
         entry = pending.setdefault(key, (actor, set()))
         entry[1].update(ids)
         return
-    _announce(BalanceChange(invoice_ids=ids, cause=cause, actor=actor))
+    _announce(change)
 
 
 def _announce(change: BalanceChange) -> None:

@@ -13,6 +13,7 @@ from contracts.models import (
     PaymentMilestone,
     SupplementaryAgreement,
 )
+from contracts.services.instalments import instalments_refresh
 from dunning.models import (
     CaseEvent,
     CollectionCase,
@@ -143,16 +144,26 @@ class SupplementaryAgreementFactory(factory.django.DjangoModelFactory):
     def invoices(self, create, extracted, **kwargs):
         if create and extracted:
             self.invoices.set(extracted)
+            instalments_refresh(agreement_ids=[self.pk])
 
 
 class AgreementInstalmentFactory(factory.django.DjangoModelFactory):
+    """An instalment with today's figures stored, as `agreement_propose` leaves it."""
+
     class Meta:
         model = AgreementInstalment
+        skip_postgeneration_save = True
 
     agreement = factory.SubFactory(SupplementaryAgreementFactory)
     sequence = factory.Sequence(lambda n: n + 1)
     due_date = date(2026, 4, 1)
     amount = Decimal("500.00")
+
+    @factory.post_generation
+    def stored_today(self, create, extracted, **kwargs):
+        if create:
+            instalments_refresh(agreement_ids=[self.agreement_id])
+            self.refresh_from_db(fields=["outstanding", "currency"])
 
 
 class CommunicationFactory(factory.django.DjangoModelFactory):

@@ -22,6 +22,7 @@ from contracts.selectors.instalments import (
     instalment_open_amounts,
     instalments_as_of,
 )
+from contracts.services.instalments import instalments_refresh
 from core.exceptions import BusinessRuleError
 from core.money import money_quantize
 from dunning.services.agreements import InstalmentInput, agreement_approve, agreement_propose
@@ -336,6 +337,7 @@ def test_sql_and_python_instalment_balances_agree(people, instalment_cents, paid
                 due_date=date(2026, 2, 1) + timedelta(days=30 * sequence),
                 amount=amount,
             )
+        instalments_refresh(agreement_ids=[agreement.pk])  # as agreement_propose does
         paid = Decimal(0)
         for day, cents in enumerate(paid_cents, start=1):
             amount = min(Decimal(cents) / 100, invoice.amount - paid)
@@ -367,4 +369,16 @@ def test_sql_and_python_instalment_balances_agree(people, instalment_cents, paid
             assert python == instalment_open_amounts(amounts=plan, remaining=remaining)
             # The plan is paid first instalment first, and never below zero.
             assert sum(python, Decimal(0)) == remaining
+        # Today's figures, stored by the payments' balance listener, follow the same rule.
+        invoice.refresh_from_db()
+        stored = list(
+            instalments_as_of(as_of=None, queryset=agreement.instalments.all())
+            .order_by("sequence")
+            .values_list("open_amount", "outstanding", "currency_value")
+        )
+        assert [row[0] for row in stored] == [row[1] for row in stored]
+        assert [money_quantize(row[1]) for row in stored] == instalment_open_amounts(
+            amounts=plan, remaining=invoice.outstanding
+        )
+        assert {row[2] for row in stored} == {invoice.currency}
         transaction.set_rollback(True)
