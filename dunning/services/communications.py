@@ -33,7 +33,7 @@ from dunning.models import (
 )
 from dunning.models.policy import EMAIL_CHANNELS
 from dunning.services.events import case_event_create
-from dunning.services.render import RenderError, communication_email
+from dunning.services.render import RenderError, communication_email, email_template_error
 from receivables.models import Contact, CreditHoldEvent, Customer
 from receivables.services.credit import credit_hold_domain_event
 from receivables.services.customers import customer_lock
@@ -334,6 +334,15 @@ def communication_reject(
     communication = _communication_lock(pk=communication.pk)
     if communication.status != Communication.Status.AWAITING_APPROVAL:
         raise BusinessRuleError(_("This message is not waiting for approval."))
+    if not communication.subject:
+        # What finance refused stays on the message, as it read (a broken template
+        # does not stop a refusal).
+        try:
+            email = communication_email(communication=communication)
+        except RenderError:
+            email = None
+        if email is not None:
+            communication.subject, communication.body = email
     communication.status = Communication.Status.CANCELLED
     communication.failure_reason = Communication.FailureReason.REJECTED
     communication.failure_detail = reason
@@ -341,12 +350,8 @@ def communication_reject(
     communication.approved_at = timezone.now()
     communication.save(
         update_fields=[
-            "status",
-            "failure_reason",
-            "failure_detail",
-            "approved_by",
-            "approved_at",
-            "updated_at",
+            *("status", "failure_reason", "failure_detail", "approved_by", "approved_at"),
+            *("subject", "body", "updated_at"),
         ]
     )
     case_event_create(
@@ -428,6 +433,7 @@ def communications_build_many(
     now = timezone.now()
     communications: list[Communication] = []
     plans: list[dict] = []
+    template_errors: dict[tuple[str, str], str] = {}
     for customer, level, currency, steps in groups:
         channels = list(level.channels)
         contact = contacts.get((customer.pk, recipient_role(channels=channels)))
@@ -457,6 +463,19 @@ def communications_build_many(
             ],
             "tasks": [],
         }
+        if level.sends_email:
+            # The text is rendered when the message goes out; a template that is missing
+            # or broken fails the message now, before its tasks and hold are released.
+            key = (level.code, communication.language)
+            if key not in template_errors:
+                template_errors[key] = email_template_error(
+                    level=level, language=communication.language
+                )
+            if template_errors[key]:
+                communication.status = Communication.Status.FAILED
+                communication.failure_reason = Communication.FailureReason.RENDER_ERROR
+                communication.failure_detail = template_errors[key][:2000]
+                plan["fail_detail"] = template_errors[key]
         if communication.status == Communication.Status.PENDING:
             plan["released"] = True
             released = [step.item_label for step in sorted(steps, key=lambda step: step.pk)]
@@ -585,6 +604,17 @@ def communications_build_many(
                 ),
             },
         )
+        if "fail_detail" in plan:
+            event(
+                CaseEvent.Kind.COMMUNICATION_FAILED,
+                {
+                    "communication": communication.pk,
+                    "level": communication.level,
+                    "reason": communication.failure_reason,
+                    "detail": plan["fail_detail"][:500],
+                },
+            )
+            continue
         if not plan.get("released"):
             continue
         for task in plan["tasks"]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.template.loader import render_to_string
+from django.template.loader import get_template, render_to_string
 from django.utils import translation
 
 from dunning.creditor import creditor_setting
@@ -54,6 +54,19 @@ def step_lines(*, steps: list[DunningStep], as_of: date) -> list[ItemLine]:
             )
         )
     return lines
+
+
+def email_template_error(*, level: DunningLevel, language: str) -> str:
+    """Why the level's email cannot be rendered in the language ('' when it can): the run
+    checks this once per level and language, and renders the text only when it goes out."""
+    if not level.email_template:
+        return f"level {level.code} has no email template"
+    template_name = f"{level.email_template}.{language}.txt"
+    try:
+        get_template(template_name)
+    except Exception as error:  # TemplateDoesNotExist, TemplateSyntaxError
+        return f"{template_name}: {error}"
+    return ""
 
 
 def communication_render(
@@ -111,7 +124,7 @@ def communication_render(
 def communication_email(
     *, communication: Communication, steps: list[DunningStep] | None = None
 ) -> tuple[str, str] | None:
-    """The subject and body the message goes out with, or None when its level sends no email.
+    """The subject and body the message goes out with, or None when it has no email channel.
 
     The run stores no text: the sender renders it when the message goes out (approval
     stores it earlier, for finance to approve what is sent), and pages preview it here.
@@ -125,7 +138,8 @@ def communication_email(
         else None
     )
     if level is None or not level.sends_email:
-        return None
+        # Its level was removed or stopped emailing since: never an email without text.
+        raise RenderError(f"level {communication.level} of the message's policy sends no email")
     if steps is None:
         steps = list(
             communication.steps.filter(excluded_reason="").select_related(

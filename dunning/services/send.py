@@ -42,7 +42,6 @@ from dunning.models import (
     Channel,
     CollectionTask,
     Communication,
-    DunningLevel,
     DunningPolicy,
     DunningStep,
 )
@@ -55,7 +54,7 @@ from dunning.services.communications import (
 )
 from dunning.services.events import case_event_create
 from dunning.services.items import dunnable, instalment_items, invoice_items, pause_reason
-from dunning.services.render import RenderError, communication_render
+from dunning.services.render import RenderError, communication_email
 from receivables.selectors.customers import email_bounced
 
 logger = logging.getLogger(__name__)
@@ -134,12 +133,6 @@ def _policy_for(communication: Communication) -> DunningPolicy:
     return communication_policy(communication=communication) or policy_active_or_default()
 
 
-def _level_for(communication: Communication, policy: DunningPolicy) -> DunningLevel | None:
-    if policy.pk is None:  # the defaults stand in for a missing policy: no levels to read
-        return None
-    return DunningLevel.objects.filter(policy=policy, code=communication.level).first()
-
-
 def recheck_date(communication: Communication) -> date:
     """Re-check on the later of the business date and today: what is known now counts."""
     return max(communication.business_date, timezone.localdate())
@@ -214,19 +207,17 @@ def communication_recheck(*, communication: Communication) -> bool:
     # or again when items were dropped from the text finance approved.
     unrendered = bool(set(communication.channels) & EMAIL_CHANNELS) and not communication.subject
     if dropped or unrendered:
-        level = _level_for(communication, policy)
-        if level is not None and level.sends_email:
-            try:
-                communication.subject, communication.body = communication_render(
-                    communication=communication, steps=keep, level=level, policy=policy
-                )
-            except RenderError as error:
-                communication_fail(
-                    communication=communication,
-                    reason=Communication.FailureReason.RENDER_ERROR,
-                    detail=str(error),
-                )
-                return False
+        try:
+            email = communication_email(communication=communication, steps=keep)
+        except RenderError as error:
+            communication_fail(
+                communication=communication,
+                reason=Communication.FailureReason.RENDER_ERROR,
+                detail=str(error),
+            )
+            return False
+        if email is not None:
+            communication.subject, communication.body = email
         communication.save(
             update_fields=["total_amount", "subject", "body", "letter_pdf", "updated_at"]
         )

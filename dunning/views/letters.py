@@ -45,11 +45,9 @@ def _communication_page(
     email, email_error = None, ""
     if communication.subject:
         email = (communication.subject, communication.body)
-    elif communication.status in (
-        Communication.Status.PENDING,
-        Communication.Status.AWAITING_APPROVAL,
-    ):
-        # Not rendered yet: the sender stores the text when the message goes out.
+    else:
+        # The sender stores the text when the message goes out: until then, or for a
+        # message that never went out, the page renders it as it reads now.
         try:
             email = communication_email(communication=communication, steps=steps)
         except RenderError as error:
@@ -63,6 +61,8 @@ def _communication_page(
             "has_letter": Channel.LETTER in communication.channels,
             "email": email,
             "email_is_preview": email is not None and not communication.subject,
+            "email_may_go_out": communication.status
+            in (Communication.Status.PENDING, Communication.Status.AWAITING_APPROVAL),
             "email_error": email_error,
             "may_approve": has_role(request.user, Role.FINANCE)
             and communication.status == Communication.Status.AWAITING_APPROVAL,

@@ -322,8 +322,42 @@ def test_only_finance_approves_or_refuses_and_a_refusal_needs_a_reason(clock):
     letter.refresh_from_db()
     assert letter.status == Communication.Status.CANCELLED
     assert letter.failure_reason == Communication.FailureReason.REJECTED
+    # What finance refused, as it read.
+    assert letter.subject
+    assert "1,000.00" in letter.body
     with pytest.raises(BusinessRuleError):
         communication_approve(communication=letter, actor=finance)
+
+
+def test_a_missing_template_fails_the_message_at_the_run_before_its_call_task(clock):
+    DunningLevel.objects.filter(code=LevelCode.REMINDER).update(email_template="dunning/nowhere")
+    customer = dunning_customer()
+    due_invoice(customer=customer, due=D)
+
+    run_dunning(as_of=RUN_DAY)
+
+    reminder = Communication.objects.get(customer=customer)
+    assert reminder.status == Communication.Status.FAILED
+    assert reminder.failure_reason == Communication.FailureReason.RENDER_ERROR
+    assert "dunning/nowhere" in reminder.failure_detail
+    assert not CollectionTask.objects.filter(communication=reminder).exists()
+    assert CaseEvent.objects.filter(kind=CaseEvent.Kind.COMMUNICATION_FAILED).count() == 1
+    assert communications_send().sent == []
+
+
+def test_a_message_whose_level_stopped_emailing_fails_instead_of_going_out_blank(clock):
+    communication = reminder_for()
+    assert communication.subject == ""
+    DunningLevel.objects.filter(code=LevelCode.REMINDER).update(channels=["phone_task"])
+
+    summary = communications_send()
+
+    communication.refresh_from_db()
+    assert summary.failed == [communication.pk]
+    assert communication.status == Communication.Status.FAILED
+    assert communication.failure_reason == Communication.FailureReason.RENDER_ERROR
+    assert "sends no email" in communication.failure_detail
+    assert mail.outbox == []
 
 
 def test_the_beat_task_runs_the_ladder_and_sends(clock, django_capture_on_commit_callbacks):

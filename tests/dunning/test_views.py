@@ -636,3 +636,19 @@ def test_a_message_shows_its_email_as_a_preview_until_the_sender_stores_it(
     assert sent.context["email"] == (subject, body) == (reminder.subject, reminder.body)
     assert sent.context["email_is_preview"] is False
     assert "Preview: the email is rendered and stored" not in sent.content.decode()
+
+
+def test_a_message_that_never_went_out_shows_how_it_would_read(client, rep):
+    from dunning.services.run import run_dunning
+
+    silent = CustomerFactory(sales_rep=rep, language="en")  # no contact: no address
+    invoice = overdue_invoice(customer=silent, due=date(2026, 2, 1), amount="700.00")
+    run_dunning(as_of=TODAY)
+    reminder = Communication.objects.get(customer=silent, level="reminder")
+    assert reminder.failure_reason == Communication.FailureReason.MISSING_ADDRESS
+    client.force_login(rep)
+
+    page = client.get(reverse("dunning:communication_detail", args=[reminder.pk]))
+
+    assert invoice.number in page.context["email"][1]
+    assert "Never sent: the email as it would read today." in page.content.decode()
