@@ -782,11 +782,6 @@ def _money(value: Decimal | float) -> Decimal:
     return cents(Decimal(str(value)) if isinstance(value, float) else value)
 
 
-def overdue_total(*, user: User, filters: DashboardFilters) -> Decimal:
-    """Everything in scope past due as of the date, instalments of approved plans included."""
-    return overdue_overview(user=user, filters=filters, limit=0).total
-
-
 def overdue_by_rep(
     *, user: User, filters: DashboardFilters, limit: int | None = 10
 ) -> list[OverdueRow]:

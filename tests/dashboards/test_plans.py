@@ -20,7 +20,7 @@ from dashboards.selectors.kpis import (
     ageing_for_dashboard,
     overdue_by_customer,
     overdue_by_rep,
-    overdue_total,
+    overdue_overview,
 )
 from dashboards.selectors.worklist import customer_worklist, rep_totals
 from dunning.selectors import collection_case_list, customer_overdue_items
@@ -75,7 +75,7 @@ def test_dashboard_customer_page_home_and_case_agree_to_the_cent_after_a_plan(cl
     # Then what is overdue is 20,000.00 of the first instalment and the recent invoice
     expected = D("40000.00")
     filters = DashboardFilters(as_of=TODAY, currency="CNY")
-    assert overdue_total(user=manager, filters=filters) == expected
+    assert overdue_overview(user=manager, filters=filters).total == expected
     [by_customer] = overdue_by_customer(user=manager, filters=filters)
     assert (by_customer.overdue, by_customer.invoices) == (expected, 2)
     assert by_customer.days_overdue(TODAY) == 20
@@ -141,7 +141,7 @@ def test_the_dashboard_ages_a_plan_by_its_instalments_not_by_the_invoice_it_repl
         "61-90": D("0.00"),
         "total": D("900.00"),
     }
-    overdue = overdue_total(user=manager, filters=filters)
+    overdue = overdue_overview(user=manager, filters=filters).total
     assert report.totals["total"] - report.totals["current"] == overdue
     # receivables' own report still ages the invoice by its own due date
     plain = ageing_report(as_of=TODAY, currency="CNY", customer=customer)
