@@ -56,12 +56,19 @@ def step_lines(*, steps: list[DunningStep], as_of: date) -> list[ItemLine]:
     return lines
 
 
+def _template_name(*, level: DunningLevel, language: str) -> str:
+    if not level.email_template:
+        raise RenderError(f"level {level.code} has no email template")
+    return f"{level.email_template}.{language}.txt"
+
+
 def email_template_error(*, level: DunningLevel, language: str) -> str:
     """Why the level's email cannot be rendered in the language ('' when it can): the run
     checks this once per level and language, and renders the text only when it goes out."""
-    if not level.email_template:
-        return f"level {level.code} has no email template"
-    template_name = f"{level.email_template}.{language}.txt"
+    try:
+        template_name = _template_name(level=level, language=language)
+    except RenderError as error:
+        return str(error)
     try:
         get_template(template_name)
     except Exception as error:  # TemplateDoesNotExist, TemplateSyntaxError
@@ -77,10 +84,9 @@ def communication_render(
     policy: DunningPolicy,
 ) -> tuple[str, str]:
     """Render the subject and body of the message in the customer's language."""
-    if not level.email_template:
-        raise RenderError(f"level {level.code} has no email template")
     customer = communication.customer
     language = communication.language or customer.language
+    template_name = _template_name(level=level, language=language)
     letter_date = communication_letter_date(communication=communication)
     lines = step_lines(steps=steps, as_of=letter_date)
     total = sum((line.outstanding for line in lines), Decimal("0.00"))
@@ -108,7 +114,6 @@ def communication_render(
         "rep_email": rep.email,
         "has_letter": "letter" in communication.channels,
     }
-    template_name = f"{level.email_template}.{language}.txt"
     try:
         with translation.override(language):
             text = render_to_string(template_name, context)
