@@ -31,7 +31,6 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import (
     Count,
-    F,
     IntegerField,
     Max,
     OuterRef,
@@ -50,6 +49,7 @@ from contracts.selectors.instalments import (
     instalments_as_of,
     instalments_overdue,
     invoice_replaced,
+    invoice_replaced_q,
 )
 from dashboards.selectors.common import (
     MONEY_FIELD,
@@ -101,29 +101,10 @@ def ageing_for_dashboard(
     an approved plan's instalments age by their own due dates instead of the invoices it
     replaces (two more grouped queries). Its rows per customer only when asked (the
     export): the charts need the totals, which cost what the open book costs."""
-    rep_id = effective_rep_id(user=user, rep_id=filters.rep_id)
-    scope = {
-        "as_of": filters.as_of,
-        "currency": filters.currency,
-        "user": user,
-        "rep": get_user_model()(pk=rep_id) if rep_id else None,
-        "invoices": Invoice.objects.exclude(invoice_replaced()),
-        "today": filters.today,
-    }
-    instalments = instalment_ageing(
-        as_of=filters.as_of,
-        currency=filters.currency,
-        queryset=scoped(AgreementInstalment.objects.all(), user=user, rep_id=rep_id),
-        today=filters.is_today,
-        per_customer=per_customer,
-    )
     if not per_customer:
-        totals = ageing_totals(**scope)
-        for extra in instalments:
-            for bucket in BUCKETS:
-                totals[bucket] = cents(totals[bucket] + extra[bucket])
-        totals["total"] = cents(sum((totals[bucket] for bucket in BUCKETS), ZERO_AMOUNT))
-        return AgeingReport(as_of=filters.as_of, currency=filters.currency, totals=totals)
+        return dashboard_ageing(user=user, filters=filters)[0]
+    scope = _ageing_scope(user=user, filters=filters)
+    instalments = _instalment_ageing(user=user, filters=filters, per_customer=True)
     rows = {row.customer_id: row for row in ageing_report(**scope).customers}
     for extra in instalments:
         row = rows.get(extra["customer_id"])
@@ -145,6 +126,60 @@ def ageing_for_dashboard(
     return AgeingReport(
         as_of=filters.as_of, currency=filters.currency, totals=totals, customers=customers
     )
+
+
+def _ageing_scope(*, user: User, filters: DashboardFilters) -> dict:
+    rep_id = effective_rep_id(user=user, rep_id=filters.rep_id)
+    return {
+        "as_of": filters.as_of,
+        "currency": filters.currency,
+        "user": user,
+        "rep": get_user_model()(pk=rep_id) if rep_id else None,
+        "invoices": Invoice.objects.exclude(invoice_replaced()),
+        "today": filters.today,
+    }
+
+
+def _instalment_ageing(*, user: User, filters: DashboardFilters, per_customer: bool) -> list:
+    return instalment_ageing(
+        as_of=filters.as_of,
+        currency=filters.currency,
+        queryset=scoped(
+            AgreementInstalment.objects.all(),
+            user=user,
+            rep_id=effective_rep_id(user=user, rep_id=filters.rep_id),
+        ),
+        today=filters.is_today,
+        per_customer=per_customer,
+    )
+
+
+def dashboard_ageing(
+    *, user: User, filters: DashboardFilters
+) -> tuple[AgeingReport, Position | None]:
+    """The dashboard's ageing totals and, for today, today's receivables as the trend counts
+    them (every open invoice, replaced by a plan or not) from the same scan of the open
+    invoices: the buckets leave out what a plan replaces, and its instalments age instead.
+    Another date: the ageing's own queries, and no position (the trend computes it)."""
+    scope = _ageing_scope(user=user, filters=filters)
+    position = None
+    if filters.is_today:
+        totals = ageing_totals(
+            **{**scope, "invoices": Invoice.objects.all()}, leave_out=invoice_replaced_q()
+        )
+        position = Position(
+            receivables=totals.pop("every_total"),
+            current=totals.pop("every_current"),
+            month_sales=ZERO_AMOUNT,
+        )
+    else:
+        totals = ageing_totals(**scope)
+    for extra in _instalment_ageing(user=user, filters=filters, per_customer=False):
+        for bucket in BUCKETS:
+            totals[bucket] = cents(totals[bucket] + extra[bucket])
+    totals["total"] = cents(sum((totals[bucket] for bucket in BUCKETS), ZERO_AMOUNT))
+    report = AgeingReport(as_of=filters.as_of, currency=filters.currency, totals=totals)
+    return report, position
 
 
 def ageing_bucket_invoices(
@@ -349,13 +384,16 @@ def cei_value(
     )
 
 
-def kpi_trend(*, user: User, filters: DashboardFilters, months: int = 12) -> list[TrendPoint]:
+def kpi_trend(
+    *, user: User, filters: DashboardFilters, months: int = 12, today: Position | None = None
+) -> list[TrendPoint]:
     """DSO (countback) and CEI for each of the last months, oldest first.
 
     Past month ends read the daily snapshots (two queries); only the business
     date itself, and a past date whose snapshot is missing, are computed from
     history (four more queries), and their points say `live`. The countback
-    looks back at most DSO_LOOKBACK_MONTHS before the first month shown.
+    looks back at most DSO_LOOKBACK_MONTHS before the first month shown. `today`, when
+    given, is the business date's position already read (see `dashboard_ageing`).
     """
     periods = periods_ending(as_of=filters.as_of, months=months)
     days = [previous_month_end(periods[0].start), *(period.end for period in periods)]
@@ -376,7 +414,7 @@ def kpi_trend(*, user: User, filters: DashboardFilters, months: int = 12) -> lis
     if missing:
         live_days = [day for day in days if day in missing and day != filters.today]
         if filters.today in missing:
-            positions[filters.today] = receivables_today(user=user, filters=filters)
+            positions[filters.today] = today or receivables_today(user=user, filters=filters)
         if live_days:
             live = receivables_at(user=user, filters=filters, days=live_days)
             positions.update(
@@ -485,36 +523,22 @@ def customer_rung(*, as_of: date, currency: str | None = None) -> Subquery:
 
 
 def _rungs_per_customer(*, user: User, filters: DashboardFilters) -> list[QuerySet]:
-    """Per customer in scope, the highest rung (1 to 4) an item still owed has reached: one
-    grouped query per kind of item, each an inner join PostgreSQL drives from its index
-    (today, the rung stored on the open invoices; the steps say the same)."""
+    """Per customer in scope, the highest rung (1 to 4) an item still owed has reached, from
+    the steps: one grouped query per kind of item, each an inner join PostgreSQL drives from
+    its index. Today the invoices' part is left out: their overdue rows carry the rung they
+    store (see `_overdue_items`)."""
     rep_id = effective_rep_id(user=user, rep_id=filters.rep_id)
     customers = scoped(Customer.objects.all(), user=user, rep_id=rep_id).values("pk")
-    if filters.is_today:
-        invoice_rungs = (
-            invoices_open_today(
-                scoped(
-                    Invoice.objects.filter(currency=filters.currency, dunning_rung__gt=0),
-                    user=user,
-                    rep_id=rep_id,
-                )
-            )
-            .exclude(invoice_replaced())
-            .annotate(rank=F("dunning_rung"))
-        )
-    else:
-        invoice_rungs = _owed_invoice_rung_steps(
-            as_of=filters.as_of, currency=filters.currency
-        ).filter(customer__in=customers)
-    instalment_rungs = _owed_instalment_rung_steps(
-        as_of=filters.as_of, currency=filters.currency
-    ).filter(customer__in=customers)
+    steps = [_owed_instalment_rung_steps(as_of=filters.as_of, currency=filters.currency)]
+    if not filters.is_today:
+        steps.append(_owed_invoice_rung_steps(as_of=filters.as_of, currency=filters.currency))
     return [
-        rungs.order_by()
+        rungs.filter(customer__in=customers)
+        .order_by()
         .values("customer_id")
         .annotate(top=Max("rank"))
         .values_list("customer_id", "top")
-        for rungs in (invoice_rungs, instalment_rungs)
+        for rungs in steps
     ]
 
 
@@ -590,13 +614,16 @@ class OverdueRow:
 
 def _overdue_items(*, user: User, filters: DashboardFilters) -> list[QuerySet]:
     """What is past due in scope as of the date, one query per kind of item, each row an
-    item: `customer_id`, its open amount, 1 (to count it) and its due date.
+    item: `customer_id`, its open amount, 1 (to count it), its due date and, today, the rung
+    an invoice stores (the ladder's rungs of the open invoices come in the same scan: an
+    invoice on a rung is overdue); otherwise 0, and `_rungs_per_customer` reads the steps.
 
     Invoices count by their own due dates unless an approved agreement
     replaces them; then the agreement's instalments count, by theirs.
     """
     tolerance = policy_tolerance_expression()
     one = Value(1, output_field=IntegerField())
+    zero = Value(0, output_field=IntegerField())
     invoices = (
         invoices_with_open_amount(
             as_of=filters.as_of,
@@ -606,7 +633,13 @@ def _overdue_items(*, user: User, filters: DashboardFilters) -> list[QuerySet]:
         .filter(overdue_q(as_of=filters.as_of, tolerance=tolerance, amount="open_amount"))
         .exclude(invoice_replaced())
         .order_by()
-        .values_list("customer_id", "open_amount", one, "due_date")
+        .values_list(
+            "customer_id",
+            "open_amount",
+            one,
+            "due_date",
+            "dunning_rung" if filters.is_today else zero,
+        )
     )
     instalments = (
         instalments_overdue(
@@ -621,7 +654,7 @@ def _overdue_items(*, user: User, filters: DashboardFilters) -> list[QuerySet]:
         )
         .filter(currency_value=filters.currency)
         .order_by()
-        .values_list("agreement__customer_id", "open_amount", one, "due_date")
+        .values_list("agreement__customer_id", "open_amount", one, "due_date", zero)
     )
     return [invoices, instalments]
 
@@ -664,17 +697,30 @@ def overdue_overview(
     quote = connection.ops.quote_name
     customer_table = quote(Customer._meta.db_table)
     user_table = quote(get_user_model()._meta.db_table)
-    top = "" if limit is None else f" LIMIT {int(limit)}"
+    top, cut = "", ""
+    if limit is not None:
+        top = f" LIMIT {int(limit)}"
+        # Only the customers owing at least the limit-th largest amount are named (joined
+        # to their customer and rep rows), not all of them: ties at the cut stay in.
+        cut = (
+            "WHERE ROUND(o.overdue, 2) >= COALESCE("
+            f"(SELECT ROUND(overdue, 2) FROM per_customer ORDER BY 1 DESC LIMIT 1 "
+            f"OFFSET {max(int(limit) - 1, 0)}), "
+            "(SELECT MIN(ROUND(overdue, 2)) FROM per_customer))"
+        )
     # Ties at the cut ordered as Python orders them below: cents, then the code's characters.
     code_order = 'c.code COLLATE "C"' if connection.vendor == "postgresql" else "c.code"
     statement = f"""
-        WITH items (customer_id, overdue, items, due_date) AS ({overdue_sql}),
+        WITH items (customer_id, overdue, items, due_date, rung) AS ({overdue_sql}),
         per_customer AS (
             SELECT customer_id, SUM(overdue) AS overdue, SUM(items) AS items,
-                   MIN(due_date) AS oldest
+                   MIN(due_date) AS oldest, MAX(rung) AS rung
             FROM items GROUP BY customer_id
         ),
-        rungs (customer_id, top) AS ({rungs_sql}),
+        rungs (customer_id, top) AS (
+            {rungs_sql}
+            UNION ALL SELECT customer_id, rung FROM per_customer WHERE rung > 0
+        ),
         ranked AS (SELECT customer_id, MAX(top) AS top FROM rungs GROUP BY customer_id)
         SELECT 'rep', c.sales_rep_id, SUM(o.overdue), SUM(o.items), MIN(o.oldest), COUNT(*),
                NULL, NULL, NULL
@@ -687,6 +733,7 @@ def overdue_overview(
             FROM per_customer o
             JOIN {customer_table} c ON c.id = o.customer_id
             JOIN {user_table} u ON u.id = c.sales_rep_id
+            {cut}
             ORDER BY ROUND(o.overdue, 2) DESC, {code_order}{top}
         ) AS most
         UNION ALL

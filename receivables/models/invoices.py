@@ -89,9 +89,11 @@ class Invoice(models.Model):
             # the open book however much history piles up, and cover what the
             # ageing and the dashboards group, filter and order by.
             # With the issue date and the key, the day's totals are read from the index
-            # alone (the agreements' anti-join needs the key).
+            # alone (the agreements' anti-join needs the key); with the rung, today's
+            # ladder too (the overdue rows carry it).
             models.Index(
                 fields=["currency", "due_date", "customer", "outstanding", "issue_date", "id"],
+                include=["dunning_rung"],
                 condition=Q(status="open"),
                 name="invoice_open_due_idx",
             ),
@@ -119,12 +121,6 @@ class Invoice(models.Model):
                     status="open", delivered_at__isnull=False, receipt_confirmed_at__isnull=True
                 ),
                 name="invoice_open_unreceipted_idx",
-            ),
-            # Today's ladder: the open invoices that reached a rung, per customer.
-            models.Index(
-                fields=["currency", "customer", "dunning_rung", "id"],
-                condition=Q(status="open", dunning_rung__gt=0),
-                name="invoice_open_rung_idx",
             ),
             # The month's credit sales read a window of issue dates.
             models.Index(

@@ -32,6 +32,7 @@ from tests.factories.cases import (
     SupplementaryAgreementFactory,
 )
 from tests.factories.customers import CustomerFactory
+from tests.factories.dunning import ensure_default_policy
 from tests.factories.invoices import (
     CreditNoteFactory,
     InvoiceFactory,
@@ -306,6 +307,34 @@ def test_todays_ladder_reads_the_rungs_stored_on_the_open_invoices_as_the_steps_
             LevelCode.LEGAL: 0,
         }
     )
+
+
+def test_todays_ladder_leaves_out_a_customer_whose_dunned_invoice_is_paid_within_tolerance():
+    as_of = date(2026, 6, 30)
+    ensure_default_policy()  # tolerance 1.00
+    settled = CustomerFactory()
+    DunningStepFactory(
+        invoice=InvoiceFactory(customer=settled, due_date=date(2026, 4, 1), outstanding=D("0.50")),
+        level=LevelCode.DEMAND_LETTER,
+        fired_on=date(2026, 5, 2),
+    )
+    owing = CustomerFactory()
+    DunningStepFactory(
+        invoice=InvoiceFactory(customer=owing, due_date=date(2026, 4, 1), outstanding=D("1.00")),
+        level=LevelCode.REMINDER,
+        fired_on=date(2026, 5, 2),
+    )
+
+    rows = ladder_distribution(user=ManagerFactory(), filters=filters(as_of, today=as_of))
+
+    # The settled invoice's rung ends with the money: only the customer still owing stands
+    assert {row.level: row.customers for row in rows} == {
+        "": 0,
+        LevelCode.REMINDER: 1,
+        LevelCode.DEMAND_LETTER: 0,
+        LevelCode.EXECUTIVE: 0,
+        LevelCode.LEGAL: 0,
+    }
 
 
 def test_ladder_counts_instalments_of_approved_plans():
