@@ -68,16 +68,13 @@ def invoice_replaced(*, ref: str = "pk") -> Exists:
 
 
 def invoice_replaced_q() -> Q:
-    """Condition on an invoice: an approved agreement replaces it, for a condition inside
-    aggregates, where `invoice_replaced` would run once per row. The keys are read first
-    (one query, a few per agreement ever approved): PostgreSQL hashes the list once for
-    each aggregate, where a subquery would run again for each aggregate and worker."""
-    keys = list(
-        SupplementaryAgreement.invoices.through.objects.filter(
-            supplementaryagreement__status=SupplementaryAgreement.Status.APPROVED
-        ).values_list("invoice_id", flat=True)
+    """Condition on an invoice: an approved agreement replaces it, as a list of keys read
+    once (PostgreSQL hashes it), for a condition inside an aggregate where `invoice_replaced`
+    would run once per row."""
+    through = SupplementaryAgreement.invoices.through.objects.filter(
+        supplementaryagreement__status=SupplementaryAgreement.Status.APPROVED
     )
-    return Q(pk__in=keys) if keys else Q(pk__isnull=True)
+    return Q(pk__in=through.values("invoice_id"))
 
 
 def _covered_invoices(*, ref: str) -> QuerySet[Invoice]:

@@ -717,17 +717,11 @@ def overdue_overview(
                    MIN(due_date) AS oldest, MAX(rung) AS rung
             FROM items GROUP BY customer_id
         ),
-        rungs (customer_id, top) AS ({rungs_sql}),
-        stepped AS (SELECT customer_id, MAX(top) AS top FROM rungs GROUP BY customer_id),
-        ranked AS (
-            SELECT o.customer_id,
-                   CASE WHEN s.top > o.rung THEN s.top ELSE o.rung END AS top
-            FROM per_customer o LEFT JOIN stepped s ON s.customer_id = o.customer_id
-            WHERE o.rung > 0 OR s.top IS NOT NULL
-            UNION ALL
-            SELECT s.customer_id, s.top FROM stepped s
-            WHERE NOT EXISTS (SELECT 1 FROM per_customer o WHERE o.customer_id = s.customer_id)
-        )
+        rungs (customer_id, top) AS (
+            {rungs_sql}
+            UNION ALL SELECT customer_id, rung FROM per_customer WHERE rung > 0
+        ),
+        ranked AS (SELECT customer_id, MAX(top) AS top FROM rungs GROUP BY customer_id)
         SELECT 'rep', c.sales_rep_id, SUM(o.overdue), SUM(o.items), MIN(o.oldest), COUNT(*),
                NULL, NULL, NULL
         FROM per_customer o JOIN {customer_table} c ON c.id = o.customer_id
@@ -747,8 +741,8 @@ def overdue_overview(
         FROM ranked GROUP BY top
         UNION ALL
         SELECT 'unranked', NULL, NULL, NULL, NULL, COUNT(*), NULL, NULL, NULL
-        FROM per_customer o LEFT JOIN stepped s ON s.customer_id = o.customer_id
-        WHERE o.rung = 0 AND s.top IS NULL
+        FROM per_customer o
+        WHERE NOT EXISTS (SELECT 1 FROM ranked r WHERE r.customer_id = o.customer_id)
     """
     with connection.cursor() as cursor:
         cursor.execute(statement, [*overdue_params, *rungs_params])
