@@ -30,7 +30,6 @@ from dashboards.selectors.finance import (
 from dashboards.selectors.kpis import (
     ageing_for_dashboard,
     agreements_pending,
-    dashboard_ageing,
     kpi_trend,
     overdue_overview,
     promise_stats,
@@ -191,8 +190,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     """The overdue dashboard: ageing, top overdue, DSO and CEI trends, ladder, promises, plans."""
     _require(request, Role.MANAGER, Role.FINANCE)
     form, filters = _filters(request)
-    ageing, today = dashboard_ageing(user=request.user, filters=filters)
-    trend = kpi_trend(user=request.user, filters=filters, today=today)
+    ageing = ageing_for_dashboard(user=request.user, filters=filters)
+    trend = kpi_trend(user=request.user, filters=filters)
     agreements = queue_first_rows(
         "agreements", agreements_pending(user=request.user, filters=filters), limit=10
     )

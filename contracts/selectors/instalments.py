@@ -29,7 +29,6 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     OuterRef,
-    Q,
     QuerySet,
     Subquery,
     Sum,
@@ -65,16 +64,6 @@ def invoice_replaced(*, ref: str = "pk") -> Exists:
             supplementaryagreement__status=SupplementaryAgreement.Status.APPROVED,
         )
     )
-
-
-def invoice_replaced_q() -> Q:
-    """Condition on an invoice: an approved agreement replaces it, as a list of keys read
-    once (PostgreSQL hashes it), for a condition inside an aggregate where `invoice_replaced`
-    would run once per row."""
-    through = SupplementaryAgreement.invoices.through.objects.filter(
-        supplementaryagreement__status=SupplementaryAgreement.Status.APPROVED
-    )
-    return Q(pk__in=through.values("invoice_id"))
 
 
 def _covered_invoices(*, ref: str) -> QuerySet[Invoice]:

@@ -49,7 +49,6 @@ from contracts.selectors.instalments import (
     instalments_as_of,
     instalments_overdue,
     invoice_replaced,
-    invoice_replaced_q,
 )
 from dashboards.selectors.common import (
     MONEY_FIELD,
@@ -101,10 +100,29 @@ def ageing_for_dashboard(
     an approved plan's instalments age by their own due dates instead of the invoices it
     replaces (two more grouped queries). Its rows per customer only when asked (the
     export): the charts need the totals, which cost what the open book costs."""
+    rep_id = effective_rep_id(user=user, rep_id=filters.rep_id)
+    scope = {
+        "as_of": filters.as_of,
+        "currency": filters.currency,
+        "user": user,
+        "rep": get_user_model()(pk=rep_id) if rep_id else None,
+        "invoices": Invoice.objects.exclude(invoice_replaced()),
+        "today": filters.today,
+    }
+    instalments = instalment_ageing(
+        as_of=filters.as_of,
+        currency=filters.currency,
+        queryset=scoped(AgreementInstalment.objects.all(), user=user, rep_id=rep_id),
+        today=filters.is_today,
+        per_customer=per_customer,
+    )
     if not per_customer:
-        return dashboard_ageing(user=user, filters=filters)[0]
-    scope = _ageing_scope(user=user, filters=filters)
-    instalments = _instalment_ageing(user=user, filters=filters, per_customer=True)
+        totals = ageing_totals(**scope)
+        for extra in instalments:
+            for bucket in BUCKETS:
+                totals[bucket] = cents(totals[bucket] + extra[bucket])
+        totals["total"] = cents(sum((totals[bucket] for bucket in BUCKETS), ZERO_AMOUNT))
+        return AgeingReport(as_of=filters.as_of, currency=filters.currency, totals=totals)
     rows = {row.customer_id: row for row in ageing_report(**scope).customers}
     for extra in instalments:
         row = rows.get(extra["customer_id"])
@@ -126,60 +144,6 @@ def ageing_for_dashboard(
     return AgeingReport(
         as_of=filters.as_of, currency=filters.currency, totals=totals, customers=customers
     )
-
-
-def _ageing_scope(*, user: User, filters: DashboardFilters) -> dict:
-    rep_id = effective_rep_id(user=user, rep_id=filters.rep_id)
-    return {
-        "as_of": filters.as_of,
-        "currency": filters.currency,
-        "user": user,
-        "rep": get_user_model()(pk=rep_id) if rep_id else None,
-        "invoices": Invoice.objects.exclude(invoice_replaced()),
-        "today": filters.today,
-    }
-
-
-def _instalment_ageing(*, user: User, filters: DashboardFilters, per_customer: bool) -> list:
-    return instalment_ageing(
-        as_of=filters.as_of,
-        currency=filters.currency,
-        queryset=scoped(
-            AgreementInstalment.objects.all(),
-            user=user,
-            rep_id=effective_rep_id(user=user, rep_id=filters.rep_id),
-        ),
-        today=filters.is_today,
-        per_customer=per_customer,
-    )
-
-
-def dashboard_ageing(
-    *, user: User, filters: DashboardFilters
-) -> tuple[AgeingReport, Position | None]:
-    """The dashboard's ageing totals and, for today, today's receivables as the trend counts
-    them (every open invoice, replaced by a plan or not) from the same scan of the open
-    invoices: the buckets leave out what a plan replaces, and its instalments age instead.
-    Another date: the ageing's own queries, and no position (the trend computes it)."""
-    scope = _ageing_scope(user=user, filters=filters)
-    position = None
-    if filters.is_today:
-        totals = ageing_totals(
-            **{**scope, "invoices": Invoice.objects.all()}, leave_out=invoice_replaced_q()
-        )
-        position = Position(
-            receivables=totals.pop("every_total"),
-            current=totals.pop("every_current"),
-            month_sales=ZERO_AMOUNT,
-        )
-    else:
-        totals = ageing_totals(**scope)
-    for extra in _instalment_ageing(user=user, filters=filters, per_customer=False):
-        for bucket in BUCKETS:
-            totals[bucket] = cents(totals[bucket] + extra[bucket])
-    totals["total"] = cents(sum((totals[bucket] for bucket in BUCKETS), ZERO_AMOUNT))
-    report = AgeingReport(as_of=filters.as_of, currency=filters.currency, totals=totals)
-    return report, position
 
 
 def ageing_bucket_invoices(
@@ -384,16 +348,13 @@ def cei_value(
     )
 
 
-def kpi_trend(
-    *, user: User, filters: DashboardFilters, months: int = 12, today: Position | None = None
-) -> list[TrendPoint]:
+def kpi_trend(*, user: User, filters: DashboardFilters, months: int = 12) -> list[TrendPoint]:
     """DSO (countback) and CEI for each of the last months, oldest first.
 
     Past month ends read the daily snapshots (two queries); only the business
     date itself, and a past date whose snapshot is missing, are computed from
     history (four more queries), and their points say `live`. The countback
-    looks back at most DSO_LOOKBACK_MONTHS before the first month shown. `today`, when
-    given, is the business date's position already read (see `dashboard_ageing`).
+    looks back at most DSO_LOOKBACK_MONTHS before the first month shown.
     """
     periods = periods_ending(as_of=filters.as_of, months=months)
     days = [previous_month_end(periods[0].start), *(period.end for period in periods)]
@@ -414,7 +375,7 @@ def kpi_trend(
     if missing:
         live_days = [day for day in days if day in missing and day != filters.today]
         if filters.today in missing:
-            positions[filters.today] = today or receivables_today(user=user, filters=filters)
+            positions[filters.today] = receivables_today(user=user, filters=filters)
         if live_days:
             live = receivables_at(user=user, filters=filters, days=live_days)
             positions.update(
@@ -704,7 +665,7 @@ def overdue_overview(
         # to their customer and rep rows), not all of them: ties at the cut stay in.
         cut = (
             "WHERE ROUND(o.overdue, 2) >= COALESCE("
-            f"(SELECT ROUND(overdue, 2) FROM per_customer ORDER BY 1 DESC LIMIT 1 "
+            "(SELECT ROUND(overdue, 2) FROM per_customer ORDER BY 1 DESC LIMIT 1 "
             f"OFFSET {max(int(limit) - 1, 0)}), "
             "(SELECT MIN(ROUND(overdue, 2)) FROM per_customer))"
         )

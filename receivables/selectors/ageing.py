@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection
-from django.db.models import Case, F, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
+from django.db.models import Case, F, OuterRef, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 
 from core.scoping import scope_for_user
@@ -75,11 +75,11 @@ def _alias(bucket: str) -> str:
     return "bucket_" + bucket.replace("-", "_").replace("+", "_plus")
 
 
-def _bucket_sums(*, as_of: date, due: str, amount: str, only: Q | None = None) -> dict[str, Sum]:
+def _bucket_sums(*, as_of: date, due: str, amount: str) -> dict[str, Sum]:
     return {
         _alias(bucket): Sum(
             Case(
-                When(bucket_q(bucket, as_of=as_of, due=due) & (only or Q()), then=F(amount)),
+                When(bucket_q(bucket, as_of=as_of, due=due), then=F(amount)),
                 default=ZERO,
                 output_field=MONEY_FIELD,
             ),
@@ -116,33 +116,18 @@ def ageing_totals(
     user: AbstractBaseUser | AnonymousUser | None = None,
     invoices: QuerySet[Invoice] | None = None,
     today: date | None = None,
-    leave_out: Q | None = None,
 ) -> dict[str, Decimal]:
     """The buckets and total of `ageing_report` without its rows per customer: one aggregate
-    over the open invoices for today, three over history for another date.
-
-    `leave_out` (today only) keeps the invoices it selects out of the buckets, and
-    `every_total` and `every_current` count them in, from the same scan (a caller that knows
-    plans ages their instalments instead, and still needs every invoice's figures).
-    """
+    over the open invoices for today, three over history for another date."""
     invoices = ageing_invoices(
         as_of=as_of, currency=currency, rep=rep, user=user, invoices=invoices
     )
-    if leave_out is not None and as_of != today:
-        raise ValueError("leave_out is for today's figures")
     if as_of == today:
-        aggregates = _bucket_sums(
-            as_of=as_of,
-            due="due_date",
-            amount="outstanding",
-            only=None if leave_out is None else ~leave_out,
-        )
-        if leave_out is not None:
-            aggregates["every_total"] = Sum("outstanding", output_field=MONEY_FIELD)
-            aggregates["every_current"] = Sum(
-                "outstanding", filter=bucket_q("current", as_of=as_of), output_field=MONEY_FIELD
-            )
-        sums = [invoices_open_today(invoices).order_by().aggregate(**aggregates)]
+        sums = [
+            invoices_open_today(invoices)
+            .order_by()
+            .aggregate(**_bucket_sums(as_of=as_of, due="due_date", amount="outstanding"))
+        ]
         signs = [1]
     else:
         sums = [
@@ -170,9 +155,6 @@ def ageing_totals(
         for bucket in BUCKETS
     }
     amounts["total"] = sum((amounts[bucket] for bucket in BUCKETS), Decimal("0.00"))
-    if leave_out is not None:
-        amounts["every_total"] = cents(sums[0]["every_total"])
-        amounts["every_current"] = cents(sums[0]["every_current"])
     return amounts
 
 

@@ -18,11 +18,9 @@ from dashboards.selectors.common import DashboardFilters
 from dashboards.selectors.customer_file import customer_summary
 from dashboards.selectors.kpis import (
     ageing_for_dashboard,
-    dashboard_ageing,
     overdue_by_customer,
     overdue_by_rep,
     overdue_overview,
-    receivables_today,
 )
 from dashboards.selectors.worklist import customer_worklist, rep_totals
 from dunning.selectors import collection_case_list, customer_overdue_items
@@ -148,44 +146,6 @@ def test_the_dashboard_ages_a_plan_by_its_instalments_not_by_the_invoice_it_repl
     # receivables' own report still ages the invoice by its own due date
     plain = ageing_report(as_of=TODAY, currency="CNY", customer=customer)
     assert (plain.totals["61-90"], plain.totals["total"]) == (D("900.00"), D("900.00"))
-
-
-def test_todays_ageing_leaves_out_the_replaced_invoice_and_its_position_keeps_it():
-    """Today's single scan of the open invoices gives the same buckets as the ageing from
-    history, and the trend's position counts every open invoice, replaced or not."""
-    ensure_default_policy()
-    rep = SalesRepFactory()
-    customer = CustomerFactory(sales_rep=rep, currency="CNY")
-    late = overdue_invoice(customer=customer, due=TODAY - timedelta(days=65), amount="1000.00")
-    other = overdue_invoice(customer=customer, due=TODAY - timedelta(days=35), amount="400.00")
-    agreement = agreement_propose(
-        customer=customer,
-        invoices=[late],
-        kind=SupplementaryAgreement.Kind.INSTALMENT_PLAN,
-        instalments=[
-            InstalmentInput(due_date=TODAY - timedelta(days=20), amount=D("300.00")),
-            InstalmentInput(due_date=TODAY + timedelta(days=10), amount=D("700.00")),
-        ],
-        reason="cash flow",
-        actor=rep,
-        as_of=TODAY - timedelta(days=40),
-    )
-    manager = ManagerFactory()
-    agreement_approve(agreement=agreement, actor=manager, as_of=TODAY - timedelta(days=40))
-    pay_invoice(invoice=other, amount="150.00", on=TODAY - timedelta(days=2))
-
-    with time_machine.travel(NOW, tick=False):
-        today = DashboardFilters(as_of=TODAY, currency="CNY", today=TODAY)
-        report, position = dashboard_ageing(user=manager, filters=today)
-        from_history = ageing_for_dashboard(
-            user=manager, filters=DashboardFilters(as_of=TODAY, currency="CNY")
-        )
-        separately = receivables_today(user=manager, filters=today)
-
-    assert report.totals == from_history.totals
-    assert (report.totals["31-60"], report.totals["total"]) == (D("250.00"), D("1250.00"))
-    assert position == separately
-    assert (position.receivables, position.current) == (D("1250.00"), D("0.00"))
 
 
 def _read_csv(response) -> list[list[str]]:
