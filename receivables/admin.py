@@ -11,6 +11,7 @@ from receivables.models import (
     CreditPolicy,
     Customer,
 )
+from receivables.services.customers import contact_save
 
 
 class ReadOnlyAdminMixin:
@@ -24,6 +25,18 @@ class ReadOnlyAdminMixin:
 
     def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+
+def _contact_save(request: HttpRequest, contact: Contact) -> None:
+    """An edit in the admin follows the same rule as one in the app: a changed address is no
+    longer bounced, and the task to fix it closes."""
+    old_email = (
+        Contact.objects.filter(pk=contact.pk).values_list("email", flat=True).first()
+        if contact.pk
+        else None
+    )
+    contact._history_user = request.user
+    contact_save(contact=contact, old_email=old_email, actor=request.user)
 
 
 class ContactInline(admin.TabularInline):
@@ -74,6 +87,17 @@ class CustomerAdmin(SimpleHistoryAdmin):
     readonly_fields = ["credit_limit", "payment_terms_days", "credit_status"]
     inlines = [ContactInline, CreditAssessmentInline, CreditHoldEventInline]
 
+    def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
+        if formset.model is not Contact:
+            super().save_formset(request, form, formset, change)
+            return
+        contacts = formset.save(commit=False)
+        for contact in formset.deleted_objects:
+            contact.delete()
+        for contact in contacts:
+            _contact_save(request, contact)
+        formset.save_m2m()
+
 
 @admin.register(Contact)
 class ContactAdmin(SimpleHistoryAdmin):
@@ -82,6 +106,9 @@ class ContactAdmin(SimpleHistoryAdmin):
     search_fields = ["name", "email", "customer__code", "customer__name"]
     list_select_related = ["customer"]
     autocomplete_fields = ["customer"]
+
+    def save_model(self, request: HttpRequest, obj: Contact, form, change: bool) -> None:
+        _contact_save(request, obj)
 
 
 @admin.register(CreditAssessment)

@@ -221,13 +221,23 @@ def contact_update(*, actor: AbstractBaseUser, contact: Contact, **fields: str) 
     ensure_customer_in_scope(actor=actor, customer=contact.customer)
     contact = Contact.objects.select_for_update().get(pk=contact.pk)
     old_email = contact.email
-    changed = "email" in fields and fields["email"].strip().lower() != old_email.lower()
-    if changed:
-        contact.email_bounced_at = None  # a new address has not bounced
     for field, value in fields.items():
         setattr(contact, field, value)
     _clean_contact(contact)
     contact._history_user = actor
+    contact_save(contact=contact, old_email=old_email, actor=actor)
+    return contact
+
+
+def contact_save(
+    *, contact: Contact, old_email: str | None, actor: AbstractBaseUser | None
+) -> Contact:
+    """Save a contact whose details were set (by `contact_update`, or the admin's form, which
+    validated them); when its address changed from `old_email` (None: a new contact), the
+    bounce flag goes and the apps above hear of it in the same transaction."""
+    changed = old_email is not None and contact.email.strip().lower() != old_email.lower()
+    if changed:
+        contact.email_bounced_at = None  # a new address has not bounced
     contact.save()
     if changed:
         for listener in list(_email_change_listeners):

@@ -26,7 +26,7 @@ from statements.services.runs import statement_run, statements_send
 from tests.dunning.smtp_servers import smtp_sink
 from tests.factories.dunning import due_invoice, dunning_customer, ensure_default_policy
 from tests.factories.statements import scheduled_customer
-from tests.factories.users import FinanceUserFactory
+from tests.factories.users import FinanceUserFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -314,3 +314,51 @@ def test_dunning_writes_to_another_address_of_the_role_that_did_not_bounce(clien
     message = Communication.objects.filter(customer=customer).exclude(pk=sent_reminder.pk).get()
     assert message.recipient_email == "ap2@customer.example"
     assert message.status == Communication.Status.SENT
+
+
+@pytest.mark.parametrize("where", ["contact", "customer"])
+def test_fixing_a_bounced_address_in_the_admin_closes_the_task_too(client, sent_reminder, where):
+    payload = bounce("x", metadata={"huikuan_communication": str(sent_reminder.message_id)})
+    postmark(client, payload)
+    contact = Contact.objects.get(customer=sent_reminder.customer, role="finance")
+    admin = UserFactory(username="root", is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    fields = {"name": contact.name, "role": contact.role, "phone": "", "im_handle": ""}
+
+    if where == "contact":
+        url = reverse("admin:receivables_contact_change", args=[contact.pk])
+        data = {**fields, "customer": contact.customer_id, "email": "new@customer.example"}
+    else:  # the contacts inline on the customer's page
+        url = reverse("admin:receivables_customer_change", args=[contact.customer_id])
+        page = client.get(url)
+        data = {
+            key: value
+            for key, value in page.context["adminform"].form.initial.items()
+            if value is not None and key not in {"credit_limit", "payment_terms_days"}
+        }
+        data.update({"sales_rep": contact.customer.sales_rep_id, "_save": "Save"})
+        for formset in page.context["inline_admin_formsets"]:
+            management = formset.formset.management_form
+            data.update({management.add_prefix(k): v for k, v in management.initial.items()})
+        data.update(
+            {
+                f"contacts-0-{key}": value
+                for key, value in {
+                    **fields,
+                    "id": contact.pk,
+                    "customer": contact.customer_id,
+                }.items()
+            }
+        )
+        data["contacts-0-email"] = "new@customer.example"
+    response = client.post(url, data)
+
+    assert response.status_code == 302, response.context and [
+        form.errors for form in [response.context.get("adminform").form]
+    ]
+    contact.refresh_from_db()
+    assert contact.email == "new@customer.example"
+    assert contact.email_bounced_at is None
+    task = CollectionTask.objects.get(kind=CollectionTask.Kind.FIX_CONTACT_EMAIL)
+    assert task.status == CollectionTask.Status.DONE
+    assert task.completed_by == admin
