@@ -162,6 +162,7 @@ class Communication(AppendOnlyModel):
             FailureReason.SMTP_ERROR,
             FailureReason.STUCK,
             FailureReason.BOUNCE,
+            FailureReason.BOUNCED_ADDRESS,
             FailureReason.RENDER_ERROR,
         }
     )

@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.db.models import F, OuterRef, Subquery
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
@@ -35,6 +35,7 @@ from dunning.models.policy import EMAIL_CHANNELS
 from dunning.services.events import case_event_create
 from dunning.services.render import RenderError, communication_email, email_template_error
 from receivables.models import Contact, CreditHoldEvent, Customer
+from receivables.selectors.customers import contacts_for_mail
 from receivables.services.credit import credit_hold_domain_event
 from receivables.services.customers import customer_lock
 
@@ -419,14 +420,7 @@ def communications_build_many(
     if not groups:
         return []
     customer_ids = {customer.pk for customer, _level, _currency, _steps in groups}
-    contacts: dict[tuple[int, str], Contact] = {}
-    for contact in (
-        Contact.objects.filter(customer_id__in=customer_ids)
-        .exclude(email="")
-        # An address that bounced only when the role has no other (sending then refuses it).
-        .order_by("customer_id", "role", F("email_bounced_at").asc(nulls_first=True), "pk")
-    ):
-        contacts.setdefault((contact.customer_id, contact.role), contact)
+    contacts = contacts_for_mail(customer_ids=customer_ids)
     internal = {Channel.MANAGER_TASK, Channel.LEGAL_TASK}
     needs_manager = any(internal & set(level.channels) for _c, level, _cu, _s in groups)
     manager = manager_for_escalation() if needs_manager else None

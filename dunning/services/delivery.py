@@ -9,12 +9,39 @@ from django.utils.translation import gettext as _
 from core.exceptions import BusinessRuleError
 from core.roles import Role, has_role
 from dunning.models import CaseEvent, Communication
+from dunning.services.communications import recipient_role
 from dunning.services.events import case_event_create
+from receivables.selectors.customers import contacts_for_mail
 
 
 def _require_finance(actor: AbstractBaseUser) -> None:
     if not has_role(actor, Role.FINANCE):
         raise BusinessRuleError(_("Only finance can act on undelivered messages."))
+
+
+# Undelivered because of the address: sent again to the address the contact has now.
+ADDRESS_FAILURES = (
+    Communication.FailureReason.BOUNCE,
+    Communication.FailureReason.BOUNCED_ADDRESS,
+)
+
+
+def _recipient_refresh(communication: Communication) -> None:
+    """Point the message at the contact mail goes to today; refuse while its address is
+    still the one that bounced (the rep's task to fix it is open)."""
+    role = recipient_role(channels=list(communication.channels))
+    contact = contacts_for_mail(customer_ids=[communication.customer_id]).get(
+        (communication.customer_id, role)
+    )
+    if contact is None or contact.email_bounced_at is not None:
+        raise BusinessRuleError(
+            _(
+                "The address bounced and no contact has a new one yet: "
+                "fix the contact's email first."
+            )
+        )
+    communication.recipient_name = contact.name
+    communication.recipient_email = contact.email
 
 
 @transaction.atomic
@@ -30,6 +57,8 @@ def communication_retry(*, communication: Communication, actor: AbstractBaseUser
         raise BusinessRuleError(_("This message cannot be sent again."))
     previous = communication.failure_reason
     previous_attempts = communication.attempts
+    if previous in ADDRESS_FAILURES:
+        _recipient_refresh(communication)
     communication.status = Communication.Status.PENDING
     communication.failure_reason = ""
     communication.next_attempt_at = None
@@ -42,6 +71,8 @@ def communication_retry(*, communication: Communication, actor: AbstractBaseUser
             "next_attempt_at",
             "first_attempt_at",
             "attempts",
+            "recipient_name",
+            "recipient_email",
             "updated_at",
         ]
     )

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Case, Exists, ForeignKey, Model, OuterRef, QuerySet, When
+from django.db.models import Case, Exists, F, ForeignKey, Model, OuterRef, QuerySet, When
 from django.db.models.functions import Length
 from django.utils.translation import gettext
 
@@ -87,6 +87,19 @@ def contact_list(*, customer: Customer) -> QuerySet[Contact]:
         default=3,
     )
     return customer.contacts.annotate(role_rank=rank).order_by("role_rank", "name")
+
+
+def contacts_for_mail(*, customer_ids) -> dict[tuple[int, str], Contact]:
+    """Per (customer, role), the contact mail goes to: one with an email, an address that
+    bounced only when the role has no other (sending then refuses it), oldest first."""
+    contacts: dict[tuple[int, str], Contact] = {}
+    for contact in (
+        Contact.objects.filter(customer_id__in=customer_ids)
+        .exclude(email="")
+        .order_by("customer_id", "role", F("email_bounced_at").asc(nulls_first=True), "pk")
+    ):
+        contacts.setdefault((contact.customer_id, contact.role), contact)
+    return contacts
 
 
 def email_bounced(*, customer_id: int, email: str) -> bool:

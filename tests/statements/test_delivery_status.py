@@ -15,8 +15,10 @@ import time_machine
 from django.core import mail
 from django.urls import reverse
 
+from core.exceptions import BusinessRuleError
 from dunning.models import CaseEvent, CollectionTask, Communication, LevelCode
 from dunning.services.communications import communication_approve
+from dunning.services.delivery import communication_retry
 from dunning.services.run import run_dunning
 from dunning.services.send import communications_send
 from receivables.models import Contact
@@ -296,6 +298,40 @@ def test_dunning_sends_nothing_to_a_bounced_address_and_says_why(client, sent_re
     assert len(mail.outbox) == outbox_before  # nothing went to the bounced address
     task = CollectionTask.objects.get(kind=CollectionTask.Kind.FIX_CONTACT_EMAIL)
     assert task.status == CollectionTask.Status.OPEN  # the rep's task to fix it stays
+
+
+def test_finance_sends_a_bounced_address_failure_again_once_the_address_is_fixed(
+    client, sent_reminder, django_capture_on_commit_callbacks
+):
+    postmark(client, bounce("x", metadata={"huikuan_communication": str(sent_reminder.message_id)}))
+    customer = sent_reminder.customer
+    finance = FinanceUserFactory()
+    with time_machine.travel(datetime(2026, 3, 20, 8, 0, tzinfo=SHANGHAI), tick=False):
+        run_dunning(as_of=date(2026, 3, 20))
+        for held in Communication.objects.filter(status=Communication.Status.AWAITING_APPROVAL):
+            communication_approve(communication=held, actor=finance)
+        communications_send()
+    message = Communication.objects.filter(customer=customer).exclude(pk=sent_reminder.pk).get()
+    assert message.failure_reason == Communication.FailureReason.BOUNCED_ADDRESS
+    assert message.is_retryable
+
+    # Before the address is fixed, sending again is refused and changes nothing
+    with pytest.raises(BusinessRuleError, match="fix the contact's email first"):
+        communication_retry(communication=message, actor=finance)
+    message.refresh_from_db()
+    assert message.status == Communication.Status.FAILED
+
+    # The rep fixes it; finance sends the message again, to the new address
+    contact = Contact.objects.get(customer=customer, role="finance")
+    contact_update(actor=customer.sales_rep, contact=contact, email="ap2@customer.example")
+    outbox_before = len(mail.outbox)
+    with django_capture_on_commit_callbacks(execute=True):
+        communication_retry(communication=message, actor=finance)
+
+    message.refresh_from_db()
+    assert message.recipient_email == "ap2@customer.example"
+    assert message.status == Communication.Status.SENT
+    assert [sent.to for sent in mail.outbox[outbox_before:]] == [["ap2@customer.example"]]
 
 
 def test_dunning_writes_to_another_address_of_the_role_that_did_not_bounce(client, sent_reminder):
