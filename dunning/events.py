@@ -167,6 +167,12 @@ def _communication_cancelled(params: Mapping[str, Any]) -> str:
 
 @register("communication_retried")
 def _communication_retried(params: Mapping[str, Any]) -> str:
+    if params.get("previous_recipient"):
+        return gettext("%(level)s sent again, to %(recipient)s instead of %(previous)s.") % {
+            "level": _level(params),
+            "recipient": params.get("recipient", ""),
+            "previous": params["previous_recipient"],
+        }
     return gettext("%(level)s sent again.") % {"level": _level(params)}
 
 

@@ -81,6 +81,7 @@ from receivables.selectors.balances import (
     invoices_with_open_amount,
     open_q,
     overdue_q,
+    owing_q,
 )
 
 ONE_PLACE = Decimal("0.1")
@@ -437,19 +438,27 @@ def _rung_steps(*, as_of: date, currency: str | None) -> QuerySet[DunningStep]:
     return steps.annotate(rank=step_rank())
 
 
+def _owing(item: str) -> Q:
+    """Condition on a step: its invoice or instalment still owes at least the policy's
+    tolerance (today's figure: below it the item is settled, and its rung with it)."""
+    return owing_q(tolerance=policy_tolerance_expression(), amount=f"{item}__outstanding")
+
+
 def _owed_invoice_rung_steps(*, as_of: date, currency: str | None) -> QuerySet[DunningStep]:
-    """Rung steps of open invoices no approved plan replaces (an inner join to the open ones)."""
+    """Rung steps of open invoices still owing that no approved plan replaces (an inner join
+    to the open ones)."""
     return (
         _rung_steps(as_of=as_of, currency=currency)
-        .filter(invoice__status=Invoice.Status.OPEN)
+        .filter(_owing("invoice"), invoice__status=Invoice.Status.OPEN)
         .exclude(invoice_replaced(ref="invoice_id"))
     )
 
 
 def _owed_instalment_rung_steps(*, as_of: date, currency: str | None) -> QuerySet[DunningStep]:
-    """Rung steps of the instalments of approved plans."""
+    """Rung steps of the instalments of approved plans that still owe."""
     return _rung_steps(as_of=as_of, currency=currency).filter(
-        instalment__agreement__status=SupplementaryAgreement.Status.APPROVED
+        _owing("instalment"),
+        instalment__agreement__status=SupplementaryAgreement.Status.APPROVED,
     )
 
 
@@ -457,13 +466,14 @@ def _owed_rung_steps(*, as_of: date, currency: str | None = None) -> QuerySet[Du
     """Rung steps fired by the date on items still owed, with their `rank` (1 to 4).
 
     Items still owed are open invoices not replaced by an approved plan, and
-    instalments of approved plans.
+    instalments of approved plans, each owing at least the tolerance.
     """
     return (
         _rung_steps(as_of=as_of, currency=currency)
         .filter(
-            Q(invoice__status=Invoice.Status.OPEN, instalment__isnull=True)
+            Q(_owing("invoice"), invoice__status=Invoice.Status.OPEN, instalment__isnull=True)
             | Q(
+                _owing("instalment"),
                 instalment__isnull=False,
                 instalment__agreement__status=SupplementaryAgreement.Status.APPROVED,
             )

@@ -11,7 +11,7 @@ from core.roles import Role, has_role
 from dunning.models import CaseEvent, Communication
 from dunning.services.communications import recipient_role
 from dunning.services.events import case_event_create
-from receivables.selectors.customers import contacts_for_mail
+from receivables.selectors.customers import contacts_for_mail, email_bounced
 
 
 def _require_finance(actor: AbstractBaseUser) -> None:
@@ -27,21 +27,23 @@ ADDRESS_FAILURES = (
 
 
 def _recipient_refresh(communication: Communication) -> None:
-    """Point the message at the contact mail goes to today; refuse while its address is
-    still the one that bounced (the rep's task to fix it is open)."""
+    """Point the message at the contact mail goes to today (the address it had, when the
+    role has no contact with one); refuse while that address is flagged bounced (the rep's
+    task to fix it is open), as sending would."""
     role = recipient_role(channels=list(communication.channels))
     contact = contacts_for_mail(customer_ids=[communication.customer_id]).get(
         (communication.customer_id, role)
     )
-    if contact is None or contact.email_bounced_at is not None:
+    if contact is not None:
+        communication.recipient_name = contact.name
+        communication.recipient_email = contact.email
+    if email_bounced(customer_id=communication.customer_id, email=communication.recipient_email):
         raise BusinessRuleError(
             _(
                 "The address bounced and no contact has a new one yet: "
                 "fix the contact's email first."
             )
         )
-    communication.recipient_name = contact.name
-    communication.recipient_email = contact.email
 
 
 @transaction.atomic
@@ -57,6 +59,7 @@ def communication_retry(*, communication: Communication, actor: AbstractBaseUser
         raise BusinessRuleError(_("This message cannot be sent again."))
     previous = communication.failure_reason
     previous_attempts = communication.attempts
+    previous_recipient = communication.recipient_email
     if previous in ADDRESS_FAILURES:
         _recipient_refresh(communication)
     communication.status = Communication.Status.PENDING
@@ -85,6 +88,15 @@ def communication_retry(*, communication: Communication, actor: AbstractBaseUser
             "level": communication.level,
             "previous_reason": previous,
             "previous_attempts": previous_attempts,
+            # The address that failed, when the message now goes to another.
+            **(
+                {
+                    "previous_recipient": previous_recipient,
+                    "recipient": communication.recipient_email,
+                }
+                if previous_recipient != communication.recipient_email
+                else {}
+            ),
         },
     )
     _send_on_commit(communication.pk)

@@ -229,12 +229,13 @@ def contact_update(*, actor: AbstractBaseUser, contact: Contact, **fields: str) 
     return contact
 
 
+@transaction.atomic
 def contact_save(
     *, contact: Contact, old_email: str | None, actor: AbstractBaseUser | None
 ) -> Contact:
-    """Save a contact whose details were set (by `contact_update`, or the admin's form, which
-    validated them); when its address changed from `old_email` (None: a new contact), the
-    bounce flag goes and the apps above hear of it in the same transaction."""
+    """Save a contact whose details were set (by `contact_update`, or the admin's form);
+    when its address changed from `old_email` (None: a new contact), the bounce flag goes
+    and the apps above hear of it in the same transaction."""
     changed = old_email is not None and contact.email.strip().lower() != old_email.lower()
     if changed:
         contact.email_bounced_at = None  # a new address has not bounced

@@ -30,6 +30,7 @@ from tests.factories.cases import (
     DunningStepFactory,
     PromiseToPayFactory,
     SupplementaryAgreementFactory,
+    pay_invoice,
 )
 from tests.factories.customers import CustomerFactory
 from tests.factories.dunning import ensure_default_policy
@@ -312,36 +313,44 @@ def test_todays_ladder_reads_the_rungs_stored_on_the_open_invoices_as_the_steps_
 def test_todays_ladder_leaves_out_a_customer_whose_dunned_invoice_is_paid_within_tolerance():
     as_of = date(2026, 6, 30)
     ensure_default_policy()  # tolerance 1.00
-    settled = CustomerFactory()
-    DunningStepFactory(
-        invoice=InvoiceFactory(customer=settled, due_date=date(2026, 4, 1), outstanding=D("0.50")),
-        level=LevelCode.DEMAND_LETTER,
-        fired_on=date(2026, 5, 2),
-    )
-    owing = CustomerFactory()
-    DunningStepFactory(
-        invoice=InvoiceFactory(customer=owing, due_date=date(2026, 4, 1), outstanding=D("1.00")),
-        level=LevelCode.REMINDER,
-        fired_on=date(2026, 5, 2),
-    )
+    settled, owing = CustomerFactory(), CustomerFactory()
+    for customer, level, paid in (
+        (settled, LevelCode.DEMAND_LETTER, "999.50"),
+        (owing, LevelCode.REMINDER, "999.00"),
+    ):
+        invoice = InvoiceFactory(customer=customer, due_date=date(2026, 4, 1))
+        DunningStepFactory(invoice=invoice, level=level, fired_on=date(2026, 5, 2))
+        pay_invoice(invoice=invoice, amount=paid, on=date(2026, 6, 1))
+    assert Invoice.objects.get(customer=settled).outstanding == D("0.50")
 
-    rows = ladder_distribution(user=ManagerFactory(), filters=filters(as_of, today=as_of))
+    user = ManagerFactory()
 
-    # The settled invoice's rung ends with the money: only the customer still owing stands
-    assert {row.level: row.customers for row in rows} == {
-        "": 0,
-        LevelCode.REMINDER: 1,
-        LevelCode.DEMAND_LETTER: 0,
-        LevelCode.EXECUTIVE: 0,
-        LevelCode.LEGAL: 0,
-    }
+    def ladder(today: date | None) -> dict[str, int]:
+        rows = ladder_distribution(user=user, filters=filters(as_of, today=today))
+        return {row.level: row.customers for row in rows}
+
+    # The settled invoice's rung ends with the money: only the customer still owing stands,
+    # read as today (the stored rungs) and from the steps alike
+    assert (
+        ladder(today=as_of)
+        == ladder(today=None)
+        == {
+            "": 0,
+            LevelCode.REMINDER: 1,
+            LevelCode.DEMAND_LETTER: 0,
+            LevelCode.EXECUTIVE: 0,
+            LevelCode.LEGAL: 0,
+        }
+    )
 
 
 def test_ladder_counts_instalments_of_approved_plans():
     as_of = date(2026, 6, 30)
     customer = CustomerFactory()
     agreement = SupplementaryAgreementFactory(
-        customer=customer, status=SupplementaryAgreement.Status.APPROVED
+        customer=customer,
+        status=SupplementaryAgreement.Status.APPROVED,
+        invoices=[InvoiceFactory(customer=customer, due_date=date(2026, 3, 1), amount=D("500.00"))],
     )
     instalment = AgreementInstalmentFactory(agreement=agreement, due_date=date(2026, 5, 1))
     DunningStepFactory(

@@ -14,7 +14,9 @@ import pytest
 import time_machine
 from django.core import mail
 from django.urls import reverse
+from django.utils import translation
 
+from core.events import render
 from core.exceptions import BusinessRuleError
 from dunning.models import CaseEvent, CollectionTask, Communication, LevelCode
 from dunning.services.communications import communication_approve
@@ -332,6 +334,17 @@ def test_finance_sends_a_bounced_address_failure_again_once_the_address_is_fixed
     assert message.recipient_email == "ap2@customer.example"
     assert message.status == Communication.Status.SENT
     assert [sent.to for sent in mail.outbox[outbox_before:]] == [["ap2@customer.example"]]
+    # The timeline keeps the address that bounced, in the reader's language
+    retried = CaseEvent.objects.get(kind=CaseEvent.Kind.COMMUNICATION_RETRIED)
+    assert retried.data["previous_recipient"] == "ap@customer.example"
+    with translation.override("en"):
+        assert "to ap2@customer.example instead of ap@customer.example" in render(
+            retried.kind, retried.data
+        )
+    with translation.override("zh-hans"):
+        assert "由 ap@customer.example 改为 ap2@customer.example" in render(
+            retried.kind, retried.data
+        )
 
 
 def test_dunning_writes_to_another_address_of_the_role_that_did_not_bounce(client, sent_reminder):
