@@ -272,6 +272,12 @@ def test_ladder_counts_each_customer_once_at_its_highest_rung_of_items_still_owe
     }
 
 
+def ladder(user, as_of: date, *, today: date | None) -> dict[str, int]:
+    """Customers per rung, read as today (the stored rungs) or as a past date (the steps)."""
+    rows = ladder_distribution(user=user, filters=filters(as_of, today=today))
+    return {row.level: row.customers for row in rows}
+
+
 def test_todays_ladder_reads_the_rungs_stored_on_the_open_invoices_as_the_steps_say():
     as_of = date(2026, 6, 30)
     due = date(2026, 4, 1)
@@ -292,14 +298,10 @@ def test_todays_ladder_reads_the_rungs_stored_on_the_open_invoices_as_the_steps_
     )
     user = ManagerFactory()
 
-    def ladder(today: date | None) -> dict[str, int]:
-        rows = ladder_distribution(user=user, filters=filters(as_of, today=today))
-        return {row.level: row.customers for row in rows}
-
     # Read as today (the stored rungs) and as a past date (the steps): the same ladder
     assert (
-        ladder(today=as_of)
-        == ladder(today=None)
+        ladder(user, as_of, today=as_of)
+        == ladder(user, as_of, today=None)
         == {
             "": 0,
             LevelCode.REMINDER: 1,
@@ -325,15 +327,11 @@ def test_todays_ladder_leaves_out_a_customer_whose_dunned_invoice_is_paid_within
 
     user = ManagerFactory()
 
-    def ladder(today: date | None) -> dict[str, int]:
-        rows = ladder_distribution(user=user, filters=filters(as_of, today=today))
-        return {row.level: row.customers for row in rows}
-
     # The settled invoice's rung ends with the money: only the customer still owing stands,
     # read as today (the stored rungs) and from the steps alike
     assert (
-        ladder(today=as_of)
-        == ladder(today=None)
+        ladder(user, as_of, today=as_of)
+        == ladder(user, as_of, today=None)
         == {
             "": 0,
             LevelCode.REMINDER: 1,
