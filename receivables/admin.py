@@ -35,7 +35,6 @@ def _contact_save(request: HttpRequest, contact: Contact) -> None:
         if contact.pk
         else None
     )
-    contact._history_user = request.user
     contact_save(contact=contact, old_email=old_email, actor=request.user)
 
 

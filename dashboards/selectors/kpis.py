@@ -444,22 +444,32 @@ def _owing(item: str) -> Q:
     return owing_q(tolerance=policy_tolerance_expression(), amount=f"{item}__outstanding")
 
 
+def _owed_invoice_q() -> Q:
+    """Condition on a step: its invoice is open and still owes."""
+    return Q(_owing("invoice"), invoice__status=Invoice.Status.OPEN)
+
+
+def _owed_instalment_q() -> Q:
+    """Condition on a step: its instalment belongs to an approved plan and still owes."""
+    return Q(
+        _owing("instalment"),
+        instalment__agreement__status=SupplementaryAgreement.Status.APPROVED,
+    )
+
+
 def _owed_invoice_rung_steps(*, as_of: date, currency: str | None) -> QuerySet[DunningStep]:
     """Rung steps of open invoices still owing that no approved plan replaces (an inner join
     to the open ones)."""
     return (
         _rung_steps(as_of=as_of, currency=currency)
-        .filter(_owing("invoice"), invoice__status=Invoice.Status.OPEN)
+        .filter(_owed_invoice_q())
         .exclude(invoice_replaced(ref="invoice_id"))
     )
 
 
 def _owed_instalment_rung_steps(*, as_of: date, currency: str | None) -> QuerySet[DunningStep]:
     """Rung steps of the instalments of approved plans that still owe."""
-    return _rung_steps(as_of=as_of, currency=currency).filter(
-        _owing("instalment"),
-        instalment__agreement__status=SupplementaryAgreement.Status.APPROVED,
-    )
+    return _rung_steps(as_of=as_of, currency=currency).filter(_owed_instalment_q())
 
 
 def _owed_rung_steps(*, as_of: date, currency: str | None = None) -> QuerySet[DunningStep]:
@@ -471,12 +481,8 @@ def _owed_rung_steps(*, as_of: date, currency: str | None = None) -> QuerySet[Du
     return (
         _rung_steps(as_of=as_of, currency=currency)
         .filter(
-            Q(_owing("invoice"), invoice__status=Invoice.Status.OPEN, instalment__isnull=True)
-            | Q(
-                _owing("instalment"),
-                instalment__isnull=False,
-                instalment__agreement__status=SupplementaryAgreement.Status.APPROVED,
-            )
+            Q(_owed_invoice_q(), instalment__isnull=True)
+            | Q(_owed_instalment_q(), instalment__isnull=False)
         )
         .exclude(Q(invoice__isnull=False) & invoice_replaced(ref="invoice_id"))
     )

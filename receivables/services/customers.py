@@ -224,7 +224,6 @@ def contact_update(*, actor: AbstractBaseUser, contact: Contact, **fields: str) 
     for field, value in fields.items():
         setattr(contact, field, value)
     _clean_contact(contact)
-    contact._history_user = actor
     contact_save(contact=contact, old_email=old_email, actor=actor)
     return contact
 
@@ -239,6 +238,7 @@ def contact_save(
     changed = old_email is not None and contact.email.strip().lower() != old_email.lower()
     if changed:
         contact.email_bounced_at = None  # a new address has not bounced
+    contact._history_user = actor
     contact.save()
     if changed:
         for listener in list(_email_change_listeners):
