@@ -8,8 +8,9 @@ copy the daily run (first run over all open items, same-day rerun, an
 ordinary day), the pages (one logged-in user, p50/p95 and the statement
 count), the ageing report, the monthly statement run (every customer
 scheduled: create, send, rerun; `--only statement_run,statement_send,statement_rerun`),
-and p95 with concurrent users on a gunicorn this bench starts while the daily
-run executes. Every measurement is capped and
+and p95 with concurrent users (each reading a page for `--think` seconds on
+average before the next) on a gunicorn this bench starts while the daily run
+executes. Every measurement is capped and
 reports "> cap" instead of hanging. The server is `BENCH_DATABASE_URL`
 (default postgres://postgres@127.0.0.1:5432/huikuan_bench; each size gets its
 own `huikuan_bench_<size>` database beside it).
@@ -133,6 +134,12 @@ def main() -> None:
     parser.add_argument("--load-requests", type=int, default=2000, help="requests at most")
     parser.add_argument("--load-timeout", type=float, default=30, help="seconds per request")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=7,
+        help="mean seconds a loaded user reads a page before the next request (0: none)",
+    )
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     arguments = parser.parse_args()
 
@@ -151,6 +158,7 @@ def main() -> None:
         load_requests=arguments.load_requests,
         load_timeout=arguments.load_timeout,
         workers=arguments.workers,
+        think=arguments.think,
     )
     url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
     sizes = [book.parse_size(text, url=url) for text in arguments.sizes.split(",") if text.strip()]

@@ -118,7 +118,7 @@ PAGES = {
 # reminder, and the next rung of each item (its offset reached, the rung
 # before it fired at least min_gap_days ago), leaving out paid, disputed,
 # promised, agreed and paused items. Invoices only; instalments are a few
-# percent of the items. Written into a temporary table and rolled back.
+# percent of the items. Found into a temporary table, then written by RUN_INSERT.
 RUN_STEPS = """
 CREATE TEMPORARY TABLE bench_steps ON COMMIT DROP AS
 WITH policy AS (
@@ -163,6 +163,18 @@ FROM items
 WHERE items.due_date > %(as_of)s AND items.due_date <= %(pre_due_last)s
   AND NOT EXISTS (SELECT 1 FROM dunning_dunningstep s
                   WHERE s.invoice_id = items.id AND s.level = 'pre_due')
+"""
+
+# Those steps written into the run's own table, with its indexes and unique keys: the
+# bare INSERT … SELECT the run is held against (rolled back).
+RUN_INSERT = """
+INSERT INTO dunning_dunningstep
+    (customer_id, invoice_id, level, fired_on, due_date, currency, outstanding, batch,
+     excluded_reason, created_at)
+SELECT customer_id, invoice_id, level, %(as_of)s, due_date, currency, outstanding,
+       gen_random_uuid(), '', now()
+FROM bench_steps
+ON CONFLICT DO NOTHING
 """
 
 # The messages the run would build from those steps: one per customer, level and currency.

@@ -11,6 +11,7 @@ import http.client
 import json
 import math
 import os
+import random
 import secrets
 import signal
 import socket
@@ -503,7 +504,7 @@ def run_bare(ctx: Context, as_of: date, *, cap: float) -> tuple[float | None, in
         "pre_due_last": pre_due_last_due_date(as_of=as_of, working_days=ctx.pre_due_days),
     }
     seconds, rows = timed_bare_rows(
-        [bare.RUN_STEPS, bare.RUN_MESSAGES, "SELECT count(*) FROM bench_steps"],
+        [bare.RUN_STEPS, bare.RUN_INSERT, bare.RUN_MESSAGES, "SELECT count(*) FROM bench_steps"],
         params,
         repeat=3,
         cap=cap,
@@ -540,8 +541,16 @@ def measure_load(
     run_date: date,
     run_cap: float,
     workers: int,
+    think: float,
 ) -> Result:
-    """`users` threads, each a logged-in user cycling through its pages, while the run executes."""
+    """`users` threads, each a logged-in user cycling through its pages, while the run executes.
+
+    Between two requests a user reads the page for a pause drawn from an exponential
+    distribution of mean `think` seconds, truncated at ten times the mean (TPC-W's browsing
+    user, mean 7 s); the first pause is drawn too, so the users do not all start at once.
+    `think` 0 sends each next request as soon as the last one answered: the server's
+    throughput, not people.
+    """
     from django.db import connection
 
     result = Result(key="load", label=PAGE_LABELS["load"].replace("20", str(users)))
@@ -617,8 +626,14 @@ def measure_load(
         stop = threading.Event()
         started = time.monotonic()
 
-        def user(cookie: str, paths: list[str]) -> None:
+        def pause(pauses: random.Random) -> None:
+            if think > 0:
+                stop.wait(min(pauses.expovariate(1 / think), 10 * think))
+
+        def user(number: int, cookie: str, paths: list[str]) -> None:
             position = 0
+            pauses = random.Random(number)
+            pause(pauses)
             while not stop.is_set() and time.monotonic() - started < seconds:
                 with lock:
                     if len(samples) >= max_requests:
@@ -633,8 +648,12 @@ def measure_load(
                     samples.append(elapsed)
                     if outcome != 200:
                         errors.append(f"{path}: {outcome}")
+                pause(pauses)
 
-        threads = [threading.Thread(target=user, args=plan, daemon=True) for plan in plans]
+        threads = [
+            threading.Thread(target=user, args=(number, *plan), daemon=True)
+            for number, plan in enumerate(plans)
+        ]
         for thread in threads:
             thread.start()
         # Daily runs of the following working days back to back, so a run executes
@@ -644,9 +663,10 @@ def measure_load(
         while (left := seconds - (time.monotonic() - started)) > 1:
             runs.append(run_in_child(day, cap=min(run_cap, left)))
             day = working_day_after(day, country=ctx.country)
-        for thread in threads:
-            thread.join(timeout=seconds + timeout + 5)
+        # The window is over: users in a pause stop, those waiting for an answer finish it.
         stop.set()
+        for thread in threads:
+            thread.join(timeout=timeout + 5)
         elapsed = time.monotonic() - started
     finally:
         os.killpg(server.pid, signal.SIGTERM)
@@ -667,8 +687,10 @@ def measure_load(
         run_note += ", one stopped when it closed"
     if any(run["failed"] for run in runs):
         run_note += ", a run failed"
+    user_model = f"think {think:g} s" if think > 0 else "no think time"
     result.note = (
-        f"{result.requests:,} requests in {elapsed:.0f} s, {len(errors)} errors; {run_note}"
+        f"{user_model}; {result.requests:,} requests in {elapsed:.0f} s, "
+        f"{len(errors)} errors; {run_note}"
     )
     if errors:
         kinds = sorted({error.split(": ", 1)[1] for error in errors})
@@ -720,6 +742,7 @@ class Options:
     load_requests: int
     load_timeout: float
     workers: int
+    think: float
 
 
 def measure_size(options: Options, *, emit: Callable[[Result], None]) -> None:
@@ -743,6 +766,8 @@ def measure_size(options: Options, *, emit: Callable[[Result], None]) -> None:
             # The first run always executes: the others start from the state it leaves.
             if key != "run_first" and key not in wanted:
                 continue
+            if key == "run_day":
+                _autovacuum_catch_up()  # a night passes between the first day and the next
             seconds, steps = run_bare(ctx, day, cap=bare_cap)
             result = run_result(
                 key, day, cap=options.run_cap, bare_seconds=seconds, bare_steps=steps
@@ -801,6 +826,7 @@ def measure_size(options: Options, *, emit: Callable[[Result], None]) -> None:
                 run_date=load_day,
                 run_cap=options.run_cap,
                 workers=options.workers,
+                think=options.think,
             )
         )
 
