@@ -28,6 +28,7 @@ from dashboards.selectors.finance import (
     queue_first_rows,
 )
 from dashboards.selectors.kpis import (
+    ageing_and_receivables,
     ageing_for_dashboard,
     agreements_pending,
     kpi_trend,
@@ -190,8 +191,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     """The overdue dashboard: ageing, top overdue, DSO and CEI trends, ladder, promises, plans."""
     _require(request, Role.MANAGER, Role.FINANCE)
     form, filters = _filters(request)
-    ageing = ageing_for_dashboard(user=request.user, filters=filters)
-    trend = kpi_trend(user=request.user, filters=filters)
+    ageing, today = ageing_and_receivables(user=request.user, filters=filters)
+    trend = kpi_trend(user=request.user, filters=filters, today=today)
     agreements = queue_first_rows(
         "agreements", agreements_pending(user=request.user, filters=filters), limit=10
     )

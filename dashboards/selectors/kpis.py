@@ -49,6 +49,7 @@ from contracts.selectors.instalments import (
     instalments_as_of,
     instalments_overdue,
     invoice_replaced,
+    invoices_replaced,
 )
 from dashboards.selectors.common import (
     MONEY_FIELD,
@@ -94,6 +95,43 @@ RANK_LEVELS = {rank: level for level, rank in RUNG_RANKS.items()}
 # --- Ageing ------------------------------------------------------------------
 
 
+def _ageing_scope(*, user: User, filters: DashboardFilters) -> dict:
+    rep_id = effective_rep_id(user=user, rep_id=filters.rep_id)
+    return {
+        "as_of": filters.as_of,
+        "currency": filters.currency,
+        "user": user,
+        "rep": get_user_model()(pk=rep_id) if rep_id else None,
+        "today": filters.today,
+    }
+
+
+def _instalment_ageing(*, user: User, filters: DashboardFilters, per_customer: bool) -> list:
+    return instalment_ageing(
+        as_of=filters.as_of,
+        currency=filters.currency,
+        queryset=scoped(
+            AgreementInstalment.objects.all(),
+            user=user,
+            rep_id=effective_rep_id(user=user, rep_id=filters.rep_id),
+        ),
+        today=filters.is_today,
+        per_customer=per_customer,
+    )
+
+
+def _with_instalments(
+    totals: dict[str, Decimal], *, user: User, filters: DashboardFilters
+) -> AgeingReport:
+    """The invoices' bucket totals plus the plans' instalments, as one report of totals."""
+    totals = dict(totals)
+    for extra in _instalment_ageing(user=user, filters=filters, per_customer=False):
+        for bucket in BUCKETS:
+            totals[bucket] = cents(totals[bucket] + extra[bucket])
+    totals["total"] = cents(sum((totals[bucket] for bucket in BUCKETS), ZERO_AMOUNT))
+    return AgeingReport(as_of=filters.as_of, currency=filters.currency, totals=totals)
+
+
 def ageing_for_dashboard(
     *, user: User, filters: DashboardFilters, per_customer: bool = False
 ) -> AgeingReport:
@@ -101,29 +139,13 @@ def ageing_for_dashboard(
     an approved plan's instalments age by their own due dates instead of the invoices it
     replaces (two more grouped queries). Its rows per customer only when asked (the
     export): the charts need the totals, which cost what the open book costs."""
-    rep_id = effective_rep_id(user=user, rep_id=filters.rep_id)
     scope = {
-        "as_of": filters.as_of,
-        "currency": filters.currency,
-        "user": user,
-        "rep": get_user_model()(pk=rep_id) if rep_id else None,
+        **_ageing_scope(user=user, filters=filters),
         "invoices": Invoice.objects.exclude(invoice_replaced()),
-        "today": filters.today,
     }
-    instalments = instalment_ageing(
-        as_of=filters.as_of,
-        currency=filters.currency,
-        queryset=scoped(AgreementInstalment.objects.all(), user=user, rep_id=rep_id),
-        today=filters.is_today,
-        per_customer=per_customer,
-    )
     if not per_customer:
-        totals = ageing_totals(**scope)
-        for extra in instalments:
-            for bucket in BUCKETS:
-                totals[bucket] = cents(totals[bucket] + extra[bucket])
-        totals["total"] = cents(sum((totals[bucket] for bucket in BUCKETS), ZERO_AMOUNT))
-        return AgeingReport(as_of=filters.as_of, currency=filters.currency, totals=totals)
+        return _with_instalments(ageing_totals(**scope), user=user, filters=filters)
+    instalments = _instalment_ageing(user=user, filters=filters, per_customer=True)
     rows = {row.customer_id: row for row in ageing_report(**scope).customers}
     for extra in instalments:
         row = rows.get(extra["customer_id"])
@@ -145,6 +167,27 @@ def ageing_for_dashboard(
     return AgeingReport(
         as_of=filters.as_of, currency=filters.currency, totals=totals, customers=customers
     )
+
+
+def ageing_and_receivables(
+    *, user: User, filters: DashboardFilters
+) -> tuple[AgeingReport, Position | None]:
+    """The dashboard's ageing totals and, on the business date, the trend's receivables of
+    that day (`receivables_today`'s figures), from one scan of the open invoices: all of them
+    are the receivables; less the few an approved plan replaces (read through the plans),
+    plus the plans' instalments, they are the ageing. Another date: (the ageing, None)."""
+    if not filters.is_today:
+        return ageing_for_dashboard(user=user, filters=filters), None
+    scope = _ageing_scope(user=user, filters=filters)
+    every = ageing_totals(**scope, invoices=Invoice.objects.all())
+    replaced = ageing_totals(**scope, invoices=invoices_replaced())
+    report = _with_instalments(
+        {bucket: cents(every[bucket] - replaced[bucket]) for bucket in BUCKETS},
+        user=user,
+        filters=filters,
+    )
+    today = Position(receivables=every["total"], current=every["current"], month_sales=ZERO_AMOUNT)
+    return report, today
 
 
 def ageing_bucket_invoices(
@@ -349,13 +392,21 @@ def cei_value(
     )
 
 
-def kpi_trend(*, user: User, filters: DashboardFilters, months: int = 12) -> list[TrendPoint]:
+def kpi_trend(
+    *,
+    user: User,
+    filters: DashboardFilters,
+    months: int = 12,
+    today: Position | None = None,
+) -> list[TrendPoint]:
     """DSO (countback) and CEI for each of the last months, oldest first.
 
     Past month ends read the daily snapshots (two queries); only the business
     date itself, and a past date whose snapshot is missing, are computed from
     history (four more queries), and their points say `live`. The countback
-    looks back at most DSO_LOOKBACK_MONTHS before the first month shown.
+    looks back at most DSO_LOOKBACK_MONTHS before the first month shown. `today`, the
+    business date's position when the caller already has it (`ageing_and_receivables`),
+    spares its query.
     """
     periods = periods_ending(as_of=filters.as_of, months=months)
     days = [previous_month_end(periods[0].start), *(period.end for period in periods)]
@@ -376,7 +427,9 @@ def kpi_trend(*, user: User, filters: DashboardFilters, months: int = 12) -> lis
     if missing:
         live_days = [day for day in days if day in missing and day != filters.today]
         if filters.today in missing:
-            positions[filters.today] = receivables_today(user=user, filters=filters)
+            positions[filters.today] = (
+                receivables_today(user=user, filters=filters) if today is None else today
+            )
         if live_days:
             live = receivables_at(user=user, filters=filters, days=live_days)
             positions.update(

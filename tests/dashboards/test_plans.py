@@ -17,10 +17,13 @@ from contracts.models import SupplementaryAgreement
 from dashboards.selectors.common import DashboardFilters
 from dashboards.selectors.customer_file import customer_summary
 from dashboards.selectors.kpis import (
+    ageing_and_receivables,
     ageing_for_dashboard,
+    kpi_trend,
     overdue_by_customer,
     overdue_by_rep,
     overdue_overview,
+    receivables_today,
 )
 from dashboards.selectors.worklist import customer_worklist, rep_totals
 from dunning.selectors import collection_case_list, customer_overdue_items
@@ -146,6 +149,60 @@ def test_the_dashboard_ages_a_plan_by_its_instalments_not_by_the_invoice_it_repl
     # receivables' own report still ages the invoice by its own due date
     plain = ageing_report(as_of=TODAY, currency="CNY", customer=customer)
     assert (plain.totals["61-90"], plain.totals["total"]) == (D("900.00"), D("900.00"))
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_dashboards_one_scan_gives_the_ageing_and_todays_receivables_of_the_separate_queries():
+    # Given two reps' customers: a plan approved over part of one, paid in part, a plan only
+    # proposed over another invoice, invoices due and not yet due, and one in another currency
+    ensure_default_policy()
+    rep, other_rep = SalesRepFactory(), SalesRepFactory()
+    customer = CustomerFactory(sales_rep=rep, currency="CNY")
+    elsewhere = CustomerFactory(sales_rep=other_rep, currency="CNY")
+    planned = overdue_invoice(customer=customer, due=TODAY - timedelta(days=65), amount="1000.00")
+    proposed = overdue_invoice(customer=customer, due=TODAY - timedelta(days=95), amount="450.10")
+    overdue_invoice(customer=customer, due=TODAY + timedelta(days=9), amount="77.07")
+    overdue_invoice(customer=elsewhere, due=TODAY - timedelta(days=3), amount="12.34")
+    overdue_invoice(
+        customer=elsewhere, due=TODAY - timedelta(days=40), amount="99.00", currency="USD"
+    )
+    approved_on = TODAY - timedelta(days=40)
+    manager = ManagerFactory()
+    for invoices, approve in (([planned], True), ([proposed], False)):
+        agreement = agreement_propose(
+            customer=customer,
+            invoices=invoices,
+            kind=SupplementaryAgreement.Kind.INSTALMENT_PLAN,
+            instalments=[
+                InstalmentInput(due_date=TODAY - timedelta(days=20), amount=invoices[0].amount / 2),
+                InstalmentInput(due_date=TODAY + timedelta(days=10), amount=invoices[0].amount / 2),
+            ],
+            reason="cash flow",
+            actor=rep,
+            as_of=approved_on,
+        )
+        if approve:
+            agreement_approve(agreement=agreement, actor=manager, as_of=approved_on)
+    pay_invoice(invoice=planned, amount="100.01", on=TODAY - timedelta(days=5))
+
+    for user, rep_id in ((manager, None), (manager, other_rep.pk), (rep, None)):
+        today = DashboardFilters(as_of=TODAY, currency="CNY", rep_id=rep_id, today=TODAY)
+        # When the dashboard reads both from one scan
+        report, position = ageing_and_receivables(user=user, filters=today)
+        # Then they are what the ageing and the trend compute apart, to the cent
+        assert report.totals == ageing_for_dashboard(user=user, filters=today).totals
+        assert position is not None
+        assert position == receivables_today(user=user, filters=today)
+        assert kpi_trend(user=user, filters=today, today=position) == kpi_trend(
+            user=user, filters=today
+        )
+    # and a past date has no shortcut
+    past = DashboardFilters(as_of=TODAY - timedelta(days=1), currency="CNY", today=TODAY)
+    report, position = ageing_and_receivables(user=manager, filters=past)
+    assert (report.totals, position) == (
+        ageing_for_dashboard(user=manager, filters=past).totals,
+        None,
+    )
 
 
 def _read_csv(response) -> list[list[str]]:
