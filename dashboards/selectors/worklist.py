@@ -35,7 +35,7 @@ from dunning.models import CollectionCase, CollectionTask, Dispute, PromiseToPay
 from dunning.policy import policy_active_or_default, policy_tolerance_expression, pre_due_q
 from receivables.models import Contact, Customer, Invoice
 from receivables.selectors.balances import invoices_open_today, overdue_q
-from receivables.selectors.customers import customer_ids_in_scope
+from receivables.selectors.customers import scoped_by_customer_keys
 
 TASK_ROWS = 8
 # "Show all" of one list: enough for any rep's day, still a bounded page.
@@ -145,12 +145,9 @@ def task_disputes(*, user: User) -> QuerySet[Dispute]:
 
 def task_missing_proof(*, user: User, as_of: date) -> QuerySet[Invoice]:
     """Open invoices without proof of delivery or without confirmation of receipt, due first."""
-    customer_ids = customer_ids_in_scope(user=user)
-    invoices = Invoice.objects.all()
-    if customer_ids is not None:
-        invoices = invoices.filter(customer_id__in=customer_ids)
     return (
-        invoices.filter(status=Invoice.Status.OPEN, issue_date__lte=as_of)
+        scoped_by_customer_keys(Invoice.objects.all(), user=user)
+        .filter(status=Invoice.Status.OPEN, issue_date__lte=as_of)
         .filter(Q(delivered_at__isnull=True) | Q(receipt_confirmed_at__isnull=True))
         .select_related("customer")
         .order_by("due_date", "number")
@@ -290,7 +287,7 @@ def rep_totals(*, user: User, as_of: date, due_within_days: int = 7) -> list[Cur
     soon = as_of + timedelta(days=due_within_days)
     tolerance = policy_tolerance_expression()
     rows = (
-        invoices_open_today(scope_for_user(Invoice.objects.all(), user))
+        invoices_open_today(scoped_by_customer_keys(Invoice.objects.all(), user=user))
         .annotate(replaced=invoice_replaced())
         .order_by()
         .values("currency")

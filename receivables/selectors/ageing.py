@@ -15,7 +15,7 @@ from django.db import connection
 from django.db.models import Case, F, OuterRef, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 
-from core.scoping import scope_for_user
+from core.scoping import sees_all_customers
 from receivables.models import Customer, Invoice
 from receivables.selectors.balances import (
     BUCKETS,
@@ -28,7 +28,7 @@ from receivables.selectors.balances import (
     credit_notes_as_of,
     invoices_open_today,
 )
-from receivables.selectors.customers import customer_ids_in_scope
+from receivables.selectors.customers import customer_ids_in_scope, scoped_by_customer_keys
 
 __all__ = [
     "BUCKETS",
@@ -176,9 +176,13 @@ def ageing_invoices(
         .filter(issue_date__lte=as_of, currency=currency)
         .exclude(status=Invoice.Status.CANCELLED)
     )
+    own_book = False
     if user is not None:
-        queryset = scope_for_user(queryset, user)
-    if rep is not None:
+        queryset = scoped_by_customer_keys(queryset, user=user)
+        # Who does not see every customer sees only their own: their own book needs no
+        # join to the customers' rep (a join that would hide how few invoices are theirs).
+        own_book = rep is not None and rep.pk == user.pk and not sees_all_customers(user)
+    if rep is not None and not own_book:
         queryset = queryset.filter(customer__sales_rep=rep)
     if customer is not None:
         queryset = queryset.filter(customer=customer)

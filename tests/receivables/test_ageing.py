@@ -204,6 +204,25 @@ def test_per_rep_and_per_user_scope(book):
     assert str(as_finance.totals["total"]) == "12250.50"
 
 
+@pytest.mark.parametrize("today", [None, AS_OF], ids=["history", "open items"])
+def test_a_rep_filter_on_ones_own_name_keeps_to_that_rep_whoever_asks(book, today):
+    # Given a finance user who is also the rep of a customer of their own
+    finance = FinanceUserFactory()
+    own = CustomerFactory(sales_rep=finance, currency="CNY", code="F-1")
+    _issue(own, "F-1-1", "42.00", AS_OF - timedelta(days=3))
+
+    def codes(**scope):
+        report = ageing_report(as_of=AS_OF, currency="CNY", today=today, **scope)
+        return [row.code for row in report.customers]
+
+    # When they narrow to themselves, then only their customer, though they see every one
+    assert codes(user=finance, rep=finance) == ["F-1"]
+    assert codes(user=finance) == ["A-1", "B-1", "F-1"]
+    # and a rep narrowed to themselves, or to another rep, sees only their own book
+    assert codes(user=book["rep1"], rep=book["rep1"]) == ["A-1"]
+    assert codes(user=book["rep1"], rep=book["rep2"]) == []
+
+
 def test_customer_ageing(book):
     assert str(customer_ageing(customer=book["a"], as_of=AS_OF)["61-90"]) == "1300.00"
 
