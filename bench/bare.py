@@ -46,16 +46,15 @@ PAGES = {
         ORDER BY i.due_date, i.id LIMIT 50
         """,
     ],
-    # Each queue's count (and the unallocated money per currency).
+    # Each queue's count (and the unallocated money of the last 180 days per currency, from
+    # the payments' stored allocated amount, as the desk reads it).
     "finance_desk": [
         """
-        SELECT p.currency, count(*), sum(p.amount - coalesce(a.allocated, 0))
-        FROM receivables_payment p
-        LEFT JOIN (SELECT payment_id, sum(amount) AS allocated
-                   FROM receivables_paymentallocation GROUP BY payment_id) a
-               ON a.payment_id = p.id
-        WHERE p.status = 'posted' AND p.amount > coalesce(a.allocated, 0)
-        GROUP BY p.currency
+        SELECT currency, count(*), sum(amount - allocated_amount)
+        FROM receivables_payment
+        WHERE status = 'posted' AND allocated_amount < amount
+          AND payment_date > %(today)s - 180
+        GROUP BY currency
         """,
         """
         SELECT count(*) FROM receivables_payment WHERE payment_date > %(today)s - 7
