@@ -164,14 +164,15 @@ WHERE items.due_date > %(as_of)s AND items.due_date <= %(pre_due_last)s
                   WHERE s.invoice_id = items.id AND s.level = 'pre_due')
 """
 
-# Those steps written into the run's own table, with its indexes and unique keys: the
-# bare INSERT … SELECT the run is held against (rolled back).
+# Those steps written into the run's own table, with its indexes and unique keys, under
+# one batch as a chunk writes them: the bare INSERT … SELECT the run is held against
+# (rolled back, then vacuumed so the run meets no dead rows).
 RUN_INSERT = """
 INSERT INTO dunning_dunningstep
     (customer_id, invoice_id, level, fired_on, due_date, currency, outstanding, batch,
      excluded_reason, created_at)
 SELECT customer_id, invoice_id, level, %(as_of)s, due_date, currency, outstanding,
-       gen_random_uuid(), '', now()
+       %(batch)s, '', now()
 FROM bench_steps
 ON CONFLICT DO NOTHING
 """
