@@ -56,24 +56,22 @@ from receivables.selectors.balances import (
 )
 
 
+def _approved_links() -> QuerySet:
+    """The links of approved agreements to the invoices they replace."""
+    return SupplementaryAgreement.invoices.through.objects.filter(
+        supplementaryagreement__status=SupplementaryAgreement.Status.APPROVED
+    )
+
+
 def invoice_replaced(*, ref: str = "pk") -> Exists:
     """Expression on a row pointing at an invoice (`ref`): an approved agreement replaces it."""
-    return Exists(
-        SupplementaryAgreement.invoices.through.objects.filter(
-            invoice_id=OuterRef(ref),
-            supplementaryagreement__status=SupplementaryAgreement.Status.APPROVED,
-        )
-    )
+    return Exists(_approved_links().filter(invoice_id=OuterRef(ref)))
 
 
 def invoices_replaced() -> QuerySet[Invoice]:
     """The invoices an approved agreement replaces, found through the agreements (a few
     thousand rows) rather than by testing every invoice with `invoice_replaced`."""
-    return Invoice.objects.filter(
-        pk__in=SupplementaryAgreement.invoices.through.objects.filter(
-            supplementaryagreement__status=SupplementaryAgreement.Status.APPROVED
-        ).values("invoice_id")
-    )
+    return Invoice.objects.filter(pk__in=_approved_links().values("invoice_id"))
 
 
 def _covered_invoices(*, ref: str) -> QuerySet[Invoice]:
