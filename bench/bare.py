@@ -183,6 +183,140 @@ SELECT customer_id, level, currency, count(*), sum(outstanding)
 FROM bench_steps GROUP BY customer_id, level, currency
 """
 
+# Everything else the first run writes for those steps, in bare SQL (run after RUN_INSERT,
+# rolled back with it): the invoices' stored rungs, one message per customer, level and
+# currency, the steps linked to their messages, the internal channels' tasks, a case for
+# each overdue customer without one, and the timeline rows. Not the issue's reference: the
+# floor of the same writes, so the run's cost can be read against the work it must do.
+RUN_WRITES = [
+    """
+    UPDATE receivables_invoice i SET dunning_rung = r.rank
+    FROM (
+        SELECT invoice_id, max(CASE level WHEN 'reminder' THEN 1 WHEN 'demand_letter' THEN 2
+                                          WHEN 'executive' THEN 3 WHEN 'legal' THEN 4 END) AS rank
+        FROM dunning_dunningstep
+        WHERE invoice_id IN (SELECT invoice_id FROM bench_steps)
+          AND level IN ('reminder', 'demand_letter', 'executive', 'legal')
+        GROUP BY invoice_id
+    ) r
+    WHERE i.id = r.invoice_id
+    """,
+    """
+    CREATE TEMPORARY TABLE bench_messages ON COMMIT DROP AS
+    WITH grouped AS (
+        SELECT s.customer_id, s.level, s.currency, sum(s.outstanding) AS total,
+               jsonb_agg(i.number ORDER BY s.due_date, i.number) AS items
+        FROM bench_steps s JOIN receivables_invoice i ON i.id = s.invoice_id
+        GROUP BY s.customer_id, s.level, s.currency
+    ), inserted AS (
+        INSERT INTO dunning_communication
+            (business_date, level, currency, channels, status, failure_reason, failure_detail,
+             message_id, language, recipient_name, recipient_email, subject, body,
+             total_amount, letter_pdf, attempts, created_at, updated_at, customer_id,
+             delivery_state, provider_message_id)
+        SELECT %(as_of)s, g.level, g.currency, l.channels,
+               CASE WHEN l.requires_approval THEN 'awaiting_approval'
+                    WHEN NOT l.channels ?| array['email', 'executive_email', 'letter']
+                    THEN 'sent' ELSE 'pending' END,
+               '', '', gen_random_uuid(), c.language, COALESCE(ct.name, ''),
+               COALESCE(ct.email, ''), '', '', g.total, '', 0, now(), now(), g.customer_id,
+               'unknown', ''
+        FROM grouped g
+        JOIN receivables_customer c ON c.id = g.customer_id
+        JOIN dunning_dunninglevel l ON l.policy_id = %(policy)s AND l.code = g.level
+        LEFT JOIN LATERAL (
+            SELECT name, email FROM receivables_contact
+            WHERE customer_id = g.customer_id AND email <> ''
+              AND role = CASE WHEN l.channels ? 'executive_email' AND NOT l.channels ? 'email'
+                              THEN 'executive' ELSE 'finance' END
+            ORDER BY email_bounced_at NULLS FIRST, id LIMIT 1
+        ) ct ON true
+        RETURNING id, customer_id, level, currency, status, channels
+    )
+    SELECT inserted.*, grouped.items, c.name AS customer_name, c.sales_rep_id
+    FROM inserted
+    JOIN grouped USING (customer_id, level, currency)
+    JOIN receivables_customer c ON c.id = inserted.customer_id
+    """,
+    """
+    UPDATE dunning_dunningstep s SET communication_id = m.id
+    FROM bench_messages m
+    WHERE s.batch = %(batch)s AND s.customer_id = m.customer_id AND s.level = m.level
+      AND s.currency = m.currency
+    """,
+    """
+    CREATE TEMPORARY TABLE bench_cases ON COMMIT DROP AS
+    WITH inserted AS (
+        INSERT INTO dunning_collectioncase
+            (status, overdue_reason, opened_on, notes, created_at, updated_at, customer_id,
+             owner_id, closed_reason)
+        SELECT 'open', 'unknown', %(as_of)s, '', now(), now(), c.id, c.sales_rep_id, ''
+        FROM receivables_customer c
+        WHERE EXISTS (
+                SELECT 1 FROM receivables_invoice i
+                WHERE i.customer_id = c.id AND i.status = 'open' AND i.due_date < %(as_of)s
+                  AND i.outstanding >= (SELECT tolerance FROM dunning_dunningpolicy
+                                        WHERE id = %(policy)s))
+          AND NOT EXISTS (SELECT 1 FROM dunning_collectioncase k
+                          WHERE k.customer_id = c.id AND k.status = 'open')
+        RETURNING id, customer_id
+    )
+    SELECT * FROM inserted
+    """,
+    """
+    CREATE TEMPORARY TABLE bench_tasks ON COMMIT DROP AS
+    WITH inserted AS (
+        INSERT INTO dunning_collectiontask
+            (kind, title, details, due_date, status, outcome, created_at, assignee_id, case_id,
+             customer_id, communication_id, closed_reason, params)
+        SELECT t.kind, '', '', %(as_of)s, 'open', '', now(),
+               CASE WHEN t.channel = 'phone_task' THEN m.sales_rep_id
+                    ELSE (SELECT min(user_id) FROM auth_user_groups ug
+                          JOIN auth_group g ON g.id = ug.group_id
+                          WHERE g.name = 'manager') END,
+               k.id, m.customer_id, m.id, '',
+               jsonb_build_object('what', t.what, 'customer', m.customer_name,
+                                  'items', m.items)
+        FROM bench_messages m
+        JOIN (VALUES ('phone_task', 'call', 'call'),
+                     ('manager_task', 'manager_escalation', 'escalate'),
+                     ('legal_task', 'legal_referral', 'legal')) AS t (channel, kind, what)
+          ON m.channels ? t.channel
+        LEFT JOIN dunning_collectioncase k
+          ON k.customer_id = m.customer_id AND k.status = 'open'
+        WHERE m.status <> 'awaiting_approval'
+        RETURNING id, customer_id, case_id, communication_id, kind, assignee_id, params
+    )
+    SELECT * FROM inserted
+    """,
+    """
+    INSERT INTO dunning_caseevent (kind, text, data, created_at, customer_id, case_id)
+    SELECT 'case_opened', '', jsonb_build_object('as_of', %(as_of)s::text), now(),
+           customer_id, id
+    FROM bench_cases
+    UNION ALL
+    SELECT 'communication_queued', '',
+           jsonb_build_object('communication', m.id, 'level', m.level, 'currency', m.currency,
+                              'items', m.items, 'status', m.status),
+           now(), m.customer_id, k.id
+    FROM bench_messages m
+    LEFT JOIN dunning_collectioncase k ON k.customer_id = m.customer_id AND k.status = 'open'
+    UNION ALL
+    SELECT 'task_created', '',
+           jsonb_build_object('task', t.id, 'kind', t.kind, 'task_params', t.params,
+                              'assignee', u.username, 'communication', t.communication_id),
+           now(), t.customer_id, t.case_id
+    FROM bench_tasks t LEFT JOIN auth_user u ON u.id = t.assignee_id
+    UNION ALL
+    SELECT 'communication_sent', '',
+           jsonb_build_object('communication', m.id, 'level', m.level, 'items', m.items),
+           now(), m.customer_id, k.id
+    FROM bench_messages m
+    LEFT JOIN dunning_collectioncase k ON k.customer_id = m.customer_id AND k.status = 'open'
+    WHERE m.status = 'sent'
+    """,
+]
+
 # The same ageing as ageing_report as of a date, from full history, in one statement.
 AGEING = """
 WITH paid AS (

@@ -50,6 +50,9 @@ class Result:
     errors: int = 0
     requests: int = 0
     peak_mb: float | None = None
+    # The runs: the bare SQL of every row the run writes (bare.RUN_WRITES), beside the
+    # issue's reference (`bare`, the steps' INSERT … SELECT alone).
+    floor: float | None = None
     note: str = ""
 
     @property
@@ -496,7 +499,10 @@ def run_result(
     return result
 
 
-def run_bare(ctx: Context, as_of: date, *, cap: float) -> tuple[float | None, int | None]:
+def run_bare(
+    ctx: Context, as_of: date, *, cap: float
+) -> tuple[float | None, int | None, float | None]:
+    """The steps' bare INSERT … SELECT (seconds, steps), and the bare SQL of every write."""
     from django.db import connection
 
     from dunning.calendar import pre_due_last_due_date
@@ -513,11 +519,17 @@ def run_bare(ctx: Context, as_of: date, *, cap: float) -> tuple[float | None, in
         repeat=3,
         cap=cap,
     )
-    # The rolled-back inserts left dead rows in the steps' table and indexes: gone before the
-    # run, as if the reference had never been written.
+    floor = timed_bare(
+        [bare.RUN_STEPS, bare.RUN_INSERT, *bare.RUN_WRITES], params, repeat=3, cap=cap
+    )
+    # The rolled-back writes left dead rows in the tables and indexes: gone before the run,
+    # as if the references had never been written.
     with connection.cursor() as cursor:
-        cursor.execute("VACUUM dunning_dunningstep")
-    return seconds, (rows[0][0] if rows else None)
+        cursor.execute(
+            "VACUUM receivables_invoice, dunning_dunningstep, dunning_communication, "
+            "dunning_collectioncase, dunning_collectiontask, dunning_caseevent"
+        )
+    return seconds, (rows[0][0] if rows else None), floor
 
 
 # --- Concurrent users against gunicorn ------------------------------------------
@@ -776,10 +788,11 @@ def measure_size(options: Options, *, emit: Callable[[Result], None]) -> None:
                 continue
             if key == "run_day":
                 _autovacuum_catch_up()  # a night passes between the first day and the next
-            seconds, steps = run_bare(ctx, day, cap=bare_cap)
+            seconds, steps, floor = run_bare(ctx, day, cap=bare_cap)
             result = run_result(
                 key, day, cap=options.run_cap, bare_seconds=seconds, bare_steps=steps
             )
+            result.floor = floor
             if key in wanted:
                 emit(result)
         _autovacuum_catch_up()

@@ -50,9 +50,10 @@ def line(result: dict) -> str:
     p50, p95 = figure(result)
     queries = "" if result["queries"] is None else f", {result['queries']} queries"
     peak = "" if result["peak_mb"] is None else f", peak {result['peak_mb']:,.0f} MB"
+    floor = f"; every write bare {seconds(result['floor'])}" if result.get("floor") else ""
     return (
         f"{result['label']}: p50 {p50} p95 {p95}{queries}{peak}; bare SQL "
-        f"{seconds(result['bare'])}, ratio {ratio(result)}; {result['note']}"
+        f"{seconds(result['bare'])}, ratio {ratio(result)}{floor}; {result['note']}"
     )
 
 
@@ -109,6 +110,9 @@ def print_summary(results: list[dict], sizes: list[str]) -> None:
                 parts.append(f"{result['peak_mb']:,.0f} MB")
             if result["bare"] is not None and key != "load":
                 parts.append(f"bare {seconds(result['bare'])}, {ratio(result)}")
+            if result.get("floor") and result["p50"] is not None:
+                every = result["p50"] / result["floor"]
+                parts.append(f"every write bare {seconds(result['floor'])}, {every:,.1f}x")
             if key == "load" or result["errors"]:
                 parts.append(result["note"])
             cells.append("; ".join(parts))

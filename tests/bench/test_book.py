@@ -83,3 +83,45 @@ def test_disputes_promises_and_agreements_cover_a_few_percent_of_overdue_items(b
             s=Sum("amount")
         )
         assert scheduled["s"] == invoice.outstanding
+
+
+def test_the_runs_bare_reference_writes_what_the_run_writes(book):
+    """`bare.RUN_WRITES` is the floor of the run's own writes: the same messages, tasks,
+    cases and timeline rows, up to the instalments it leaves out (a few percent)."""
+    from django.db import connection, transaction
+
+    from bench import bare
+    from bench.measure import context
+    from dunning.calendar import pre_due_last_due_date
+    from dunning.models import CaseEvent, CollectionCase, CollectionTask, Communication
+    from dunning.services.run import run_dunning
+
+    ctx = context()
+    params = {
+        "as_of": ANCHOR,
+        "policy": ctx.policy_id,
+        "pre_due_last": pre_due_last_due_date(as_of=ANCHOR, working_days=ctx.pre_due_days),
+        "batch": "00000000-0000-0000-0000-000000000001",
+    }
+    with transaction.atomic(), connection.cursor() as cursor:
+        for sql in [bare.RUN_STEPS, bare.RUN_INSERT, *bare.RUN_WRITES]:
+            cursor.execute(sql, params)
+        cursor.execute(
+            "SELECT (SELECT count(*) FROM bench_messages), (SELECT count(*) FROM bench_tasks),"
+            " (SELECT count(*) FROM bench_cases), (SELECT count(*) FROM dunning_caseevent),"
+            " (SELECT count(*) FROM receivables_invoice WHERE dunning_rung > 0)"
+        )
+        bare_counts = cursor.fetchone()
+        transaction.set_rollback(True)
+
+    run_dunning(as_of=ANCHOR)
+    run_counts = (
+        Communication.objects.count(),
+        CollectionTask.objects.count(),
+        CollectionCase.objects.count(),
+        CaseEvent.objects.count(),
+        Invoice.objects.filter(dunning_rung__gt=0).count(),
+    )
+    assert all(count > 0 for count in bare_counts), bare_counts
+    for written, expected in zip(bare_counts, run_counts, strict=True):
+        assert expected * 0.9 <= written <= expected, (bare_counts, run_counts)
