@@ -392,7 +392,9 @@ class DunningStep(AppendOnlyModel):
     def item_label(self) -> str:
         """The invoice number, or `INVOICE#n` for an instalment of an agreement."""
         if self.invoice_id:
-            return self.invoice.number
+            # A reader of many steps annotates the number rather than load every invoice.
+            number = getattr(self, "invoice_number", None)
+            return number if number is not None else self.invoice.number
         return instalment_label(self.instalment)
 
 

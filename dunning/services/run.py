@@ -748,13 +748,13 @@ def _communications_create(
     """
     steps = list(
         DunningStep.objects.filter(batch=batch)
-        .select_related("invoice", "instalment__agreement")
+        .select_related("instalment__agreement")
         # What the messages, their tasks and timeline read: the items' labels, no more.
         .only(
             *("customer_id", "invoice_id", "instalment_id", "level", "due_date", "currency"),
-            *("outstanding", "batch", "invoice__number", "instalment__sequence"),
-            "instalment__agreement__number",
+            *("outstanding", "batch", "instalment__sequence", "instalment__agreement__number"),
         )
+        .annotate(invoice_number=F("invoice__number"))
         .prefetch_related(
             Prefetch(
                 "instalment__agreement__invoices",
