@@ -1,7 +1,9 @@
+from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.exceptions import BusinessRuleError
 from receivables.models import (
     Contact,
     CreditAssessment,
@@ -11,7 +13,7 @@ from receivables.models import (
     CreditPolicy,
     Customer,
 )
-from receivables.services.customers import contact_save
+from receivables.services.customers import contact_clean, contact_save
 
 
 class ReadOnlyAdminMixin:
@@ -35,11 +37,37 @@ def _contact_save(request: HttpRequest, contact: Contact) -> None:
         if contact.pk
         else None
     )
+    contact_clean(contact)
     contact_save(contact=contact, old_email=old_email, actor=request.user)
+
+
+class ContactAdminForm(forms.ModelForm):
+    """Refuses what the app refuses (`contact_clean`), as field errors on the admin's form."""
+
+    class Meta:
+        model = Contact
+        fields = ["customer", "name", "role", "email", "phone", "im_handle", "email_bounced_at"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned  # the fields' own errors first
+        candidate = Contact(
+            **{
+                field: cleaned.get(field, getattr(self.instance, field))
+                for field in ("name", "role", "email", "phone", "im_handle")
+            }
+        )
+        try:
+            contact_clean(candidate)
+        except BusinessRuleError as error:
+            self.add_error(error.field if error.field in self.fields else None, error.message)
+        return cleaned
 
 
 class ContactInline(admin.TabularInline):
     model = Contact
+    form = ContactAdminForm
     extra = 0
 
 
@@ -105,6 +133,12 @@ class ContactAdmin(SimpleHistoryAdmin):
     search_fields = ["name", "email", "customer__code", "customer__name"]
     list_select_related = ["customer"]
     autocomplete_fields = ["customer"]
+    form = ContactAdminForm
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Contact | None = None):
+        # A contact stays with its customer (its tasks and messages do): someone who moved
+        # is added to the other customer.
+        return ["customer"] if obj is not None else []
 
     def save_model(self, request: HttpRequest, obj: Contact, form, change: bool) -> None:
         _contact_save(request, obj)

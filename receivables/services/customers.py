@@ -171,7 +171,9 @@ def customer_update(
     return customer
 
 
-def _clean_contact(contact: Contact) -> None:
+def contact_clean(contact: Contact) -> None:
+    """The rules for a contact's details, wherever it is edited (the app, the admin): trimmed,
+    valid, a finance contact with an email, at least one way to reach the person."""
     for field in ("name", "email", "phone", "im_handle"):
         setattr(contact, field, getattr(contact, field).strip())
     _full_clean(contact, exclude=["customer"])
@@ -203,7 +205,7 @@ def contact_create(
     contact = Contact(
         customer=customer, name=name, role=role, email=email, phone=phone, im_handle=im_handle
     )
-    _clean_contact(contact)
+    contact_clean(contact)
     contact._history_user = actor
     contact.save()
     return contact
@@ -223,7 +225,7 @@ def contact_update(*, actor: AbstractBaseUser, contact: Contact, **fields: str) 
     old_email = contact.email
     for field, value in fields.items():
         setattr(contact, field, value)
-    _clean_contact(contact)
+    contact_clean(contact)
     contact_save(contact=contact, old_email=old_email, actor=actor)
     return contact
 

@@ -92,3 +92,78 @@ def test_finance_policy_and_grades_are_edited_in_admin_with_history(admin_client
     assert CreditPolicy.objects.get().new_customer_max_limit == Decimal("30000.00")
     assert CreditPolicy.history.count() == 1
     assert grade.history.count() == 1
+
+
+def test_the_contact_admin_refuses_what_the_app_refuses(admin_client):
+    customer = CustomerFactory()
+    url = reverse("admin:receivables_contact_add")
+    base = {"customer": customer.pk, "name": "  Ann Li ", "phone": "", "im_handle": ""}
+
+    no_email = admin_client.post(url, {**base, "role": "finance", "email": ""})
+    no_way = admin_client.post(url, {**base, "role": "procurement", "email": ""})
+    saved = admin_client.post(url, {**base, "role": "finance", "email": " ap@example.com "})
+
+    assert no_email.context["adminform"].form.errors["email"] == [
+        "A finance contact needs an email address: payment reminders go to it."
+    ]
+    assert no_way.context["adminform"].form.errors["email"] == [
+        "Give at least one way to reach the contact: email, phone or IM handle."
+    ]
+    assert saved.status_code == 302
+    contact = customer.contacts.get()  # only the valid one, trimmed as in the app
+    assert (contact.name, contact.email) == ("Ann Li", "ap@example.com")
+
+
+def test_the_customers_contact_inline_refuses_a_finance_contact_without_email(admin_client):
+    contact = ContactFactory(role="finance", email="ap@example.com")
+    url = reverse("admin:receivables_customer_change", args=[contact.customer_id])
+    page = admin_client.get(url)
+    data = {
+        key: value
+        for key, value in page.context["adminform"].form.initial.items()
+        if value is not None and key not in {"credit_limit", "payment_terms_days"}
+    }
+    data["sales_rep"] = contact.customer.sales_rep_id
+    for formset in page.context["inline_admin_formsets"]:
+        management = formset.formset.management_form
+        data.update({management.add_prefix(k): v for k, v in management.initial.items()})
+    data.update(
+        {
+            "contacts-0-id": contact.pk,
+            "contacts-0-customer": contact.customer_id,
+            "contacts-0-name": contact.name,
+            "contacts-0-role": "finance",
+            "contacts-0-email": "",
+        }
+    )
+
+    response = admin_client.post(url, data)
+
+    assert response.status_code == 200
+    contact.refresh_from_db()
+    assert contact.email == "ap@example.com"
+    assert "A finance contact needs an email address" in response.content.decode()
+
+
+def test_a_contact_stays_with_its_customer_in_the_admin(admin_client):
+    contact = ContactFactory(role="finance", email="ap@example.com")
+    other = CustomerFactory()
+    url = reverse("admin:receivables_contact_change", args=[contact.pk])
+
+    page = admin_client.get(url)
+    response = admin_client.post(
+        url,
+        {
+            "customer": other.pk,
+            "name": contact.name,
+            "role": "finance",
+            "email": "ap@example.com",
+            "phone": "",
+            "im_handle": "",
+        },
+    )
+
+    assert "customer" not in page.context["adminform"].form.fields
+    assert response.status_code == 302
+    contact.refresh_from_db()
+    assert contact.customer_id != other.pk
