@@ -114,6 +114,12 @@ class CustomerAdmin(SimpleHistoryAdmin):
     readonly_fields = ["credit_limit", "payment_terms_days", "credit_status"]
     inlines = [ContactInline, CreditAssessmentInline, CreditHoldEventInline]
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Customer | None = None):
+        # Code and currency stay as created, as in the app: the limit, the invoices and the
+        # plans' instalments are in that currency.
+        created = ["code", "currency"] if obj is not None else []
+        return [*created, *self.readonly_fields]
+
     def save_formset(self, request: HttpRequest, form, formset, change: bool) -> None:
         if formset.model is not Contact:
             super().save_formset(request, form, formset, change)

@@ -167,3 +167,20 @@ def test_a_contact_stays_with_its_customer_in_the_admin(admin_client):
     assert response.status_code == 302
     contact.refresh_from_db()
     assert contact.customer_id != other.pk
+
+
+def test_a_customers_code_and_currency_stay_as_created_in_the_admin(admin_client):
+    customer = CustomerFactory(code="C-7001", currency="CNY")
+    url = reverse("admin:receivables_customer_change", args=[customer.pk])
+
+    page = admin_client.get(url)
+
+    fields = page.context["adminform"].form.fields
+    assert "currency" not in fields
+    assert "code" not in fields
+    assert (
+        "currency"
+        in admin_client.get(reverse("admin:receivables_customer_add"))
+        .context["adminform"]
+        .form.fields
+    )
