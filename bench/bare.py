@@ -164,6 +164,10 @@ WHERE items.due_date > %(as_of)s AND items.due_date <= %(pre_due_last)s
                   WHERE s.invoice_id = items.id AND s.level = 'pre_due')
 """
 
+# The foreign keys are deferred (checked at COMMIT); a reference that is rolled back would
+# never pay their checks, which the run's commits do. This makes them run per statement.
+CHECK_FOREIGN_KEYS = "SET CONSTRAINTS ALL IMMEDIATE"
+
 # Those steps written into the run's own table, with its indexes and unique keys, under
 # one batch as a chunk writes them: the bare INSERT … SELECT the run is held against
 # (rolled back, then vacuumed so the run meets no dead rows).

@@ -514,13 +514,19 @@ def run_bare(
         "batch": uuid.uuid4(),
     }
     seconds, rows = timed_bare_rows(
-        [bare.RUN_STEPS, bare.RUN_INSERT, bare.RUN_MESSAGES, "SELECT count(*) FROM bench_steps"],
+        [
+            *(bare.CHECK_FOREIGN_KEYS, bare.RUN_STEPS, bare.RUN_INSERT, bare.RUN_MESSAGES),
+            "SELECT count(*) FROM bench_steps",
+        ],
         params,
         repeat=3,
         cap=cap,
     )
     floor = timed_bare(
-        [bare.RUN_STEPS, bare.RUN_INSERT, *bare.RUN_WRITES], params, repeat=3, cap=cap
+        [bare.CHECK_FOREIGN_KEYS, bare.RUN_STEPS, bare.RUN_INSERT, *bare.RUN_WRITES],
+        params,
+        repeat=3,
+        cap=cap,
     )
     # The rolled-back writes left dead rows in the tables and indexes: gone before the run,
     # as if the references had never been written.
