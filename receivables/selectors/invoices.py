@@ -58,14 +58,16 @@ def customer_open_receivables(*, customer: Customer) -> Decimal:
     return money_quantize(total)
 
 
+def payment_credit() -> ExpressionWrapper:
+    """Expression on a payment: what it holds unallocated, its amount less the allocations it
+    stores (`allocated_amount`, kept by the payment services). Only a posted payment holds
+    credit: read it through `payments_holding_credit`."""
+    return ExpressionWrapper(F("amount") - F("allocated_amount"), output_field=MONEY_FIELD)
+
+
 def payments_with_allocated(queryset: QuerySet[Payment]) -> QuerySet[Payment]:
     """Annotate `allocated` and `unallocated` on each payment (its stored allocated amount)."""
-    return queryset.annotate(
-        allocated=F("allocated_amount"),
-        unallocated=ExpressionWrapper(
-            F("amount") - F("allocated_amount"), output_field=MONEY_FIELD
-        ),
-    )
+    return queryset.annotate(allocated=F("allocated_amount"), unallocated=payment_credit())
 
 
 def payments_holding_credit(queryset: QuerySet[Payment]) -> QuerySet[Payment]:
@@ -73,41 +75,31 @@ def payments_holding_credit(queryset: QuerySet[Payment]) -> QuerySet[Payment]:
     return queryset.filter(status=Payment.Status.POSTED, allocated_amount__lt=F("amount"))
 
 
-def _customer_credit_expressions() -> dict[str, Coalesce]:
-    """Per customer: what its posted payments received and what of it is allocated."""
-    posted = Payment.objects.filter(customer=OuterRef("pk"), status=Payment.Status.POSTED)
-    allocated = PaymentAllocation.objects.filter(
-        payment__customer=OuterRef("pk"), payment__status=Payment.Status.POSTED
-    )
-    return {
-        "received": Coalesce(_per_customer(posted, group="customer", total=Sum("amount")), ZERO),
-        "allocated": Coalesce(
-            _per_customer(allocated, group="payment__customer", total=Sum("amount")), ZERO
-        ),
-    }
-
-
-def _unallocated(received: Decimal, allocated: Decimal) -> Decimal:
-    return money_quantize(money_quantize(received) - money_quantize(allocated))
+def customer_credit_expression() -> Coalesce:
+    """Per customer: the credit its posted payments hold (annotate a Customer), summed over
+    the few payments that hold any (the partial index `payment_with_credit_idx`), not over
+    every payment and allocation it ever had."""
+    holding = payments_holding_credit(Payment.objects.filter(customer=OuterRef("pk")))
+    return Coalesce(_per_customer(holding, group="customer", total=Sum(payment_credit())), ZERO)
 
 
 def customer_unallocated_credit(*, customer: Customer) -> Decimal:
     """Sum what the customer's posted payments hold unallocated (credit to apply later)."""
-    received, allocated = (
+    credit = (
         Customer.objects.filter(pk=customer.pk)
-        .annotate(**_customer_credit_expressions())
-        .values_list("received", "allocated")
+        .annotate(credit=customer_credit_expression())
+        .values_list("credit", flat=True)
         .get()
     )
-    return _unallocated(received, allocated)
+    return money_quantize(credit)
 
 
 def payment_unallocated(*, payment: Payment) -> Decimal:
-    """What is left of a posted payment after its allocations; nothing once reversed."""
+    """What is left of a posted payment after its allocations; nothing once reversed (the
+    Python twin of `payment_credit`)."""
     if payment.status != Payment.Status.POSTED:
         return Decimal("0.00")
-    allocated = payment.allocations.aggregate(total=Coalesce(Sum("amount"), ZERO))["total"]
-    return money_quantize(payment.amount - money_quantize(allocated))
+    return money_quantize(payment.amount - payment.allocated_amount)
 
 
 def customer_payments_with_credit(*, customer: Customer) -> QuerySet[Payment]:
@@ -222,7 +214,7 @@ class CustomerBalance:
         return self.open_receivables - self.unallocated_credit
 
 
-BALANCE_FIGURES = ("balance_open", "balance_count", "balance_received", "balance_allocated")
+BALANCE_FIGURES = ("balance_open", "balance_count", "balance_credit")
 
 
 def customers_with_balance(queryset: QuerySet[Customer]) -> QuerySet[Customer]:
@@ -237,7 +229,7 @@ def customers_with_balance(queryset: QuerySet[Customer]) -> QuerySet[Customer]:
             ),
             0,
         ),
-        **{f"balance_{name}": value for name, value in _customer_credit_expressions().items()},
+        balance_credit=customer_credit_expression(),
     )
 
 
@@ -254,7 +246,7 @@ def customer_balance(*, customer: Customer) -> CustomerBalance:
         currency=customer.currency,
         open_receivables=money_quantize(customer.balance_open),
         open_invoice_count=customer.balance_count,
-        unallocated_credit=_unallocated(customer.balance_received, customer.balance_allocated),
+        unallocated_credit=money_quantize(customer.balance_credit),
     )
 
 

@@ -25,6 +25,7 @@ from core.domain_events import DomainEvent, EventType, domain_events_announce
 from core.exceptions import BusinessRuleError
 from core.money import money_display, money_quantize
 from receivables.models import Customer, Invoice, Payment, PaymentAllocation
+from receivables.selectors.invoices import payment_unallocated
 from receivables.services.balance_changes import BalanceCause
 from receivables.services.customers import customer_lock, customers_lock
 from receivables.services.invoices import (
@@ -412,7 +413,7 @@ def payment_apply_credit(
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
     if payment.status != Payment.Status.POSTED:
         raise BusinessRuleError(_("The payment is reversed; it has no credit to apply."))
-    available = money_quantize(payment.amount - payment.allocated_amount)
+    available = payment_unallocated(payment=payment)
     if available <= 0:
         raise BusinessRuleError(_("The payment is fully allocated; no credit is left."))
     if allocations is None:
