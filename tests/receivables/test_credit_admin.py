@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from receivables.models import CreditGrade, CreditPolicy
 from receivables.services.credit import credit_check, customer_hold
+from tests.admin_forms import customer_change_data
 from tests.factories.credit import CreditAssessmentFactory
 from tests.factories.customers import ContactFactory, CustomerFactory
 from tests.factories.users import FinanceUserFactory, UserFactory
@@ -116,17 +117,7 @@ def test_the_contact_admin_refuses_what_the_app_refuses(admin_client):
 
 def test_the_customers_contact_inline_refuses_a_finance_contact_without_email(admin_client):
     contact = ContactFactory(role="finance", email="ap@example.com")
-    url = reverse("admin:receivables_customer_change", args=[contact.customer_id])
-    page = admin_client.get(url)
-    data = {
-        key: value
-        for key, value in page.context["adminform"].form.initial.items()
-        if value is not None and key not in {"credit_limit", "payment_terms_days"}
-    }
-    data["sales_rep"] = contact.customer.sales_rep_id
-    for formset in page.context["inline_admin_formsets"]:
-        management = formset.formset.management_form
-        data.update({management.add_prefix(k): v for k, v in management.initial.items()})
+    url, data = customer_change_data(admin_client, contact.customer)
     data.update(
         {
             "contacts-0-id": contact.pk,

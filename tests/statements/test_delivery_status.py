@@ -27,6 +27,7 @@ from receivables.models import Contact
 from receivables.services.customers import contact_update
 from statements.models import Statement
 from statements.services.runs import statement_run, statements_send
+from tests.admin_forms import customer_change_data
 from tests.dunning.smtp_servers import smtp_sink
 from tests.factories.dunning import due_invoice, dunning_customer, ensure_default_policy
 from tests.factories.statements import scheduled_customer
@@ -378,17 +379,8 @@ def test_fixing_a_bounced_address_in_the_admin_closes_the_task_too(client, sent_
         url = reverse("admin:receivables_contact_change", args=[contact.pk])
         data = {**fields, "customer": contact.customer_id, "email": "new@customer.example"}
     else:  # the contacts inline on the customer's page
-        url = reverse("admin:receivables_customer_change", args=[contact.customer_id])
-        page = client.get(url)
-        data = {
-            key: value
-            for key, value in page.context["adminform"].form.initial.items()
-            if value is not None and key not in {"credit_limit", "payment_terms_days"}
-        }
-        data.update({"sales_rep": contact.customer.sales_rep_id, "_save": "Save"})
-        for formset in page.context["inline_admin_formsets"]:
-            management = formset.formset.management_form
-            data.update({management.add_prefix(k): v for k, v in management.initial.items()})
+        url, data = customer_change_data(client, contact.customer)
+        data["_save"] = "Save"
         data.update(
             {
                 f"contacts-0-{key}": value
