@@ -2,10 +2,11 @@
 
 The daily run leaves the promised invoices alone while the promise is open
 and its date plus the policy's grace days (default 3) has not passed.
-`promise_review` decides each open promise: kept once the customer's
+`promise_review` decides every open promise: kept once the customer's
 payments since the promise cover its amount by the date plus grace, broken
 when that day passes without them (the ladder resumes and the owner gets a
-task to call).
+task to call). It decides a chunk of customers at a time, set-based: a fixed
+number of statements per chunk, whatever the number of promises.
 """
 
 import logging
@@ -27,7 +28,6 @@ from core.money import money_display, money_quantize
 from dunning.models import CaseEvent, CollectionTask, PromiseToPay
 from dunning.policy import policy_promise_grace_days
 from dunning.services.cases import (
-    case_latest_get,
     case_open_get,
     cases_latest_get,
     clean_note,
@@ -36,7 +36,7 @@ from dunning.services.cases import (
 from dunning.services.events import case_event_create, case_events_create_many
 from receivables.models import Customer, Invoice, Payment
 from receivables.selectors.balances import invoices_open_amounts_on
-from receivables.services.customers import customer_lock
+from receivables.services.customers import customer_lock, customers_lock
 from receivables.services.invoices import invoices_lock, money_positive
 
 logger = logging.getLogger(__name__)
@@ -152,16 +152,6 @@ def promise_made_on(promise: PromiseToPay) -> date:
     return timezone.localdate(promise.created_at)
 
 
-def promise_paid_amount(*, promise: PromiseToPay, until: date) -> Decimal:
-    """What the customer paid in the promise's currency from the day it was made through `until`."""
-    return _promises_paid(promises=[promise], until={promise.pk: until})[promise.pk]
-
-
-def _promise_settled(*, promise: PromiseToPay, until: date) -> bool:
-    """Kept when payments since the promise cover it, or nothing is left on its invoices."""
-    return promise.pk in _promises_settled(promises=[promise], until={promise.pk: until})
-
-
 @dataclass
 class PromiseReview:
     kept: list[int] = field(default_factory=list)
@@ -169,22 +159,71 @@ class PromiseReview:
     open: list[int] = field(default_factory=list)
 
 
+# Customers whose open promises one transaction decides.
+REVIEW_CHUNK = 500
+
+
 def promise_review(*, as_of: date) -> PromiseReview:
     """Mark open promises kept (covered by date + grace) or broken (that day passed unpaid).
 
-    Each promise is decided in its own transaction under its customer's lock,
-    so a rerun, or two workers, decide it once.
+    A chunk of customers at a time, each chunk one transaction under its customers' locks
+    (the lock order of the money services), so a rerun, or two workers, decide each promise
+    once; a chunk reads and writes with a fixed number of statements.
     """
     grace = policy_promise_grace_days()
-    review = PromiseReview()
-    for pk in (
+    customer_ids = list(
         PromiseToPay.objects.filter(status=PromiseToPay.Status.OPEN)
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    ):
-        outcome = _promise_decide(pk=pk, as_of=as_of, grace_days=grace)
-        getattr(review, outcome).append(pk)
+        .order_by("customer_id")
+        .values_list("customer_id", flat=True)
+        .distinct()
+    )
+    review = PromiseReview()
+    for start in range(0, len(customer_ids), REVIEW_CHUNK):
+        _promises_decide(
+            customer_ids=customer_ids[start : start + REVIEW_CHUNK],
+            as_of=as_of,
+            grace_days=grace,
+            review=review,
+        )
+    for decided in (review.kept, review.broken, review.open):
+        decided.sort()
     return review
+
+
+@transaction.atomic
+def _promises_decide(
+    *, customer_ids: list[int], as_of: date, grace_days: int, review: PromiseReview
+) -> None:
+    """Decide the open promises of these customers (see `promise_review`)."""
+    customers_lock(pks=customer_ids)
+    promises = list(
+        PromiseToPay.objects.select_for_update(of=("self",))
+        .filter(status=PromiseToPay.Status.OPEN, customer_id__in=customer_ids)
+        .select_related("customer")
+        .order_by("pk")
+    )
+    if not promises:
+        return
+    deadline = {
+        promise.pk: promise.promised_date + timedelta(days=grace_days) for promise in promises
+    }
+    settled = _promises_settled(
+        promises=promises, until={pk: min(as_of, day) for pk, day in deadline.items()}
+    )
+    kept = [promise for promise in promises if promise.pk in settled]
+    broken = [
+        promise
+        for promise in promises
+        if promise.pk not in settled and as_of > deadline[promise.pk]
+    ]
+    decided = [*kept, *broken]
+    paid = _promises_paid(promises=decided, until=dict.fromkeys((p.pk for p in decided), as_of))
+    _promises_close_kept(promises=kept, as_of=as_of, paid=paid)
+    _promises_close_broken(promises=broken, as_of=as_of, paid=paid)
+    review.kept.extend(promise.pk for promise in kept)
+    review.broken.extend(promise.pk for promise in broken)
+    closed = {promise.pk for promise in decided}
+    review.open.extend(promise.pk for promise in promises if promise.pk not in closed)
 
 
 def promises_keep_settled(*, invoice_ids: Sequence[int], as_of: date) -> list[int]:
@@ -300,105 +339,95 @@ def _promises_close_kept(
                 customer=promise.customer,
                 case=cases.get(promise.customer_id),
                 kind=CaseEvent.Kind.PROMISE_KEPT,
-                data={
-                    "promise": promise.pk,
-                    "currency": promise.currency,
-                    "amount": str(promise.amount),
-                    "date": promise.promised_date.isoformat(),
-                    "paid": str(paid[promise.pk]),
-                },
+                data=_promise_values(promise=promise, paid=paid[promise.pk]),
             )
         )
     case_events_create_many(events=events)
 
 
-@transaction.atomic
-def _promise_decide(*, pk: int, as_of: date, grace_days: int) -> str:
-    promise = PromiseToPay.objects.select_related("customer").get(pk=pk)
-    customer_lock(pk=promise.customer_id)
-    promise = (
-        PromiseToPay.objects.select_for_update(of=("self",))
-        .select_related("customer", "case")
-        .get(pk=pk)
-    )
-    if promise.status != PromiseToPay.Status.OPEN:
-        return "kept" if promise.status == PromiseToPay.Status.KEPT else "broken"
-    deadline = promise.promised_date + timedelta(days=grace_days)
-    if _promise_settled(promise=promise, until=min(as_of, deadline)):
-        return _promise_close(promise=promise, status=PromiseToPay.Status.KEPT, as_of=as_of)
-    if as_of > deadline:
-        return _promise_close(promise=promise, status=PromiseToPay.Status.BROKEN, as_of=as_of)
-    return "open"
-
-
-def _promise_close(*, promise: PromiseToPay, status: str, as_of: date) -> str:
-    promise.status = status
-    promise.resolved_at = timezone.now()
-    promise.save(update_fields=["status", "resolved_at"])
-    customer = promise.customer
-    case = case_open_get(customer=customer) or case_latest_get(customer=customer)
-    paid = promise_paid_amount(promise=promise, until=as_of)
-    values = {
+def _promise_values(*, promise: PromiseToPay, paid: Decimal) -> dict[str, object]:
+    """What the timeline and the call task say of a decided promise."""
+    return {
         "promise": promise.pk,
         "currency": promise.currency,
         "amount": str(promise.amount),
         "date": promise.promised_date.isoformat(),
         "paid": str(paid),
     }
-    if status == PromiseToPay.Status.KEPT:
-        case_event_create(
-            customer=customer,
-            case=case,
-            kind=CaseEvent.Kind.PROMISE_KEPT,
-            data=values,
-        )
-        return "kept"
-    case_event_create(
-        customer=customer,
-        case=case,
-        kind=CaseEvent.Kind.PROMISE_BROKEN,
-        data=values,
+
+
+def _promises_close_broken(
+    *, promises: Sequence[PromiseToPay], as_of: date, paid: dict[int, Decimal]
+) -> None:
+    """Close these promises as broken: one update, a call task for each case's owner (else the
+    customer's rep), the timeline rows and `promise.broken` for those listening."""
+    if not promises:
+        return
+    now = timezone.now()
+    PromiseToPay.objects.filter(pk__in=[promise.pk for promise in promises]).update(
+        status=PromiseToPay.Status.BROKEN, resolved_at=now
     )
+    cases = cases_latest_get(customer_ids={promise.customer_id for promise in promises})
+    tasks = []
+    for promise in promises:
+        promise.status = PromiseToPay.Status.BROKEN
+        promise.resolved_at = now
+        customer, case = promise.customer, cases.get(promise.customer_id)
+        tasks.append(
+            CollectionTask(
+                kind=CollectionTask.Kind.PROMISE_DUE,
+                customer=customer,
+                case=case if case and case.status == case.Status.OPEN else None,
+                assignee_id=(case.owner_id if case else None) or customer.sales_rep_id,
+                params={
+                    "what": "promise_broken",
+                    "details": "promise_broken",
+                    "customer": customer.name,
+                    **_promise_values(promise=promise, paid=paid[promise.pk]),
+                },
+                due_date=as_of,
+            )
+        )
+    CollectionTask.objects.bulk_create(tasks)
+    events = []
+    for promise, task in zip(promises, tasks, strict=True):
+        case = cases.get(promise.customer_id)
+        events += [
+            CaseEvent(
+                customer=promise.customer,
+                case=case,
+                kind=CaseEvent.Kind.PROMISE_BROKEN,
+                data=_promise_values(promise=promise, paid=paid[promise.pk]),
+            ),
+            CaseEvent(
+                customer=promise.customer,
+                case=case,
+                kind=CaseEvent.Kind.TASK_CREATED,
+                data={
+                    "task": task.pk,
+                    "kind": task.kind,
+                    "task_params": task.params,
+                    "due_date": as_of.isoformat(),
+                },
+            ),
+        ]
+        logger.info("promise %s broken on %s", promise.pk, as_of)
+    case_events_create_many(events=events)
     domain_events_announce(
         events=[
             DomainEvent(
                 type=EventType.PROMISE_BROKEN,
                 params={
                     "promise_id": promise.pk,
-                    "customer_code": customer.code,
+                    "customer_code": promise.customer.code,
                     "amount": str(money_quantize(promise.amount)),
                     "currency": promise.currency,
                     "promised_date": promise.promised_date.isoformat(),
-                    "paid": str(money_quantize(paid)),
+                    "paid": str(money_quantize(paid[promise.pk])),
                     "as_of": as_of.isoformat(),
                 },
-                customer_id=customer.pk,
+                customer_id=promise.customer_id,
             )
+            for promise in promises
         ]
     )
-    task = CollectionTask.objects.create(
-        kind=CollectionTask.Kind.PROMISE_DUE,
-        customer=customer,
-        case=case if case and case.status == case.Status.OPEN else None,
-        assignee=(case.owner if case else None) or customer.sales_rep,
-        params={
-            "what": "promise_broken",
-            "details": "promise_broken",
-            "customer": customer.name,
-            **values,
-        },
-        due_date=as_of,
-    )
-    case_event_create(
-        customer=customer,
-        case=case,
-        kind=CaseEvent.Kind.TASK_CREATED,
-        data={
-            "task": task.pk,
-            "kind": task.kind,
-            "task_params": task.params,
-            "due_date": as_of.isoformat(),
-        },
-    )
-    logger.info("promise %s broken on %s", promise.pk, as_of)
-    return "broken"

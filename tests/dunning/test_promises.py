@@ -244,3 +244,59 @@ def test_the_daily_review_task_runs_review_and_thanks(customer, invoice, rep):
 
     assert result["promises_broken"] == 1
     assert result["as_of"] == "2026-03-20"
+
+
+def _book_of_promises(count: int) -> dict[str, list[PromiseToPay]]:
+    """`count` customers of each outcome: kept (paid in full), broken (short-paid, date
+    and grace passed) and still open (promised later)."""
+    rep = SalesRepFactory()
+    made: dict[str, list[PromiseToPay]] = {"kept": [], "broken": [], "open": []}
+    for outcome in made:
+        for _ in range(count):
+            customer = CustomerFactory(sales_rep=rep, language="en")
+            CollectionCaseFactory(customer=customer, owner=rep)
+            invoice = overdue_invoice(customer=customer, due=date(2026, 2, 27), amount="900.00")
+            later = outcome == "open"
+            made[outcome].append(
+                promise(
+                    customer,
+                    invoice,
+                    rep,
+                    amount="500.00",
+                    promised=PROMISED + timedelta(days=30) if later else PROMISED,
+                )
+            )
+    return made
+
+
+@pytest.mark.parametrize("count", [1, 6])
+def test_the_review_decides_every_customer_with_the_same_statements_whatever_their_number(
+    count, django_assert_max_num_queries, settings
+):
+    made = _book_of_promises(count)
+    for promised in made["kept"] + made["broken"]:
+        paid = "500.00" if promised in made["kept"] else "100.00"
+        pay_invoice(invoice=promised.invoices.get(), amount=paid, on=PROMISED)
+    # The full payments kept theirs at once (dunning.services.follow): open again, the
+    # review decides them as it would a payment it had not heard of.
+    PromiseToPay.objects.filter(pk__in=[p.pk for p in made["kept"]]).update(
+        status=PromiseToPay.Status.OPEN, resolved_at=None
+    )
+
+    with django_assert_max_num_queries(30):
+        result = review(PROMISED + timedelta(days=4))
+
+    assert result.kept == sorted(p.pk for p in made["kept"])
+    assert result.broken == sorted(p.pk for p in made["broken"])
+    assert result.open == sorted(p.pk for p in made["open"])
+    tasks = CollectionTask.objects.filter(kind=CollectionTask.Kind.PROMISE_DUE)
+    assert sorted(task.customer_id for task in tasks) == sorted(
+        p.customer_id for p in made["broken"]
+    )
+    assert all(task.case is not None and task.assignee is not None for task in tasks)
+    broken_events = CaseEvent.objects.filter(kind=CaseEvent.Kind.PROMISE_BROKEN)
+    assert {event.data["paid"] for event in broken_events} == {"100.00"}
+    # and a rerun decides nothing twice
+    again = review(PROMISED + timedelta(days=5))
+    assert (again.kept, again.broken) == ([], [])
+    assert tasks.count() == count
