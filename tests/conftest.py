@@ -1,5 +1,6 @@
 import functools
 import os
+import warnings
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -105,6 +106,31 @@ def pytest_fixture_post_finalizer(fixturedef, request) -> None:
     ):
         for forwards in _data_migrations():
             forwards(django_apps, None)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stray_sessions_ended(django_db_setup, django_db_blocker):
+    """Before the test database is dropped, end the PostgreSQL sessions a test left on it
+    (a killed process's backend still waiting on a lock, a thread's connection), saying
+    which: otherwise the drop fails and the database stays behind."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid), application_name, state, left(query, 200) "
+            "FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        )
+        stray = cursor.fetchall()
+    for _ended, application, state, query in stray:
+        warnings.warn(
+            f"a test left a session on the test database ({application or 'no name'}, "
+            f"{state}): {query}",
+            stacklevel=1,
+        )
 
 
 @pytest.fixture(scope="session", autouse=True)
