@@ -25,7 +25,7 @@ from core.domain_events import DomainEvent, EventType, domain_events_announce
 from core.events import TYPED_KEY
 from core.exceptions import BusinessRuleError
 from core.money import money_display, money_quantize
-from dunning.models import CaseEvent, CollectionTask, PromiseToPay
+from dunning.models import CaseEvent, CollectionCase, CollectionTask, PromiseToPay
 from dunning.policy import policy_promise_grace_days
 from dunning.services.cases import (
     case_open_get,
@@ -322,18 +322,12 @@ def _promises_paid(
 def _promises_close_kept(
     *, promises: Sequence[PromiseToPay], as_of: date, paid: dict[int, Decimal]
 ) -> None:
-    """`_promise_close` as kept for many promises: one update, the cases, the timeline rows."""
+    """Close these promises as kept: one update, the timeline rows."""
     if not promises:
         return
-    now = timezone.now()
-    PromiseToPay.objects.filter(pk__in=[promise.pk for promise in promises]).update(
-        status=PromiseToPay.Status.KEPT, resolved_at=now
-    )
-    cases = cases_latest_get(customer_ids={promise.customer_id for promise in promises})
+    cases = _promises_resolve(promises=promises, status=PromiseToPay.Status.KEPT)
     events = []
     for promise in promises:
-        promise.status = PromiseToPay.Status.KEPT
-        promise.resolved_at = now
         events.append(
             CaseEvent(
                 customer=promise.customer,
@@ -343,6 +337,20 @@ def _promises_close_kept(
             )
         )
     case_events_create_many(events=events)
+
+
+def _promises_resolve(
+    *, promises: Sequence[PromiseToPay], status: str
+) -> dict[int, CollectionCase]:
+    """Set the promises' outcome (one update, and on the objects held); return each customer's
+    case for the timeline (its open one, else the one closed last)."""
+    now = timezone.now()
+    PromiseToPay.objects.filter(pk__in=[promise.pk for promise in promises]).update(
+        status=status, resolved_at=now
+    )
+    for promise in promises:
+        promise.status, promise.resolved_at = status, now
+    return cases_latest_get(customer_ids={promise.customer_id for promise in promises})
 
 
 def _promise_values(*, promise: PromiseToPay, paid: Decimal) -> dict[str, object]:
@@ -363,15 +371,9 @@ def _promises_close_broken(
     customer's rep), the timeline rows and `promise.broken` for those listening."""
     if not promises:
         return
-    now = timezone.now()
-    PromiseToPay.objects.filter(pk__in=[promise.pk for promise in promises]).update(
-        status=PromiseToPay.Status.BROKEN, resolved_at=now
-    )
-    cases = cases_latest_get(customer_ids={promise.customer_id for promise in promises})
+    cases = _promises_resolve(promises=promises, status=PromiseToPay.Status.BROKEN)
     tasks = []
     for promise in promises:
-        promise.status = PromiseToPay.Status.BROKEN
-        promise.resolved_at = now
         customer, case = promise.customer, cases.get(promise.customer_id)
         tasks.append(
             CollectionTask(
