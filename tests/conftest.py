@@ -7,6 +7,7 @@ import pytest
 from celery.result import _set_task_join_will_block
 from django.apps import apps as django_apps
 from django.conf import settings as django_settings
+from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.operations import RunPython
 from django.test import override_settings
@@ -106,6 +107,10 @@ def pytest_fixture_post_finalizer(fixturedef, request) -> None:
     ):
         for forwards in _data_migrations():
             forwards(django_apps, None)
+        # Under Playwright's running event loop this hook gets a connection of its own
+        # context, which nothing else closes: it would outlive the session and keep
+        # PostgreSQL from dropping the test database.
+        connection.close()
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -114,8 +119,6 @@ def _stray_sessions_ended(django_db_setup, django_db_blocker):
     (a killed process's backend still waiting on a lock, a thread's connection), saying
     which: otherwise the drop fails and the database stays behind."""
     yield
-    from django.db import connection
-
     if connection.vendor != "postgresql":
         return
     with django_db_blocker.unblock(), connection.cursor() as cursor:
