@@ -161,6 +161,8 @@ class PromiseReview:
 
 # Customers whose open promises one transaction decides.
 REVIEW_CHUNK = 500
+# Posted payments per (customer, currency): (payment date, amount).
+_Payments = dict[tuple[int, str], list[tuple[date, Decimal]]]
 
 
 def promise_review(*, as_of: date) -> PromiseReview:
@@ -204,26 +206,41 @@ def _promises_decide(
     )
     if not promises:
         return
-    deadline = {
-        promise.pk: promise.promised_date + timedelta(days=grace_days) for promise in promises
+    outcome = _promises_outcome(promises=promises, as_of=as_of, grace_days=grace_days)
+    _promises_close_kept(promises=outcome.kept, as_of=as_of, paid=outcome.paid)
+    _promises_close_broken(promises=outcome.broken, as_of=as_of, paid=outcome.paid)
+    review.kept.extend(promise.pk for promise in outcome.kept)
+    review.broken.extend(promise.pk for promise in outcome.broken)
+    review.open.extend(promise.pk for promise in promises if promise.pk not in outcome.paid)
+
+
+@dataclass
+class _Outcome:
+    kept: list[PromiseToPay]
+    broken: list[PromiseToPay]
+    paid: dict[int, Decimal]  # each decided promise: what was paid since it, through as_of
+
+
+def _promises_outcome(
+    *, promises: Sequence[PromiseToPay], as_of: date, grace_days: int
+) -> _Outcome:
+    """Which promises the date decides: kept when covered by their date plus grace (or as_of
+    if earlier), broken once that day has passed without it. One read of the payments."""
+    payments = _payments_since(promises=promises, through=as_of)
+    until = {
+        promise.pk: min(as_of, promise.promised_date + timedelta(days=grace_days))
+        for promise in promises
     }
-    settled = _promises_settled(
-        promises=promises, until={pk: min(as_of, day) for pk, day in deadline.items()}
-    )
+    settled = _promises_settled(promises=promises, until=until, payments=payments)
     kept = [promise for promise in promises if promise.pk in settled]
     broken = [
-        promise
-        for promise in promises
-        if promise.pk not in settled and as_of > deadline[promise.pk]
+        promise for promise in promises if promise.pk not in settled and as_of > until[promise.pk]
     ]
     decided = [*kept, *broken]
-    paid = _promises_paid(promises=decided, until=dict.fromkeys((p.pk for p in decided), as_of))
-    _promises_close_kept(promises=kept, as_of=as_of, paid=paid)
-    _promises_close_broken(promises=broken, as_of=as_of, paid=paid)
-    review.kept.extend(promise.pk for promise in kept)
-    review.broken.extend(promise.pk for promise in broken)
-    closed = {promise.pk for promise in decided}
-    review.open.extend(promise.pk for promise in promises if promise.pk not in closed)
+    paid = _promises_paid(
+        promises=decided, payments=payments, until=dict.fromkeys((p.pk for p in decided), as_of)
+    )
+    return _Outcome(kept=kept, broken=broken, paid=paid)
 
 
 def promises_keep_settled(*, invoice_ids: Sequence[int], as_of: date) -> list[int]:
@@ -247,27 +264,19 @@ def promises_keep_settled(*, invoice_ids: Sequence[int], as_of: date) -> list[in
     )
     if not promises:
         return []
-    until = {
-        promise.pk: min(as_of, promise.promised_date + timedelta(days=grace))
-        for promise in promises
-    }
-    settled = _promises_settled(promises=promises, until=until)
-    kept = [promise for promise in promises if promise.pk in settled]
-    _promises_close_kept(
-        promises=kept,
-        as_of=as_of,
-        paid=_promises_paid(
-            promises=kept, until=dict.fromkeys((promise.pk for promise in kept), as_of)
-        ),
-    )
-    return [promise.pk for promise in kept]
+    # Only kept here: a promise is broken by the daily review, never by money.
+    outcome = _promises_outcome(promises=promises, as_of=as_of, grace_days=grace)
+    _promises_close_kept(promises=outcome.kept, as_of=as_of, paid=outcome.paid)
+    return [promise.pk for promise in outcome.kept]
 
 
-def _promises_settled(*, promises: Sequence[PromiseToPay], until: dict[int, date]) -> set[int]:
+def _promises_settled(
+    *, promises: Sequence[PromiseToPay], until: dict[int, date], payments: _Payments
+) -> set[int]:
     """The promises kept by `until` (per promise): payments since each covers it, or
-    nothing is left on its invoices. A read of the payments, one of the invoices and two
-    per distinct day, however many promises."""
-    paid = _promises_paid(promises=promises, until=until)
+    nothing is left on its invoices. A read of the invoices and two per distinct day,
+    however many promises."""
+    paid = _promises_paid(promises=promises, payments=payments, until=until)
     unsettled = [promise for promise in promises if paid[promise.pk] < promise.amount]
     invoices_of: dict[int, list[Invoice]] = defaultdict(list)
     for link in PromiseToPay.invoices.through.objects.filter(
@@ -289,21 +298,27 @@ def _promises_settled(*, promises: Sequence[PromiseToPay], until: dict[int, date
     return {promise.pk for promise in promises if promise.pk not in still_open}
 
 
-def _promises_paid(
-    *, promises: Sequence[PromiseToPay], until: dict[int, date]
-) -> dict[int, Decimal]:
-    """`promise_paid_amount` for many promises (one query): promise pk to the amount paid."""
+def _payments_since(*, promises: Sequence[PromiseToPay], through: date) -> _Payments:
+    """The posted payments of the promises' customers from the first promise's day through
+    the date (one query), per customer and currency."""
+    payments: _Payments = defaultdict(list)
     if not promises:
-        return {}
-    since = min(promise_made_on(promise) for promise in promises)
-    payments = defaultdict(list)
+        return payments
     for customer_id, currency, day, amount in Payment.objects.filter(
         customer_id__in={promise.customer_id for promise in promises},
         status=Payment.Status.POSTED,
-        payment_date__gte=since,
-        payment_date__lte=max(until.values()),
+        payment_date__gte=min(promise_made_on(promise) for promise in promises),
+        payment_date__lte=through,
     ).values_list("customer_id", "currency", "payment_date", "amount"):
         payments[(customer_id, currency)].append((day, amount))
+    return payments
+
+
+def _promises_paid(
+    *, promises: Sequence[PromiseToPay], payments: _Payments, until: dict[int, date]
+) -> dict[int, Decimal]:
+    """Per promise, what its customer paid in its currency from the day it was made through
+    `until` (of `payments`, read through at least that day)."""
     return {
         promise.pk: money_quantize(
             sum(
