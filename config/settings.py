@@ -137,6 +137,8 @@ else:
     # milliseconds. Off for this application's sessions, added to any PGOPTIONS
     # (libpq takes the connection's `options` instead of the environment's).
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Django's PostgreSQL backend with a faster array dumper (core/db/postgresql).
+        DATABASES["default"]["ENGINE"] = "core.db.postgresql"
         _options = DATABASES["default"].setdefault("OPTIONS", {})
         _given = _options.get("options") or os.environ.get("PGOPTIONS", "")
         _options["options"] = f"{_given} -c jit=off".strip()
