@@ -42,12 +42,33 @@ class DomainEvent:
 DomainEventListener = Callable[[Sequence[DomainEvent]], None]
 
 _listeners: list[DomainEventListener] = []
+# Per listener that says so, the event types it would keep right now.
+_wants: dict[DomainEventListener, Callable[[], set[str]]] = {}
 
 
-def domain_event_listener_register(*, listener: DomainEventListener) -> None:
-    """Call the listener with every batch of events (registering twice is harmless)."""
+def domain_event_listener_register(
+    *, listener: DomainEventListener, wants: Callable[[], set[str]] | None = None
+) -> None:
+    """Call the listener with every batch of events (registering twice is harmless).
+
+    `wants`, when given, tells which types the listener would keep right now; without
+    it the listener wants every type.
+    """
     if listener not in _listeners:
         _listeners.append(listener)
+    if wants is not None:
+        _wants[listener] = wants
+
+
+def domain_event_types_wanted() -> set[str]:
+    """The event types some listener would keep now: a caller about to describe thousands
+    of events of one type asks first, and describes none that nobody keeps."""
+    wanted: set[str] = set()
+    for listener in list(_listeners):
+        if listener not in _wants:
+            return set(EventType.values)
+        wanted |= _wants[listener]()
+    return wanted
 
 
 def domain_events_announce(*, events: Sequence[DomainEvent]) -> None:

@@ -49,7 +49,12 @@ from django.utils.translation import gettext as _
 
 from contracts.models import AgreementInstalment, SupplementaryAgreement
 from contracts.selectors.instalments import customer_ids_overdue
-from core.domain_events import DomainEvent, EventType, domain_events_announce
+from core.domain_events import (
+    DomainEvent,
+    EventType,
+    domain_event_types_wanted,
+    domain_events_announce,
+)
 from core.exceptions import BusinessRuleError
 from dunning.models import (
     CaseEvent,
@@ -430,34 +435,37 @@ def _domain_events(
 ) -> list[DomainEvent]:
     """`invoice.overdue` for invoices that reached the first overdue rung in this chunk (one
     read), and `dunning.case.escalated` for each message at the executive or legal rung."""
+    events: list[DomainEvent] = []
     first_rung = next((level.code for level in levels if level.is_rung), None)
-    events = [
-        DomainEvent(
-            type=EventType.INVOICE_OVERDUE,
-            params={
-                "invoice_id": invoice_id,
-                "number": number,
-                "customer_code": customers[customer_id].code,
-                "due_date": due_date.isoformat(),
-                "outstanding": str(outstanding),
-                "currency": currency,
-                "as_of": as_of.isoformat(),
-            },
-            customer_id=customer_id,
-        )
-        for invoice_id, number, customer_id, due_date, outstanding, currency in (
-            DunningStep.objects.filter(batch=batch, level=first_rung, invoice__isnull=False)
-            .order_by("invoice__number")
-            .values_list(
-                "invoice_id",
-                "invoice__number",
-                "customer_id",
-                "due_date",
-                "outstanding",
-                "currency",
+    # The first run makes tens of thousands: described only when someone keeps them.
+    if first_rung is not None and EventType.INVOICE_OVERDUE in domain_event_types_wanted():
+        events.extend(
+            DomainEvent(
+                type=EventType.INVOICE_OVERDUE,
+                params={
+                    "invoice_id": invoice_id,
+                    "number": number,
+                    "customer_code": customers[customer_id].code,
+                    "due_date": due_date.isoformat(),
+                    "outstanding": str(outstanding),
+                    "currency": currency,
+                    "as_of": as_of.isoformat(),
+                },
+                customer_id=customer_id,
+            )
+            for invoice_id, number, customer_id, due_date, outstanding, currency in (
+                DunningStep.objects.filter(batch=batch, level=first_rung, invoice__isnull=False)
+                .order_by("invoice__number")
+                .values_list(
+                    "invoice_id",
+                    "invoice__number",
+                    "customer_id",
+                    "due_date",
+                    "outstanding",
+                    "currency",
+                )
             )
         )
-    ]
     by_code = {customer.code: customer for customer in customers.values()}
     events.extend(
         DomainEvent(

@@ -5,8 +5,11 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from core.domain_events import EventType
+from core.domain_events import EventType, domain_event_types_wanted
+from dunning.models import DunningStep
 from dunning.services.disputes import dispute_open
 from dunning.services.promises import promise_review, promise_to_pay_record
 from dunning.services.run import run_dunning
@@ -204,3 +207,28 @@ def test_only_the_types_someone_listens_to_are_written():
         EventType.DUNNING_CASE_ESCALATED,
         EventType.PROMISE_BROKEN,
     }
+
+
+def test_the_run_describes_no_overdue_invoice_that_nobody_keeps():
+    """The first run chases tens of thousands of invoices: with no listener for
+    `invoice.overdue` it reads nothing to describe them."""
+    WebhookSubscription.objects.all().delete()
+    WebhookSubscriptionFactory(event_types=[EventType.DUNNING_MESSAGE_SENT])
+    assert EventType.INVOICE_OVERDUE not in domain_event_types_wanted()
+    customer = dunning_customer()
+    due_invoice(customer=customer, due=D, amount="1000.00")
+    day = D + timedelta(days=1)
+
+    with time_machine.travel(day, tick=False), CaptureQueriesContext(connection) as queries:
+        run_dunning(as_of=day)
+
+    assert not events(EventType.INVOICE_OVERDUE)
+    assert DunningStep.objects.filter(invoice__customer=customer).exists()
+    assert not [
+        query["sql"]
+        for query in queries.captured_queries
+        if query["sql"].startswith('SELECT "dunning_dunningstep"."invoice_id"')
+    ]
+
+    WebhookSubscriptionFactory(event_types=[EventType.INVOICE_OVERDUE])
+    assert EventType.INVOICE_OVERDUE in domain_event_types_wanted()
