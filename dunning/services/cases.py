@@ -23,7 +23,7 @@ from core.exceptions import BusinessRuleError
 from core.roles import Role, has_role
 from core.scoping import scope_for_user
 from dunning.models import CaseEvent, CollectionCase, CollectionTask
-from dunning.services.events import case_event_create
+from dunning.services.events import case_event_create, task_created_data
 from receivables.models import Customer
 from receivables.services.customers import customer_lock
 
@@ -143,12 +143,7 @@ def _follow_up_task(
         case=case,
         kind=CaseEvent.Kind.TASK_CREATED,
         actor=actor,
-        data={
-            "task": task.pk,
-            "kind": task.kind,
-            "task_params": params,
-            "due_date": due_date.isoformat(),
-        },
+        data=task_created_data(task),
     )
     return task
 

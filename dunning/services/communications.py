@@ -32,7 +32,7 @@ from dunning.models import (
     DunningStep,
 )
 from dunning.models.policy import EMAIL_CHANNELS
-from dunning.services.events import case_event_create
+from dunning.services.events import case_event_create, task_created_data
 from dunning.services.render import RenderError, communication_email, email_template_error
 from receivables.models import Contact, CreditHoldEvent, Customer
 from receivables.selectors.customers import contacts_for_mail
@@ -159,13 +159,7 @@ def _task_create(
         customer=communication.customer,
         case=case,
         kind=CaseEvent.Kind.TASK_CREATED,
-        data={
-            "task": task.pk,
-            "kind": kind,
-            "task_params": params,
-            "assignee": assignee.get_username() if assignee else None,
-            "communication": communication.pk,
-        },
+        data=task_created_data(task),
     )
     return task
 
@@ -614,16 +608,7 @@ def communications_build_many(
         for task in plan["tasks"]:
             if task.params.get("what") == "no_email":
                 continue  # the missing-address task, written with its failure below
-            event(
-                CaseEvent.Kind.TASK_CREATED,
-                {
-                    "task": task.pk,
-                    "kind": task.kind,
-                    "task_params": task.params,
-                    "assignee": task.assignee.get_username() if task.assignee else None,
-                    "communication": communication.pk,
-                },
-            )
+            event(CaseEvent.Kind.TASK_CREATED, task_created_data(task))
         if plan.get("hold"):
             hold_event = plan["hold_event"]
             event(
@@ -644,16 +629,7 @@ def communications_build_many(
             )
         elif plan.get("missing_address"):
             task = plan["tasks"][-1]
-            event(
-                CaseEvent.Kind.TASK_CREATED,
-                {
-                    "task": task.pk,
-                    "kind": task.kind,
-                    "task_params": task.params,
-                    "assignee": task.assignee.get_username() if task.assignee else None,
-                    "communication": communication.pk,
-                },
-            )
+            event(CaseEvent.Kind.TASK_CREATED, task_created_data(task))
             event(
                 CaseEvent.Kind.COMMUNICATION_FAILED,
                 {

@@ -4,8 +4,21 @@ from collections.abc import Sequence
 
 from django.contrib.auth.models import AbstractBaseUser
 
-from dunning.models import CaseEvent, CollectionCase
+from dunning.models import CaseEvent, CollectionCase, CollectionTask
 from receivables.models import Customer
+
+
+def task_created_data(task: CollectionTask) -> dict:
+    """What the timeline keeps of a new task (saved, so it has its id): worded when read."""
+    data = {
+        "task": task.pk,
+        "kind": task.kind,
+        "task_params": task.params,
+        "due_date": task.due_date.isoformat(),
+    }
+    if task.communication_id is not None:
+        data["communication"] = task.communication_id
+    return data
 
 
 def case_event_create(

@@ -33,7 +33,11 @@ from dunning.services.cases import (
     clean_note,
     ensure_may_work_customer,
 )
-from dunning.services.events import case_event_create, case_events_create_many
+from dunning.services.events import (
+    case_event_create,
+    case_events_create_many,
+    task_created_data,
+)
 from receivables.models import Customer, Invoice, Payment
 from receivables.selectors.balances import invoices_open_amounts_on
 from receivables.services.customers import customer_lock, customers_lock
@@ -420,12 +424,7 @@ def _promises_close_broken(
                 customer=promise.customer,
                 case=case,
                 kind=CaseEvent.Kind.TASK_CREATED,
-                data={
-                    "task": task.pk,
-                    "kind": task.kind,
-                    "task_params": task.params,
-                    "due_date": as_of.isoformat(),
-                },
+                data=task_created_data(task),
             ),
         ]
         logger.info("promise %s broken on %s", promise.pk, as_of)

@@ -7,7 +7,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from dunning.models import CaseEvent, CollectionCase, CollectionTask, Communication
-from dunning.services.events import case_event_create
+from dunning.services.events import case_event_create, task_created_data
 from receivables.models import Customer
 
 
@@ -49,14 +49,7 @@ def collection_task_create(
         customer=customer,
         case=case,
         kind=CaseEvent.Kind.TASK_CREATED,
-        data={
-            "task": task.pk,
-            "kind": kind,
-            "task_params": params,
-            "assignee": assignee.get_username() if assignee else None,
-            "due_date": due_date.isoformat(),
-            **({"communication": communication.pk} if communication else {}),
-        },
+        data=task_created_data(task),
     )
     return task
 
@@ -111,12 +104,7 @@ def collection_tasks_create_many(*, tasks: list[TaskInput]) -> list[CollectionTa
                 customer_id=task.customer_id,
                 case=task.case,
                 kind=CaseEvent.Kind.TASK_CREATED,
-                data={
-                    "task": task.pk,
-                    "kind": task.kind,
-                    "task_params": task.params,
-                    "due_date": task.due_date.isoformat(),
-                },
+                data=task_created_data(task),
             )
             for task in created
         ]

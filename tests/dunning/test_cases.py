@@ -300,3 +300,22 @@ def test_a_rep_cannot_pause_dunning():
 def test_resume_without_a_pause_is_refused():
     with pytest.raises(BusinessRuleError, match="not paused"):
         customer_dunning_resume(customer=CustomerFactory(), actor=FinanceUserFactory())
+
+
+def test_every_new_task_is_on_the_timeline_alike_whoever_made_it(case, rep):
+    """The run's phone task, its no-email call and a rep's follow-up: one shape of row, worded
+    with the task's due date."""
+    from core.events import render
+    from dunning.services.events import task_created_data
+
+    collection_case_set_reason(
+        case=case, reason=CollectionCase.OverdueReason.PROCESS_DELAY, actor=rep, as_of=AS_OF
+    )
+    run_dunning(as_of=AS_OF)  # the reminder's phone task; no finance contact: a call instead
+
+    tasks = CollectionTask.objects.filter(customer=case.customer)
+    assert sorted(task.params["what"] for task in tasks) == ["call", "follow_up", "no_email"]
+    rows = {row.data["task"]: row for row in events(case, CaseEvent.Kind.TASK_CREATED)}
+    for task in tasks:
+        assert rows[task.pk].data == task_created_data(task)
+        assert task.due_date.strftime("%Y") in render("task_created", rows[task.pk].data)
