@@ -108,17 +108,19 @@ def instalment_items(
     )
 
 
+def dunnable_q(*, policy: DunningPolicy, model: type) -> Q:
+    """On annotated items: open at least the tolerance, and no pause rule applies."""
+    condition = owing_q(tolerance=policy.tolerance, amount="open_amount") & Q(
+        is_disputed=False, is_promised=False, is_paused=False
+    )
+    if model is Invoice:
+        condition &= Q(is_replaced=False)
+    return condition
+
+
 def dunnable(queryset: QuerySet, *, policy: DunningPolicy) -> QuerySet:
     """Keep the items that may be dunned: open at least the tolerance, no pause rule applies."""
-    queryset = queryset.filter(
-        owing_q(tolerance=policy.tolerance, amount="open_amount"),
-        is_disputed=False,
-        is_promised=False,
-        is_paused=False,
-    )
-    if queryset.model is Invoice:
-        queryset = queryset.filter(is_replaced=False)
-    return queryset
+    return queryset.filter(dunnable_q(policy=policy, model=queryset.model))
 
 
 def pause_reason(item: object, *, policy: DunningPolicy) -> str:

@@ -73,6 +73,7 @@ from dunning.services.communications import communications_build_many
 from dunning.services.items import (
     SKIP_REASONS,
     dunnable,
+    dunnable_q,
     instalment_items,
     invoice_items,
     skip_conditions,
@@ -229,14 +230,13 @@ def run_work(*, as_of: date, policy: DunningPolicy) -> RunWork:
     most days, so a same-day rerun or an ordinary day costs what its work costs.
     """
     skipped: Counter = Counter()
-    due = []
+    customer_ids: set[int] = set()
     due_levels = []
     for kind, level, candidates in _due_candidates(as_of=as_of, policy=policy, customer_ids=None):
         due_levels.append(f"{kind}:{level.code}")
-        skipped.update(_skipped(candidates, policy=policy))
-        column = "customer_id" if kind == "invoice" else "customer_id_value"
-        due.append(dunnable(candidates, policy=policy).values_list(column, flat=True).order_by())
-    customer_ids = set(due[0].union(*due[1:])) if due else set()
+        due, counts = _due_and_skipped(kind, candidates, policy=policy)
+        customer_ids |= due
+        skipped.update(counts)
     overdue = customer_ids_overdue(as_of=as_of, tolerance=policy.tolerance, customer_ids=None)
     open_cases = dict(
         CollectionCase.objects.filter(status=CollectionCase.Status.OPEN).values_list(
@@ -597,13 +597,32 @@ def _items(
     return instalment_items(as_of=as_of, policy=policy, customer_ids=customer_ids)
 
 
-def _skipped(candidates: QuerySet, *, policy: DunningPolicy) -> Counter:
-    """Count the due items a pause rule or the tolerance keeps back, one reason each."""
-    conditions = skip_conditions(policy=policy)
-    counts = candidates.aggregate(
-        **{reason: CountAgg("pk", filter=condition) for reason, condition in conditions.items()}
+def _due_and_skipped(
+    kind: str, candidates: QuerySet, *, policy: DunningPolicy
+) -> tuple[set[int], Counter]:
+    """In one read of a level's candidates: the customers with an item to dun, and the items
+    a pause rule or the tolerance keeps back, counted once each under their first reason."""
+    column = "customer_id" if kind == "invoice" else "customer_id_value"
+    conditions = {
+        **skip_conditions(policy=policy),
+        "due": dunnable_q(policy=policy, model=candidates.model),
+    }
+    rows = (
+        candidates.order_by()
+        .values(column)
+        .annotate(
+            **{name: CountAgg("pk", filter=condition) for name, condition in conditions.items()}
+        )
+        .values_list(column, *conditions)
     )
-    return Counter({reason: count for reason, count in counts.items() if count})
+    customer_ids: set[int] = set()
+    skipped: Counter = Counter()
+    for customer_id, *counts in rows:
+        by_name = dict(zip(conditions, counts, strict=True))
+        if by_name.pop("due"):
+            customer_ids.add(customer_id)
+        skipped.update({reason: count for reason, count in by_name.items() if count})
+    return customer_ids, skipped
 
 
 STEP_COLUMNS = (
