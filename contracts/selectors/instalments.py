@@ -39,7 +39,7 @@ from django.utils import timezone
 
 from contracts.models import AgreementInstalment, SupplementaryAgreement
 from core.money import money_quantize
-from receivables.models import Invoice
+from receivables.models import Customer, Invoice
 from receivables.selectors.balances import (
     BUCKETS,
     MONEY_FIELD,
@@ -258,37 +258,36 @@ def customer_ids_overdue(
     """Of these customers, those with something overdue as of the date (for a past date read
     from history, so a run for it sees that day): an invoice no approved agreement replaces, or
     an instalment. Pauses (disputes, promises) do not matter, the tolerance does. With
-    `customer_ids` None, of all customers."""
-    invoices = Invoice.objects.all()
-    instalments = AgreementInstalment.objects.all()
+    `customer_ids` None, of all customers.
+
+    One EXISTS per customer: it stops at the customer's first overdue item instead of
+    reading every overdue invoice of the book to keep their distinct customers.
+    """
+    customers = Customer.objects.all()
     if customer_ids is not None:
-        ids = list(customer_ids)
-        invoices = invoices.filter(customer_id__in=ids)
-        instalments = instalments.filter(agreement__customer_id__in=ids)
+        customers = customers.filter(pk__in=list(customer_ids))
     today = timezone.localdate()
     # Only what may be open on the date: from today on, the open-invoice index and the
     # stored outstanding, so the cost follows the open book and not the history.
-    maybe_open = invoices_maybe_open_as_of(as_of=as_of, queryset=invoices)
+    maybe_open = invoices_maybe_open_as_of(
+        as_of=as_of, queryset=Invoice.objects.filter(customer=OuterRef("pk"))
+    )
     overdue_invoices = (
         invoices_with_open_amount(as_of=as_of, today=today, queryset=maybe_open)
         .filter(overdue_q(as_of=as_of, tolerance=tolerance, amount="open_amount"))
         .exclude(invoice_replaced())
-        .values_list("customer_id", flat=True)
-        .order_by()
-        .distinct()
     )
-    overdue_instalments = (
-        instalments_overdue(
-            as_of=as_of,
-            tolerance=tolerance,
-            queryset=instalments,
-            today=as_of >= today,
-        )
-        .values_list("customer_id_value", flat=True)
-        .order_by()
-        .distinct()
+    overdue_instalments = instalments_overdue(
+        as_of=as_of,
+        tolerance=tolerance,
+        queryset=AgreementInstalment.objects.filter(agreement__customer=OuterRef("pk")),
+        today=as_of >= today,
     )
-    return set(overdue_invoices) | set(overdue_instalments)
+    return set(
+        customers.filter(Exists(overdue_invoices) | Exists(overdue_instalments))
+        .order_by()
+        .values_list("pk", flat=True)
+    )
 
 
 def _customer_sum(queryset: QuerySet, *, group: str, value: str) -> Subquery:
