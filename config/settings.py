@@ -360,8 +360,10 @@ STATEMENT_ATTACH_PDF = env.bool("STATEMENT_ATTACH_PDF", default=False)
 # Sender tasks the monthly run starts (each claims its own statements with SKIP LOCKED);
 # as many as the worker has processes.
 STATEMENT_SENDERS = env.int("STATEMENT_SENDERS", default=2)
-# Customers per chunk of the daily run; each chunk is one task and one transaction.
-DUNNING_CHUNK_SIZE = env.int("DUNNING_CHUNK_SIZE", default=500)
+# A chunk of the daily run (one task, one transaction under its customers' locks) holds at
+# most this many customers, and past its first customer at most this many items due.
+DUNNING_CHUNK_SIZE = env.int("DUNNING_CHUNK_SIZE", default=2000)
+DUNNING_CHUNK_ITEMS = env.int("DUNNING_CHUNK_ITEMS", default=2500)
 # A claimed chunk or message nobody finished within the lease is handed out
 # again. Keep it well above EMAIL_TIMEOUT: a live sender must finish first.
 DUNNING_LEASE = timedelta(seconds=env.int("DUNNING_LEASE_SECONDS", default=180))

@@ -264,14 +264,19 @@ def customer_ids_overdue(
     reading every overdue invoice of the book to keep their distinct customers.
     """
     customers = Customer.objects.all()
+    invoices = Invoice.objects.filter(customer=OuterRef("pk"))
+    instalments = AgreementInstalment.objects.filter(agreement__customer=OuterRef("pk"))
     if customer_ids is not None:
-        customers = customers.filter(pk__in=list(customer_ids))
+        ids = list(customer_ids)
+        customers = customers.filter(pk__in=ids)
+        # The keys inside too: for a long list PostgreSQL runs the EXISTS as one hashed read
+        # instead of a probe per customer, and that read must not be the whole book's.
+        invoices = invoices.filter(customer_id__in=ids)
+        instalments = instalments.filter(agreement__customer_id__in=ids)
     today = timezone.localdate()
     # Only what may be open on the date: from today on, the open-invoice index and the
     # stored outstanding, so the cost follows the open book and not the history.
-    maybe_open = invoices_maybe_open_as_of(
-        as_of=as_of, queryset=Invoice.objects.filter(customer=OuterRef("pk"))
-    )
+    maybe_open = invoices_maybe_open_as_of(as_of=as_of, queryset=invoices)
     overdue_invoices = (
         invoices_with_open_amount(as_of=as_of, today=today, queryset=maybe_open)
         .filter(overdue_q(as_of=as_of, tolerance=tolerance, amount="open_amount"))
@@ -280,7 +285,7 @@ def customer_ids_overdue(
     overdue_instalments = instalments_overdue(
         as_of=as_of,
         tolerance=tolerance,
-        queryset=AgreementInstalment.objects.filter(agreement__customer=OuterRef("pk")),
+        queryset=instalments,
         today=as_of >= today,
     )
     return set(

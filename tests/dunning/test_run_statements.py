@@ -129,3 +129,39 @@ def test_a_chunk_of_twenty_customers_costs_the_statements_of_a_chunk_of_two():
     many = _chunk_statements(customers=_book(count=20, as_of=later), as_of=later)
 
     assert many == few
+
+
+def test_chunks_are_cut_by_the_items_due_as_well_as_by_customers():
+    """A chunk's transaction follows its items: many light customers share one, a heavy one
+    has its own, and no chunk passes either bound past its first customer."""
+    from collections import Counter
+
+    from dunning.services.run import RunWork
+
+    work = RunWork(
+        customer_ids=[1, 2, 3, 4, 5, 6, 7],
+        skipped=Counter(),
+        due_levels=[],
+        items=Counter({1: 1, 2: 1, 3: 9, 4: 1, 6: 2, 7: 1}),  # 5: a case to close only
+    )
+    assert work.slices(customers=10, items=3) == [[1, 2], [3], [4, 5, 6], [7]]
+    assert work.slices(customers=10, items=4) == [[1, 2], [3], [4, 5, 6, 7]]
+    assert work.slices(customers=2, items=100) == [[1, 2], [3, 4], [5, 6], [7]]
+    assert work.slices(customers=10, items=100) == [[1, 2, 3, 4, 5, 6, 7]]
+    assert (
+        RunWork(customer_ids=[], skipped=Counter(), due_levels=[]).slices(customers=10, items=10)
+        == []
+    )
+
+
+def test_the_plan_counts_each_customers_items_due_for_its_chunks():
+    from dunning.services.run import run_dunning
+
+    as_of = D
+    customers = _book(count=4, as_of=as_of)
+    # Even customers have 4 items due (pre-due, reminder, instalment, legal), odd ones 1.
+    result = run_dunning(as_of=as_of, chunk_size=10, chunk_items=5)
+    chunks = list(DunningRunChunk.objects.filter(run_id=result.run_id).order_by("index"))
+    ids = [customer.pk for customer in customers]
+    assert [chunk.customer_ids for chunk in chunks] == [ids[0:2], ids[2:4]]
+    assert sum(chunk.steps_created for chunk in chunks) == result.steps_created == 10
