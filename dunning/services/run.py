@@ -457,7 +457,7 @@ def _foreign_key_plans_forget() -> None:
     The foreign keys are checked at `COMMIT`, each by a query the server prepares once per
     connection. Prepared while the run's tables were small (the first chunks of a new book),
     it scans the table instead of its key, and keeps scanning it as the run fills it: on the
-    1M book the later chunks took 5–10 s instead of one. Autovacuum's `ANALYZE` would
+    1M book the later chunks took 5 to 10 s instead of one. Autovacuum's `ANALYZE` would
     invalidate the plan, but only once it runs; a chunk starts afresh instead.
     """
     if connection.vendor == "postgresql":
