@@ -84,10 +84,6 @@ from receivables.selectors.balances import invoices_maybe_open_as_of, open_q
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_CHUNK_SIZE = 2000
-# What a chunk's transaction writes (and holds its customers' locks for) follows its items,
-# not its customers: ~2,500 items is about a second under the locks on the 1M book.
-DEFAULT_CHUNK_ITEMS = 2500
 # A rung counts as reached for the gap only once it was carried out: its
 # message sent, or handled by phone from the finance desk, or a task it made
 # done. A message still waiting (approval, an SMTP outage) or undelivered
@@ -195,9 +191,12 @@ def run_dunning(
     handed over once the plan commits.
     """
     policy = dunning_policy_active()
-    size = chunk_size or getattr(settings, "DUNNING_CHUNK_SIZE", DEFAULT_CHUNK_SIZE)
-    items = chunk_items or getattr(settings, "DUNNING_CHUNK_ITEMS", DEFAULT_CHUNK_ITEMS)
-    run, chunk_ids = _run_plan(as_of=as_of, policy=policy, chunk_size=size, chunk_items=items)
+    run, chunk_ids = _run_plan(
+        as_of=as_of,
+        policy=policy,
+        chunk_size=chunk_size or settings.DUNNING_CHUNK_SIZE,
+        chunk_items=chunk_items or settings.DUNNING_CHUNK_ITEMS,
+    )
     result = RunResult(
         as_of=as_of, run_id=run.pk, chunk_ids=chunk_ids, skipped=Counter(run.skipped)
     )
