@@ -268,11 +268,11 @@ def customer_ids_overdue(
     instalments = AgreementInstalment.objects.filter(agreement__customer=OuterRef("pk"))
     if customer_ids is not None:
         ids = list(customer_ids)
-        customers = customers.filter(pk__in=ids)
+        customers = customers.filter(pk__any_of=ids)
         # The keys inside too: for a long list PostgreSQL runs the EXISTS as one hashed read
         # instead of a probe per customer, and that read must not be the whole book's.
-        invoices = invoices.filter(customer_id__in=ids)
-        instalments = instalments.filter(agreement__customer_id__in=ids)
+        invoices = invoices.filter(customer_id__any_of=ids)
+        instalments = instalments.filter(agreement__customer_id__any_of=ids)
     today = timezone.localdate()
     # Only what may be open on the date: from today on, the open-invoice index and the
     # stored outstanding, so the cost follows the open book and not the history.

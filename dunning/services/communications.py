@@ -400,14 +400,14 @@ def communications_build_many(
     as_of: date,
     policy: DunningPolicy,
     groups: list[tuple[Customer, DunningLevel, str, list[DunningStep]]],
-    cases: dict[int, CollectionCase],
+    case_ids: dict[int, int],
 ) -> list[Communication]:
     """Create the messages of many (customer, level, currency) groups with a fixed number of
     statements, with the result that building each group's message on its own would give.
     The groups hold every step of one batch (a chunk of the run).
 
     The steps carry their items (and, for instalments, the agreement's invoices
-    prefetched as `invoices_by_due`); the customers their sales rep. Contacts,
+    prefetched as `invoices_by_due`); `case_ids` holds each customer's open case. Contacts,
     the escalation manager, messages, step links, tasks, credit holds and the
     timeline are each read or written once for all groups.
     """
@@ -418,6 +418,7 @@ def communications_build_many(
     internal = {Channel.MANAGER_TASK, Channel.LEGAL_TASK}
     needs_manager = any(internal & set(level.channels) for _c, level, _cu, _s in groups)
     manager = manager_for_escalation() if needs_manager else None
+    manager_id = manager.pk if manager else None
     now = timezone.now()
     communications: list[Communication] = []
     plans: list[dict] = []
@@ -471,13 +472,13 @@ def communications_build_many(
             for channel in (Channel.PHONE_TASK, Channel.MANAGER_TASK, Channel.LEGAL_TASK):
                 if channel in channels:
                     kind, params = titles[channel]
-                    assignee = customer.sales_rep if channel == Channel.PHONE_TASK else manager
+                    phone = channel == Channel.PHONE_TASK
                     plan["tasks"].append(
                         CollectionTask(
                             kind=kind,
                             customer=customer,
-                            case=cases.get(customer.pk),
-                            assignee=assignee,
+                            case_id=case_ids.get(customer.pk),
+                            assignee_id=customer.sales_rep_id if phone else manager_id,
                             communication=communication,
                             params=params,
                             due_date=as_of,
@@ -500,8 +501,8 @@ def communications_build_many(
                     CollectionTask(
                         kind=CollectionTask.Kind.CALL,
                         customer=customer,
-                        case=cases.get(customer.pk),
-                        assignee=customer.sales_rep,
+                        case_id=case_ids.get(customer.pk),
+                        assignee_id=customer.sales_rep_id,
                         communication=communication,
                         params=_missing_address_params(communication=communication, items=released),
                         due_date=as_of,
@@ -525,7 +526,7 @@ def communications_build_many(
     linked = DunningStep.objects.filter(batch=batch).update(
         communication_id=Subquery(
             Communication.objects.filter(
-                pk__in=[c.pk for c in communications],
+                pk__any_of=[c.pk for c in communications],
                 customer_id=OuterRef("customer_id"),
                 level=OuterRef("level"),
                 currency=OuterRef("currency"),
@@ -571,12 +572,12 @@ def communications_build_many(
     events: list[CaseEvent] = []
     for communication, plan in zip(communications, plans, strict=True):
         customer = communication.customer
-        case = cases.get(customer.pk)
+        case_id = case_ids.get(customer.pk)
         level = plan["level"]
         labels = [step.item_label for step in plan["steps"]]
 
-        def event(kind: str, data: dict, *, case=case, customer=customer) -> None:
-            events.append(CaseEvent(customer=customer, case=case, kind=kind, data=data))
+        def event(kind: str, data: dict, *, case_id=case_id, customer=customer) -> None:
+            events.append(CaseEvent(customer=customer, case_id=case_id, kind=kind, data=data))
 
         event(
             CaseEvent.Kind.COMMUNICATION_QUEUED,

@@ -52,7 +52,7 @@ def invoice_items(
     """
     queryset = Invoice.objects.all() if queryset is None else queryset
     if customer_ids is not None:
-        queryset = queryset.filter(customer_id__in=customer_ids)
+        queryset = queryset.filter(customer_id__any_of=customer_ids)
     disputes = Dispute.invoices.through.objects.filter(
         invoice_id=OuterRef("pk"), dispute__status=Dispute.Status.OPEN
     )
@@ -86,7 +86,7 @@ def instalment_items(
     """
     queryset = AgreementInstalment.objects.all()
     if customer_ids is not None:
-        queryset = queryset.filter(agreement__customer_id__in=customer_ids)
+        queryset = queryset.filter(agreement__customer_id__any_of=customer_ids)
     disputes = Dispute.invoices.through.objects.filter(
         invoice__supplementary_agreements=OuterRef("agreement_id"),
         dispute__status=Dispute.Status.OPEN,

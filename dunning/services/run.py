@@ -395,16 +395,16 @@ def _chunk_process(*, chunk_id: int) -> ChunkResult:
     run = chunk.run
     as_of = run.business_date
     policy = run.policy or dunning_policy_active()
+    # Their sales reps are wanted by id only (a case's owner, a call task's assignee).
     customers = {
         customer.pk: customer
         for customer in Customer.objects.select_for_update()
-        .select_related("sales_rep")
-        .filter(pk__in=chunk.customer_ids)
+        .filter(pk__any_of=chunk.customer_ids)
         .order_by("pk")
     }
     customer_ids = sorted(customers)
     result = ChunkResult()
-    cases = _cases_sync(as_of=as_of, policy=policy, customers=customers)
+    case_ids = _cases_sync(as_of=as_of, policy=policy, customers=customers)
     batch = uuid.uuid4()
     # Only the levels the plan found something due at: dates and the ladder do not
     # change for the date, and a message carried out since waits for tomorrow's run.
@@ -429,7 +429,7 @@ def _chunk_process(*, chunk_id: int) -> ChunkResult:
         policy=policy,
         levels={level.code: level for level in levels},
         customers=customers,
-        cases=cases,
+        case_ids=case_ids,
     )
     domain_events_announce(
         events=_domain_events(
@@ -577,13 +577,13 @@ def _items_base(*, kind: str, as_of: date, customer_ids: list[int] | None) -> Qu
         # cost follows the open book, not every invoice the customers were ever sent.
         invoices = Invoice.objects.all()
         if customer_ids is not None:
-            invoices = invoices.filter(customer_id__in=customer_ids)
+            invoices = invoices.filter(customer_id__any_of=customer_ids)
         return invoices_maybe_open_as_of(as_of=as_of, queryset=invoices)
     instalments = AgreementInstalment.objects.filter(
         agreement__status=SupplementaryAgreement.Status.APPROVED
     )
     if customer_ids is not None:
-        instalments = instalments.filter(agreement__customer_id__in=customer_ids)
+        instalments = instalments.filter(agreement__customer_id__any_of=customer_ids)
     return instalments
 
 
@@ -742,8 +742,9 @@ def _case_changes(
 
 def _cases_sync(
     *, as_of: date, policy: DunningPolicy, customers: dict[int, Customer]
-) -> dict[int, CollectionCase]:
+) -> dict[int, int]:
     """Open a case for each customer with overdue items; close the ones with nothing overdue.
+    Returns the id of each customer's open case.
 
     Set-based: one read of who is overdue, one of the open cases, one insert
     of the new cases, one update of the closed ones and one insert of their
@@ -751,20 +752,20 @@ def _cases_sync(
     """
     overdue = customer_ids_overdue(as_of=as_of, tolerance=policy.tolerance, customer_ids=customers)
     open_cases = {
-        case.customer_id: case
-        for case in CollectionCase.objects.filter(
-            customer_id__in=list(customers), status=CollectionCase.Status.OPEN
-        )
+        customer_id: (case_id, opened_on)
+        for customer_id, case_id, opened_on in CollectionCase.objects.filter(
+            customer_id__any_of=list(customers), status=CollectionCase.Status.OPEN
+        ).values_list("customer_id", "pk", "opened_on")
     }
     to_open, to_close = _case_changes(
         as_of=as_of,
         overdue=overdue,
-        opened_on={customer_id: case.opened_on for customer_id, case in open_cases.items()},
+        opened_on={customer_id: opened_on for customer_id, (_, opened_on) in open_cases.items()},
     )
     opened = [
         CollectionCase(
             customer=customers[customer_id],
-            owner=customers[customer_id].sales_rep,
+            owner_id=customers[customer_id].sales_rep_id,
             opened_on=as_of,
         )
         for customer_id in to_open
@@ -779,25 +780,23 @@ def _cases_sync(
         )
         for case in opened
     ]
-    closed = [open_cases[customer_id] for customer_id in to_close]
-    CollectionCase.objects.filter(pk__in=[case.pk for case in closed]).update(
+    closed = {customer_id: open_cases.pop(customer_id)[0] for customer_id in to_close}
+    CollectionCase.objects.filter(pk__in=list(closed.values())).update(
         status=CollectionCase.Status.CLOSED, closed_on=as_of, updated_at=timezone.now()
     )
-    for case in closed:
-        case.status = CollectionCase.Status.CLOSED
-        case.closed_on = as_of
-        del open_cases[case.customer_id]
-        events.append(
-            CaseEvent(
-                customer=customers[case.customer_id],
-                case=case,
-                kind=CaseEvent.Kind.CASE_CLOSED,
-                data={"as_of": as_of.isoformat()},
-            )
+    events.extend(
+        CaseEvent(
+            customer=customers[customer_id],
+            case_id=case_id,
+            kind=CaseEvent.Kind.CASE_CLOSED,
+            data={"as_of": as_of.isoformat()},
         )
+        for customer_id, case_id in closed.items()
+    )
     CaseEvent.objects.bulk_create(events)
-    open_cases.update({case.customer_id: case for case in opened})
-    return open_cases
+    case_ids = {customer_id: case_id for customer_id, (case_id, _) in open_cases.items()}
+    case_ids.update({case.customer_id: case.pk for case in opened})
+    return case_ids
 
 
 def _communications_create(
@@ -808,7 +807,7 @@ def _communications_create(
     policy: DunningPolicy,
     levels: dict[str, DunningLevel],
     customers: dict[int, Customer],
-    cases: dict[int, CollectionCase],
+    case_ids: dict[int, int],
 ) -> list[CreatedCommunication]:
     """One message per customer, level and currency, from the steps this chunk inserted.
 
@@ -852,7 +851,7 @@ def _communications_create(
         for customer_id, code, currency in keys
     ]
     communications = communications_build_many(
-        run_id=run_id, as_of=as_of, policy=policy, groups=groups, cases=cases
+        run_id=run_id, as_of=as_of, policy=policy, groups=groups, case_ids=case_ids
     )
     return [
         CreatedCommunication(

@@ -107,7 +107,7 @@ def contacts_for_mail(*, customer_ids) -> dict[tuple[int, str], Contact]:
     bounced only when the role has no other (sending then refuses it), oldest first."""
     contacts: dict[tuple[int, str], Contact] = {}
     for contact in (
-        Contact.objects.filter(customer_id__in=customer_ids)
+        Contact.objects.filter(customer_id__any_of=customer_ids)
         .exclude(email="")
         .order_by("customer_id", "role", F("email_bounced_at").asc(nulls_first=True), "pk")
     ):
