@@ -5,7 +5,7 @@ from django.db import connection
 from hypothesis import given
 from hypothesis import strategies as st
 from psycopg.adapt import PyFormat, Transformer
-from psycopg.types.array import ListDumper
+from psycopg.types.array import ListBinaryDumper, ListDumper
 from psycopg.types.json import Jsonb
 
 from core.db.postgresql.base import ArrayTextDumper
@@ -42,22 +42,32 @@ def test_json_arrays_are_dumped_as_psycopg_dumps_them(documents):
 
 
 @pytest.mark.django_db
-def test_a_bulk_insert_of_awkward_json_reads_back_unchanged():
+def test_a_bulk_insert_of_awkward_text_and_json_reads_back_unchanged():
     """Through Django's `bulk_create` (one array per column on PostgreSQL) and back."""
     customer = CustomerFactory()
     data = [
         {"items": ['INV-"1"', "C:\\path\\", "{a,b}", "NULL", "", " \u3000"], "n": 1},
         {"note": '回款 "quoted" \\ back', "nested": {"list": [None, True, 1.5]}},
+        {},
     ]
+    texts = ['say "hi", {now}', "", "NULL"]
     CaseEvent.objects.bulk_create(
-        CaseEvent(customer=customer, kind=CaseEvent.Kind.COMMUNICATION_QUEUED, data=document)
-        for document in data
+        CaseEvent(
+            customer=customer, kind=CaseEvent.Kind.COMMUNICATION_QUEUED, text=text, data=document
+        )
+        for text, document in zip(texts, data, strict=True)
     )
     stored = list(
-        CaseEvent.objects.filter(customer=customer).order_by("pk").values_list("data", flat=True)
+        CaseEvent.objects.filter(customer=customer).order_by("pk").values_list("text", "data")
     )
-    assert stored == data
-    if connection.vendor == "postgresql":
-        assert isinstance(
-            connection.connection.adapters.get_dumper(list, PyFormat.AUTO)(list), ArrayTextDumper
-        )
+    assert stored == list(zip(texts, data, strict=True))
+
+
+@pytest.mark.django_db
+def test_on_postgresql_parameters_take_the_binary_dumper_and_literals_the_fast_text_one():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL")
+    connection.ensure_connection()
+    adapters = connection.connection.adapters
+    assert issubclass(adapters.get_dumper(list, PyFormat.AUTO), ListBinaryDumper)
+    assert adapters.get_dumper(list, PyFormat.TEXT) is ArrayTextDumper
