@@ -13,7 +13,9 @@ from dunning.models.run import (
     DunningRun,
     DunningRunChunk,
     DunningStep,
+    agreements_first_invoice,
     instalment_label,
+    instalment_label_of,
 )
 
 __all__ = [
@@ -33,5 +35,7 @@ __all__ = [
     "LevelCode",
     "PromiseToPay",
     "SettlementReason",
+    "agreements_first_invoice",
     "instalment_label",
+    "instalment_label_of",
 ]

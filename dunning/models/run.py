@@ -7,6 +7,7 @@ most once, enforced by two partial unique constraints.
 
 import secrets
 import uuid
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import models
@@ -14,7 +15,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from contracts.models import AgreementInstalment
+from contracts.models import AgreementInstalment, SupplementaryAgreement
 from core.append_only import ALL_FIELDS, AppendOnlyModel
 from dunning.models.cases import SettlementReason
 from dunning.models.policy import DunningPolicy, LevelCode
@@ -402,14 +403,39 @@ def instalment_label(instalment: AgreementInstalment) -> str:
     """Name an instalment after the (first) invoice its agreement replaces: `INV-7#2`."""
     agreement = instalment.agreement
     # A reader that labels many instalments prefetches the ordered invoices
-    # into `invoices_by_due` (see `dunning.services.run`), one query for all.
+    # into `invoices_by_due`, one query for all.
     ordered = getattr(agreement, "invoices_by_due", None)
     if ordered is None:
         first = agreement.invoices.order_by("due_date", "number").first()
     else:
         first = ordered[0] if ordered else None
-    base = first.number if first else agreement.number
-    return f"{base}#{instalment.sequence}"
+    return instalment_label_of(
+        first_invoice=first.number if first else None,
+        agreement=agreement.number,
+        sequence=instalment.sequence,
+    )
+
+
+def instalment_label_of(*, first_invoice: str | None, agreement: str, sequence: int) -> str:
+    """`instalment_label` from the numbers: the agreement's first invoice (or, without
+    one, the agreement) and the instalment's sequence."""
+    return f"{agreement if first_invoice is None else first_invoice}#{sequence}"
+
+
+def agreements_first_invoice(agreement_ids: Iterable[int]) -> dict[int, str]:
+    """Per agreement, the number of the first invoice it replaces (by due date and
+    number, as `instalment_label` takes it), in one query."""
+    first: dict[int, str] = {}
+    rows = (
+        SupplementaryAgreement.invoices.through.objects.filter(
+            supplementaryagreement_id__any_of=list(agreement_ids)
+        )
+        .order_by("supplementaryagreement_id", "invoice__due_date", "invoice__number")
+        .values_list("supplementaryagreement_id", "invoice__number")
+    )
+    for agreement_id, number in rows:
+        first.setdefault(agreement_id, number)
+    return first
 
 
 class CollectionTask(models.Model):

@@ -37,7 +37,6 @@ from django.db.models import (
     F,
     IntegerField,
     OuterRef,
-    Prefetch,
     Q,
     QuerySet,
     UUIDField,
@@ -67,9 +66,11 @@ from dunning.models import (
     DunningRunChunk,
     DunningStep,
     LevelCode,
+    agreements_first_invoice,
+    instalment_label_of,
 )
 from dunning.policy import policy_active, pre_due_last_due, pre_due_q
-from dunning.services.communications import communications_build_many
+from dunning.services.communications import BatchStep, communications_build_many
 from dunning.services.items import (
     SKIP_REASONS,
     dunnable,
@@ -764,7 +765,7 @@ def _cases_sync(
     )
     opened = [
         CollectionCase(
-            customer=customers[customer_id],
+            customer_id=customer_id,
             owner_id=customers[customer_id].sales_rep_id,
             opened_on=as_of,
         )
@@ -773,8 +774,8 @@ def _cases_sync(
     CollectionCase.objects.bulk_create(opened)
     events = [
         CaseEvent(
-            customer=case.customer,
-            case=case,
+            customer_id=case.customer_id,
+            case_id=case.pk,
             kind=CaseEvent.Kind.CASE_OPENED,
             data={"as_of": as_of.isoformat()},
         )
@@ -786,7 +787,7 @@ def _cases_sync(
     )
     events.extend(
         CaseEvent(
-            customer=customers[customer_id],
+            customer_id=customer_id,
             case_id=case_id,
             kind=CaseEvent.Kind.CASE_CLOSED,
             data={"as_of": as_of.isoformat()},
@@ -811,26 +812,12 @@ def _communications_create(
 ) -> list[CreatedCommunication]:
     """One message per customer, level and currency, from the steps this chunk inserted.
 
-    The steps are read once with their items (and the agreements' invoices
-    for the `INV#n` labels), and the messages written by
+    The steps are read once as rows with their items' numbers (and the agreements'
+    first invoices for the `INV#n` labels, one more read), and the messages written by
     `communications_build_many` with a fixed number of statements.
     """
-    steps = list(
+    rows = list(
         DunningStep.objects.filter(batch=batch)
-        .select_related("instalment__agreement")
-        # What the messages, their tasks and timeline read: the items' labels, no more.
-        .only(
-            *("customer_id", "invoice_id", "instalment_id", "level", "due_date", "currency"),
-            *("outstanding", "batch", "instalment__sequence", "instalment__agreement__number"),
-        )
-        .annotate(invoice_number=F("invoice__number"))
-        .prefetch_related(
-            Prefetch(
-                "instalment__agreement__invoices",
-                queryset=Invoice.objects.order_by("due_date", "number"),
-                to_attr="invoices_by_due",
-            )
-        )
         # Items due the same day in number order: the set-based insert gives steps no order.
         .order_by(
             "customer_id",
@@ -841,8 +828,41 @@ def _communications_create(
             "instalment__sequence",
             "pk",
         )
+        .values_list(
+            *("pk", "customer_id", "level", "currency", "outstanding", "invoice__number"),
+            *("instalment__sequence", "instalment__agreement_id", "instalment__agreement__number"),
+        )
     )
-    grouped: dict[tuple[int, str, str], list[DunningStep]] = {}
+    first_invoice = agreements_first_invoice({row[7] for row in rows if row[7] is not None})
+    steps = [
+        BatchStep(
+            pk=pk,
+            customer_id=customer_id,
+            level=level,
+            currency=currency,
+            outstanding=outstanding,
+            batch=batch,
+            item_label=invoice_number
+            if invoice_number is not None
+            else instalment_label_of(
+                first_invoice=first_invoice.get(agreement_id),
+                agreement=agreement_number,
+                sequence=sequence,
+            ),
+        )
+        for (
+            pk,
+            customer_id,
+            level,
+            currency,
+            outstanding,
+            invoice_number,
+            sequence,
+            agreement_id,
+            agreement_number,
+        ) in rows
+    ]
+    grouped: dict[tuple[int, str, str], list[BatchStep]] = {}
     for step in steps:
         grouped.setdefault((step.customer_id, step.level, step.currency), []).append(step)
     keys = sorted(grouped, key=lambda key: (key[0], LEVEL_ORDER[key[1]], key[2]))
