@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from django.contrib.contenttypes.models import ContentType
@@ -15,7 +16,7 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.db.models import Model
 from django.test import override_settings
-from django.utils import translation
+from django.utils import timezone, translation
 
 from config.celery import app as celery_app
 
@@ -28,12 +29,14 @@ class SeededDemo:
     output: str  # what seed_demo printed
     rows: str  # every row of the seeded database, serialized
     media: Path  # the files it wrote
+    seeded_at: datetime  # when it ran: its dates follow that day
 
 
 def demo_dump(*, media_root: Path) -> SeededDemo:
     """Run `seed_demo` on the migrated, empty test database, keep its rows and files,
     and roll the database back."""
     output = io.StringIO()
+    seeded_at = timezone.now()
     eager = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = True
     try:
@@ -48,7 +51,13 @@ def demo_dump(*, media_root: Path) -> SeededDemo:
     finally:
         celery_app.conf.task_always_eager = eager
         ContentType.objects.clear_cache()
-    return SeededDemo(password=DEMO_PASSWORD, output=output.getvalue(), rows=rows, media=media_root)
+    return SeededDemo(
+        password=DEMO_PASSWORD,
+        output=output.getvalue(),
+        rows=rows,
+        media=media_root,
+        seeded_at=seeded_at,
+    )
 
 
 @contextmanager
