@@ -393,22 +393,18 @@ class DunningStep(AppendOnlyModel):
     def item_label(self) -> str:
         """The invoice number, or `INVOICE#n` for an instalment of an agreement."""
         if self.invoice_id:
-            # A reader of many steps annotates the number rather than load every invoice.
-            number = getattr(self, "invoice_number", None)
-            return number if number is not None else self.invoice.number
+            return self.invoice.number
         return instalment_label(self.instalment)
+
+
+# An agreement's first invoice, which names its instalments.
+FIRST_INVOICE_ORDER = ("due_date", "number")
 
 
 def instalment_label(instalment: AgreementInstalment) -> str:
     """Name an instalment after the (first) invoice its agreement replaces: `INV-7#2`."""
     agreement = instalment.agreement
-    # A reader that labels many instalments prefetches the ordered invoices
-    # into `invoices_by_due`, one query for all.
-    ordered = getattr(agreement, "invoices_by_due", None)
-    if ordered is None:
-        first = agreement.invoices.order_by("due_date", "number").first()
-    else:
-        first = ordered[0] if ordered else None
+    first = agreement.invoices.order_by(*FIRST_INVOICE_ORDER).first()
     return instalment_label_of(
         first_invoice=first.number if first else None,
         agreement=agreement.number,
@@ -423,14 +419,16 @@ def instalment_label_of(*, first_invoice: str | None, agreement: str, sequence: 
 
 
 def agreements_first_invoice(agreement_ids: Iterable[int]) -> dict[int, str]:
-    """Per agreement, the number of the first invoice it replaces (by due date and
-    number, as `instalment_label` takes it), in one query."""
+    """Per agreement, the number of the first invoice it replaces (as `instalment_label`
+    takes it), in one query: for readers that label many instalments."""
     first: dict[int, str] = {}
     rows = (
         SupplementaryAgreement.invoices.through.objects.filter(
             supplementaryagreement_id__any_of=list(agreement_ids)
         )
-        .order_by("supplementaryagreement_id", "invoice__due_date", "invoice__number")
+        .order_by(
+            "supplementaryagreement_id", *(f"invoice__{field}" for field in FIRST_INVOICE_ORDER)
+        )
         .values_list("supplementaryagreement_id", "invoice__number")
     )
     for agreement_id, number in rows:

@@ -11,6 +11,7 @@ from psycopg.types.json import Jsonb
 from core.db.postgresql.base import ArrayTextDumper
 from dunning.models import CaseEvent
 from tests.factories.customers import CustomerFactory
+from tests.services import require_postgres
 
 # Text that needs quoting and escaping in an array: quotes, backslashes, braces,
 # the delimiter, white space (Unicode's too), the word NULL, the empty string.
@@ -65,8 +66,7 @@ def test_a_bulk_insert_of_awkward_text_and_json_reads_back_unchanged():
 
 @pytest.mark.django_db
 def test_on_postgresql_parameters_take_the_binary_dumper_and_literals_the_fast_text_one():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL")
+    require_postgres("needs PostgreSQL (psycopg's dumpers)")
     connection.ensure_connection()
     adapters = connection.connection.adapters
     assert issubclass(adapters.get_dumper(list, PyFormat.AUTO), ListBinaryDumper)

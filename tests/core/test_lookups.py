@@ -8,6 +8,7 @@ from contracts.models import AgreementInstalment
 from receivables.models import Customer, Invoice
 from tests.factories.customers import CustomerFactory
 from tests.factories.invoices import InvoiceFactory
+from tests.services import require_postgres
 
 pytestmark = pytest.mark.django_db
 
@@ -56,8 +57,7 @@ def test_any_of_ignores_none_and_repeats_and_matches_nothing_when_empty(
 
 
 def test_on_postgresql_the_values_are_one_parameter():
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL: elsewhere any_of is in")
+    require_postgres("needs PostgreSQL (elsewhere any_of is in)")
     customers = CustomerFactory.create_batch(3)
     ids = [customer.pk for customer in customers]
     queryset = Customer.objects.filter(pk__any_of=ids)
