@@ -41,6 +41,11 @@ class TableActivity:
     inserted: int
     modified: int
 
+    @classmethod
+    def from_row(cls, name, rows, reloptions, dead, inserted, modified) -> "TableActivity":
+        """From a row of `TABLE_ACTIVITY`."""
+        return cls(name, rows, storage_options(reloptions), dead, inserted, modified)
+
 
 @dataclass(frozen=True)
 class Work:
@@ -92,17 +97,7 @@ def catch_up(cursor) -> list[Work]:
     cursor.execute("SELECT " + ", ".join(f"current_setting('{name}')" for name in SETTINGS))
     server = dict(zip(SETTINGS, cursor.fetchone(), strict=True))
     cursor.execute(TABLE_ACTIVITY)
-    tables = [
-        TableActivity(
-            name=name,
-            rows=rows,
-            options=storage_options(options),
-            dead=dead,
-            inserted=inserted,
-            modified=modified,
-        )
-        for name, rows, options, dead, inserted, modified in cursor.fetchall()
-    ]
+    tables = [TableActivity.from_row(*row) for row in cursor.fetchall()]
     work = autovacuum_work(tables, server)
     for item in work:
         cursor.execute(item.sql)

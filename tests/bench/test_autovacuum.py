@@ -5,7 +5,7 @@ from importlib import import_module
 import pytest
 from django.db import connection
 
-from bench.autovacuum import TableActivity, Work, autovacuum_work, catch_up, storage_options
+from bench.autovacuum import TableActivity, Work, autovacuum_work, catch_up
 from tests.services import require_postgres
 
 # PostgreSQL 15's defaults.
@@ -20,14 +20,7 @@ SERVER = {
 
 
 def table(name="t", *, rows=1_000_000.0, options=(), dead=0, inserted=0, modified=0):
-    return TableActivity(
-        name=name,
-        rows=rows,
-        options=storage_options(options),
-        dead=dead,
-        inserted=inserted,
-        modified=modified,
-    )
+    return TableActivity.from_row(name, rows, options, dead, inserted, modified)
 
 
 def invoice_options() -> list[str]:
