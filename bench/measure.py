@@ -489,7 +489,7 @@ def _autovacuum_catch_up() -> None:
     with connection.cursor() as cursor:
         work = autovacuum.catch_up(cursor)
     done = ", ".join(item.sql.lower().replace('"', "") for item in work) or "nothing"
-    log(f"  autovacuum's work after the runs: {done}")
+    log(f"  autovacuum's work by now: {done}")
 
 
 def run_result(
