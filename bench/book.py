@@ -59,9 +59,10 @@ def parse_size(text: str, *, url: str | None = None) -> Size:
 
 
 def fingerprint(size: Size) -> str:
-    """What a built book depends on: its version, its size and every migration on disk."""
+    """What a built book depends on: its version, its size and every migration on disk,
+    by name and contents (a migration edited in place changes the schema too)."""
     migrations = sorted(
-        str(path.relative_to(ROOT))
+        f"{path.relative_to(ROOT)} {hashlib.sha256(path.read_bytes()).hexdigest()}"
         for path in ROOT.glob("*/migrations/0*.py")
         if ".venv" not in path.parts
     )

@@ -9,6 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.db.models import Count, Sum
 
+from bench import book as book_module
 from bench.book import Size, build, fingerprint, parse_size
 from bench.measure import percentile
 from contracts.models import AgreementInstalment, SupplementaryAgreement
@@ -30,6 +31,21 @@ def test_sizes_read_as_invoice_counts():
 def test_a_book_is_rebuilt_when_its_size_changes():
     assert fingerprint(parse_size("10k")) == fingerprint(parse_size("10k"))
     assert fingerprint(parse_size("10k")) != fingerprint(parse_size("100k"))
+
+
+def test_a_book_is_rebuilt_when_a_migration_is_added_or_edited(tmp_path, monkeypatch):
+    monkeypatch.setattr(book_module, "ROOT", tmp_path)
+    migrations = tmp_path / "app" / "migrations"
+    migrations.mkdir(parents=True)
+    (migrations / "0001_initial.py").write_text("operations = []\n")
+    size = parse_size("10k")
+    first = fingerprint(size)
+    assert fingerprint(size) == first
+    (migrations / "0001_initial.py").write_text("operations = [AddIndex()]\n")
+    edited = fingerprint(size)
+    assert edited != first
+    (migrations / "0002_more.py").write_text("operations = []\n")
+    assert fingerprint(size) not in (first, edited)
 
 
 def test_percentile_is_the_nearest_rank():
