@@ -48,16 +48,27 @@ def test_parameters_are_set_and_reset_on_postgresql():
     assert "autovacuum_vacuum_scale_factor" in _invoice_options()  # the others stay
 
 
-def test_other_databases_are_left_alone():
-    if connection.vendor == "postgresql":
-        pytest.skip("the no-op is for the databases without storage parameters")
-    operation = SetStorageParameters("invoice", {"autovacuum_vacuum_threshold": 1234})
+def test_postgresql_alone_gets_an_alter_table():
+    operation = SetStorageParameters(
+        "invoice", {"autovacuum_vacuum_threshold": 1234, "autovacuum_vacuum_scale_factor": 0.01}
+    )
     state = ProjectState.from_apps(apps)
     # Collecting, not executing: SQLite's schema editor is not entered in a transaction.
-    editor = connection.schema_editor(collect_sql=True)
-    operation.database_forwards("receivables", editor, state, state)
-    operation.database_backwards("receivables", editor, state, state)
-    assert editor.collected_sql == []
+    forwards = connection.schema_editor(collect_sql=True)
+    operation.database_forwards("receivables", forwards, state, state)
+    backwards = connection.schema_editor(collect_sql=True)
+    operation.database_backwards("receivables", backwards, state, state)
+    if connection.vendor == "postgresql":
+        assert forwards.collected_sql == [
+            'ALTER TABLE "receivables_invoice" SET (autovacuum_vacuum_threshold = 1234, '
+            "autovacuum_vacuum_scale_factor = 0.01);"
+        ]
+        assert backwards.collected_sql == [
+            'ALTER TABLE "receivables_invoice" RESET (autovacuum_vacuum_threshold, '
+            "autovacuum_vacuum_scale_factor);"
+        ]
+    else:  # SQLite has no storage parameters
+        assert forwards.collected_sql == backwards.collected_sql == []
 
 
 @pytest.mark.parametrize(
