@@ -617,6 +617,8 @@ def measure_load(
     from django.urls import reverse
 
     plans = []
+    # Which page each path is, for the p95 of each (a rep's own customer page is one page).
+    page_of = {url: PAGE_LABELS[key] for key, (url, _user) in requests.items()}
     for number in range(users):
         if number % 6 in (0, 3):
             user_id = by_role["manager"][number % len(by_role["manager"])]
@@ -628,6 +630,7 @@ def measure_load(
         else:
             user_id = by_role["sales_rep"][number % len(by_role["sales_rep"])]
             customer = reverse("receivables:customer_detail", args=[rep_customer[user_id]])
+            page_of.setdefault(customer, "customer page, a rep's largest customer")
             paths = [requests["rep_home"][0], customer]
         plans.append((_session_cookie(user_id), paths))
     connection.close()
@@ -665,6 +668,7 @@ def measure_load(
                     warmed.add(path)
                     _get(port, path, cookie, timeout=max(1.0, deadline - time.monotonic()))
         samples: list[float] = []
+        by_page: dict[str, list[float]] = {}
         errors: list[str] = []
         lock = threading.Lock()
         stop = threading.Event()
@@ -690,6 +694,7 @@ def measure_load(
                 with lock:
                     # A failed request counts in the percentiles too (a timeout at its limit).
                     samples.append(elapsed)
+                    by_page.setdefault(page_of[path], []).append(elapsed)
                     if outcome != 200:
                         errors.append(f"{path}: {outcome}")
                 pause(pauses)
@@ -739,6 +744,15 @@ def measure_load(
     if errors:
         kinds = sorted({error.split(": ", 1)[1] for error in errors})
         result.note += f" ({', '.join(kinds)[:80]})"
+    # Which pages make the p95: each page's own, slowest first.
+    pages = sorted(
+        ((percentile(times, 95), label, len(times)) for label, times in by_page.items()),
+        reverse=True,
+    )
+    result.note += "; p95 by page: " + ", ".join(
+        f"{label} {seconds_text(p95) if p95 >= 1 else f'{p95 * 1000:.0f} ms'} ({count})"
+        for p95, label, count in pages
+    )
     return result
 
 
