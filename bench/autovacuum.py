@@ -55,13 +55,24 @@ class Work:
 
     @property
     def sql(self) -> str:
-        verb = "VACUUM ANALYZE" if self.vacuum and self.analyze else "VACUUM"
-        return f'{verb if self.vacuum else "ANALYZE"} "{self.table}"'
+        verbs = ["VACUUM"] * self.vacuum + ["ANALYZE"] * self.analyze
+        return f'{" ".join(verbs)} "{self.table}"'
 
 
 def storage_options(reloptions: Iterable[str]) -> dict[str, str]:
     """`{'autovacuum_vacuum_threshold=1000'}` as `{'autovacuum_vacuum_threshold': '1000'}`."""
     return dict(option.split("=", 1) for option in reloptions)
+
+
+def _threshold(table: TableActivity, server: dict[str, str], kind: str) -> float:
+    """Autovacuum's trigger for one kind of work: the table's parameters, else the server's."""
+    base, scale = (
+        float(table.options.get(name) or server[name])
+        for name in (f"autovacuum_{kind}_threshold", f"autovacuum_{kind}_scale_factor")
+    )
+    if base < 0:  # -1 turns the insert threshold off
+        return float("inf")
+    return base + scale * max(table.rows, 0)
 
 
 def autovacuum_work(tables: Iterable[TableActivity], server: dict[str, str]) -> list[Work]:
@@ -70,22 +81,10 @@ def autovacuum_work(tables: Iterable[TableActivity], server: dict[str, str]) -> 
     for table in tables:
         if table.options.get("autovacuum_enabled", "on").lower() in ("false", "off", "0"):
             continue
-
-        def threshold(kind: str, table: TableActivity = table) -> float:
-            base = (
-                table.options.get(f"autovacuum_{kind}_threshold")
-                or server[f"autovacuum_{kind}_threshold"]
-            )
-            scale = (
-                table.options.get(f"autovacuum_{kind}_scale_factor")
-                or server[f"autovacuum_{kind}_scale_factor"]
-            )
-            if float(base) < 0:  # -1 turns the insert threshold off
-                return float("inf")
-            return float(base) + float(scale) * max(table.rows, 0)
-
-        vacuum = table.dead > threshold("vacuum") or table.inserted > threshold("vacuum_insert")
-        analyze = table.modified > threshold("analyze")
+        dead = table.dead > _threshold(table, server, "vacuum")
+        inserted = table.inserted > _threshold(table, server, "vacuum_insert")
+        vacuum = dead or inserted
+        analyze = table.modified > _threshold(table, server, "analyze")
         if vacuum or analyze:
             work.append(Work(table=table.name, vacuum=vacuum, analyze=analyze))
     return work

@@ -488,7 +488,7 @@ def _autovacuum_catch_up() -> None:
 
     with connection.cursor() as cursor:
         work = autovacuum.catch_up(cursor)
-    done = ", ".join(item.sql.lower().replace('"', "") for item in work) or "nothing"
+    done = ", ".join(item.sql for item in work) or "nothing"
     log(f"  autovacuum's work by now: {done}")
 
 

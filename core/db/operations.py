@@ -14,22 +14,12 @@ class SetStorageParameters(migrations.operations.base.Operation):
     parameters are `RESET` to the server's defaults.
     """
 
-    reversible = True
-    reduces_to_sql = True
-
     def __init__(self, model_name: str, parameters: dict[str, int | float]):
         for name, value in parameters.items():
             if not re.fullmatch(r"[a-z_]+", name) or not isinstance(value, int | float):
                 raise ValueError(f"not a storage parameter: {name!r} = {value!r}")
         self.model_name = model_name
         self.parameters = parameters
-
-    def deconstruct(self):
-        return (
-            self.__class__.__qualname__,
-            [],
-            {"model_name": self.model_name, "parameters": self.parameters},
-        )
 
     def state_forwards(self, app_label, state):
         pass  # storage only: the models do not change
