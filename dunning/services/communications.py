@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import ClassVar
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
@@ -20,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
 
+from core.db.rows import instances_insert, rows_insert
 from core.domain_events import DomainEvent, EventType, domain_events_announce
 from core.events import TYPED_KEY
 from core.exceptions import BusinessRuleError
@@ -383,6 +385,25 @@ class BatchStep:
     item_label: str
 
 
+@dataclass(slots=True)
+class NewTask:
+    """A task the run writes as a row (`rows_insert`), read by `task_created_data` as a task."""
+
+    COLUMNS: ClassVar = (
+        *("kind", "customer_id", "case_id", "assignee_id", "params", "due_date"),
+        "communication_id",
+    )
+
+    kind: str
+    customer_id: int
+    case_id: int | None
+    assignee_id: int | None
+    params: dict
+    due_date: date
+    communication_id: int | None = None
+    pk: int | None = None
+
+
 def _task_titles(*, customer: Customer, items: list[str]) -> dict[str, tuple[str, dict]]:
     """Per internal channel: the kind of the task the ladder gives it and its parameters."""
     params = {"customer": customer.name, "items": items}
@@ -493,12 +514,11 @@ def communications_build_many(
                     kind, params = titles[channel]
                     phone = channel == Channel.PHONE_TASK
                     plan["tasks"].append(
-                        CollectionTask(
+                        NewTask(
                             kind=kind,
                             customer_id=customer.pk,
                             case_id=case_ids.get(customer.pk),
                             assignee_id=customer.sales_rep_id if phone else manager_id,
-                            communication=communication,
                             params=params,
                             due_date=as_of,
                         )
@@ -517,19 +537,18 @@ def communications_build_many(
                 communication.failure_detail = ""
                 plan["missing_address"] = True
                 plan["tasks"].append(
-                    CollectionTask(
+                    NewTask(
                         kind=CollectionTask.Kind.CALL,
                         customer_id=customer.pk,
                         case_id=case_ids.get(customer.pk),
                         assignee_id=customer.sales_rep_id,
-                        communication=communication,
                         params=_missing_address_params(communication=communication, items=released),
                         due_date=as_of,
                     )
                 )
         communications.append(communication)
         plans.append(plan)
-    Communication.objects.bulk_create(communications)
+    instances_insert(communications)
     # Each step joins the one new message of its customer, level and currency: one UPDATE
     # whatever the number of steps (a CASE per step cost seconds to build and to plan).
     keys = {(c.customer_id, c.level, c.currency) for c in communications}
@@ -554,7 +573,18 @@ def communications_build_many(
     )
     if linked != steps_total:
         raise ValueError("the groups must hold every step of their batch")
-    CollectionTask.objects.bulk_create([task for plan in plans for task in plan["tasks"]])
+    tasks = []
+    for communication, plan in zip(communications, plans, strict=True):
+        for task in plan["tasks"]:
+            task.communication_id = communication.pk
+            tasks.append(task)
+    task_ids = rows_insert(
+        CollectionTask,
+        NewTask.COLUMNS,
+        [[getattr(task, name) for name in NewTask.COLUMNS] for task in tasks],
+    )
+    for task, pk in zip(tasks, task_ids, strict=True):
+        task.pk = pk
     # The legal credit hold: each customer once, unless already on hold.
     held: dict[int, CreditHoldEvent | None] = {}
     to_hold: list[Customer] = []
@@ -585,7 +615,7 @@ def communications_build_many(
     if to_hold:
         bulk_update_with_history(to_hold, Customer, ["credit_status", "updated_at"])
         CreditHoldEvent.objects.bulk_create(hold_events)
-    events: list[CaseEvent] = []
+    events: list[tuple[int, int | None, str, dict]] = []
     for communication, plan in zip(communications, plans, strict=True):
         customer = communication.customer
         case_id = case_ids.get(customer.pk)
@@ -593,7 +623,7 @@ def communications_build_many(
         labels = plan["labels"]
 
         def event(kind: str, data: dict, *, case_id=case_id, customer=customer) -> None:
-            events.append(CaseEvent(customer_id=customer.pk, case_id=case_id, kind=kind, data=data))
+            events.append((customer.pk, case_id, kind, data))
 
         event(
             CaseEvent.Kind.COMMUNICATION_QUEUED,
@@ -656,7 +686,7 @@ def communications_build_many(
                     "detail": communication.failure_detail[:500],
                 },
             )
-    CaseEvent.objects.bulk_create(events)
+    rows_insert(CaseEvent, ("customer_id", "case_id", "kind", "data"), events)
     domain_events_announce(
         events=[credit_hold_domain_event(hold=hold) for hold in hold_events]
         + [

@@ -9,7 +9,9 @@ from receivables.models import Customer
 
 
 def task_created_data(task: CollectionTask) -> dict:
-    """What the timeline keeps of a new task (saved, so it has its id): worded when read."""
+    """What the timeline keeps of a new task (saved, so it has its id): worded when read.
+
+    The daily run passes the rows it wrote (`communications.NewTask`), read the same way."""
     data = {
         "task": task.pk,
         "kind": task.kind,

@@ -48,6 +48,7 @@ from django.utils.translation import gettext as _
 
 from contracts.models import AgreementInstalment, SupplementaryAgreement
 from contracts.selectors.instalments import customer_ids_overdue
+from core.db.rows import instances_insert, rows_insert
 from core.domain_events import (
     DomainEvent,
     EventType,
@@ -771,30 +772,18 @@ def _cases_sync(
         )
         for customer_id in to_open
     ]
-    CollectionCase.objects.bulk_create(opened)
-    events = [
-        CaseEvent(
-            customer_id=case.customer_id,
-            case_id=case.pk,
-            kind=CaseEvent.Kind.CASE_OPENED,
-            data={"as_of": as_of.isoformat()},
-        )
-        for case in opened
-    ]
+    instances_insert(opened)
+    dated = {"as_of": as_of.isoformat()}
+    events = [(case.customer_id, case.pk, CaseEvent.Kind.CASE_OPENED, dated) for case in opened]
     closed = {customer_id: open_cases.pop(customer_id)[0] for customer_id in to_close}
     CollectionCase.objects.filter(pk__in=list(closed.values())).update(
         status=CollectionCase.Status.CLOSED, closed_on=as_of, updated_at=timezone.now()
     )
     events.extend(
-        CaseEvent(
-            customer_id=customer_id,
-            case_id=case_id,
-            kind=CaseEvent.Kind.CASE_CLOSED,
-            data={"as_of": as_of.isoformat()},
-        )
+        (customer_id, case_id, CaseEvent.Kind.CASE_CLOSED, dated)
         for customer_id, case_id in closed.items()
     )
-    CaseEvent.objects.bulk_create(events)
+    rows_insert(CaseEvent, ("customer_id", "case_id", "kind", "data"), events)
     case_ids = {customer_id: case_id for customer_id, (case_id, _) in open_cases.items()}
     case_ids.update({case.customer_id: case.pk for case in opened})
     return case_ids
