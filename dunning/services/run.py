@@ -48,7 +48,7 @@ from django.utils.translation import gettext as _
 
 from contracts.models import AgreementInstalment, SupplementaryAgreement
 from contracts.selectors.instalments import customer_ids_overdue
-from core.db.rows import instances_insert, rows_insert
+from core.db.rows import rows_insert
 from core.domain_events import (
     DomainEvent,
     EventType,
@@ -764,17 +764,22 @@ def _cases_sync(
         overdue=overdue,
         opened_on={customer_id: opened_on for customer_id, (_, opened_on) in open_cases.items()},
     )
-    opened = [
-        CollectionCase(
-            customer_id=customer_id,
-            owner_id=customers[customer_id].sales_rep_id,
-            opened_on=as_of,
+    opened = dict(
+        zip(
+            to_open,
+            rows_insert(
+                CollectionCase,
+                ("customer_id", "owner_id", "opened_on"),
+                [(id_, customers[id_].sales_rep_id, as_of) for id_ in to_open],
+            ),
+            strict=True,
         )
-        for customer_id in to_open
-    ]
-    instances_insert(opened)
+    )
     dated = {"as_of": as_of.isoformat()}
-    events = [(case.customer_id, case.pk, CaseEvent.Kind.CASE_OPENED, dated) for case in opened]
+    events = [
+        (customer_id, case_id, CaseEvent.Kind.CASE_OPENED, dated)
+        for customer_id, case_id in opened.items()
+    ]
     closed = {customer_id: open_cases.pop(customer_id)[0] for customer_id in to_close}
     CollectionCase.objects.filter(pk__in=list(closed.values())).update(
         status=CollectionCase.Status.CLOSED, closed_on=as_of, updated_at=timezone.now()
@@ -785,7 +790,7 @@ def _cases_sync(
     )
     rows_insert(CaseEvent, ("customer_id", "case_id", "kind", "data"), events)
     case_ids = {customer_id: case_id for customer_id, (case_id, _) in open_cases.items()}
-    case_ids.update({case.customer_id: case.pk for case in opened})
+    case_ids.update(opened)
     return case_ids
 
 

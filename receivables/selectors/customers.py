@@ -5,6 +5,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -102,16 +103,26 @@ def contact_list(*, customer: Customer) -> QuerySet[Contact]:
     return customer.contacts.annotate(role_rank=rank).order_by("role_rank", "name")
 
 
-def contacts_for_mail(*, customer_ids) -> dict[tuple[int, str], Contact]:
+class MailContact(NamedTuple):
+    """Whom a message is written to: a contact's name and email address."""
+
+    name: str
+    email: str
+
+
+def contacts_for_mail(*, customer_ids) -> dict[tuple[int, str], MailContact]:
     """Per (customer, role), the contact mail goes to: one with an email, an address that
-    bounced only when the role has no other (sending then refuses it), oldest first."""
-    contacts: dict[tuple[int, str], Contact] = {}
-    for contact in (
+    bounced only when the role has no other (sending then refuses it), oldest first.
+
+    Read as rows: the first daily run asks this of all 20,000 customers of a large book."""
+    contacts: dict[tuple[int, str], MailContact] = {}
+    for customer_id, role, name, email in (
         Contact.objects.filter(customer_id__any_of=customer_ids)
         .exclude(email="")
         .order_by("customer_id", "role", F("email_bounced_at").asc(nulls_first=True), "pk")
+        .values_list("customer_id", "role", "name", "email")
     ):
-        contacts.setdefault((contact.customer_id, contact.role), contact)
+        contacts.setdefault((customer_id, role), MailContact(name, email))
     return contacts
 
 
