@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_update_with_history
 
-from core.db.rows import instances_insert, rows_insert
+from core.db.rows import rows_insert
 from core.domain_events import DomainEvent, EventType, domain_events_announce
 from core.events import TYPED_KEY
 from core.exceptions import BusinessRuleError
@@ -386,6 +386,38 @@ class BatchStep:
 
 
 @dataclass(slots=True)
+class NewMessage:
+    """A message the run writes as a row (`rows_insert`); the fields of `Communication` it
+    sets, the others take their defaults. Read as a message where one is described."""
+
+    COLUMNS: ClassVar = (
+        *("run_id", "business_date", "customer_id", "level", "currency", "channels"),
+        *("language", "recipient_name", "recipient_email", "total_amount", "status"),
+        *("failure_reason", "failure_detail", "sent_at"),
+    )
+
+    run_id: int | None
+    business_date: date
+    customer: Customer
+    level: str
+    currency: str
+    channels: list[str]
+    language: str
+    recipient_name: str
+    recipient_email: str
+    total_amount: Decimal
+    status: str
+    failure_reason: str = ""
+    failure_detail: str = ""
+    sent_at: datetime | None = None
+    pk: int | None = None
+
+    @property
+    def customer_id(self) -> int:
+        return self.customer.pk
+
+
+@dataclass(slots=True)
 class NewTask:
     """A task the run writes as a row (`rows_insert`), read by `task_created_data` as a task."""
 
@@ -439,10 +471,11 @@ def communications_build_many(
     policy: DunningPolicy,
     groups: list[tuple[Customer, DunningLevel, str, list[BatchStep]]],
     case_ids: dict[int, int],
-) -> list[Communication]:
+) -> list[NewMessage]:
     """Create the messages of many (customer, level, currency) groups with a fixed number of
     statements, with the result that building each group's message on its own would give.
-    The groups hold every step of one batch (a chunk of the run).
+    The groups hold every step of one batch (a chunk of the run); the messages are returned
+    as the rows written.
 
     The steps carry their items' labels; `case_ids` holds each customer's open case. Contacts,
     the escalation manager, messages, step links, tasks, credit holds and the
@@ -457,13 +490,13 @@ def communications_build_many(
     manager = manager_for_escalation() if needs_manager else None
     manager_id = manager.pk if manager else None
     now = timezone.now()
-    communications: list[Communication] = []
+    communications: list[NewMessage] = []
     plans: list[dict] = []
     template_errors: dict[tuple[str, str], str] = {}
     for customer, level, currency, steps in groups:
         channels = list(level.channels)
         contact = contacts.get((customer.pk, recipient_role(channels=channels)))
-        communication = Communication(
+        communication = NewMessage(
             run_id=run_id,
             business_date=as_of,
             customer=customer,
@@ -548,7 +581,11 @@ def communications_build_many(
                 )
         communications.append(communication)
         plans.append(plan)
-    instances_insert(communications)
+    rows = [[getattr(message, name) for name in NewMessage.COLUMNS] for message in communications]
+    for message, pk in zip(
+        communications, rows_insert(Communication, NewMessage.COLUMNS, rows), strict=True
+    ):
+        message.pk = pk
     # Each step joins the one new message of its customer, level and currency: one UPDATE
     # whatever the number of steps (a CASE per step cost seconds to build and to plan).
     keys = {(c.customer_id, c.level, c.currency) for c in communications}
