@@ -60,32 +60,6 @@ def rows_insert(model: type[Model], columns: Sequence[str], rows: Sequence[Seque
         return [pk for (pk,) in cursor.fetchall()]
 
 
-def instances_insert(objects: Sequence[Model]) -> None:
-    """Insert unsaved instances of one model, as `bulk_create` does: they get their keys and
-    `auto_now` times and count as saved. On PostgreSQL their values are read as they
-    stand (no `pre_save`, no per-value preparation) and written by `rows_insert`."""
-    if not objects:
-        return
-    model = type(objects[0])
-    if connection.vendor != "postgresql":
-        model._default_manager.bulk_create(objects)
-        return
-    now = timezone.now()
-    columns = []
-    for field in _fields(model, ()):
-        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-            for obj in objects:
-                setattr(obj, field.attname, now)
-        columns.append(field.attname)
-    keys = rows_insert(
-        model, columns, [[getattr(obj, name) for name in columns] for obj in objects]
-    )
-    for obj, pk in zip(objects, keys, strict=True):
-        obj.pk = pk
-        obj._state.adding = False
-        obj._state.db = connection.alias
-
-
 def _fields(model: type[Model], columns: Sequence[str]) -> list:
     """The model's concrete fields but an automatic key, after checking the names given."""
     fields = [field for field in model._meta.concrete_fields if not isinstance(field, AutoField)]

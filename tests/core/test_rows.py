@@ -1,4 +1,4 @@
-"""`rows_insert` and `instances_insert` write what `bulk_create` writes, on either database."""
+"""`rows_insert` writes what `bulk_create` writes, on either database."""
 
 import uuid
 from datetime import date
@@ -6,11 +6,10 @@ from decimal import Decimal
 
 import pytest
 from django.db.models.signals import pre_init
-from django.forms.models import model_to_dict
 from django.utils import timezone
 
-from core.db.rows import instances_insert, rows_insert
-from dunning.models import CaseEvent, CollectionTask, Communication
+from core.db.rows import rows_insert
+from dunning.models import CaseEvent, Communication
 from tests.factories.cases import CollectionCaseFactory
 from tests.factories.customers import CustomerFactory
 from tests.services import require_postgres
@@ -99,7 +98,6 @@ def test_keys_come_back_in_the_order_of_the_rows():
 def test_nothing_to_write_asks_nothing(django_assert_num_queries):
     with django_assert_num_queries(0):
         assert rows_insert(CaseEvent, EVENT_COLUMNS, []) == []
-        instances_insert([])
 
 
 def test_on_postgresql_many_rows_are_one_statement_and_no_instance(django_assert_num_queries):
@@ -141,40 +139,3 @@ def test_a_row_of_the_wrong_length_is_refused_before_anything_is_written():
     with pytest.raises(ValueError, match="each row needs 5 values"):
         rows_insert(CaseEvent, EVENT_COLUMNS, rows)
     assert not CaseEvent.objects.exists()
-
-
-def test_instances_are_saved_as_bulk_create_saves_them():
-    customer = CustomerFactory()
-    case = CollectionCaseFactory(customer=customer)
-
-    def tasks() -> list[CollectionTask]:
-        return [
-            CollectionTask(
-                kind=CollectionTask.Kind.CALL,
-                customer=customer,
-                case=case,
-                assignee_id=customer.sales_rep_id,
-                params={"what": "call", "customer": customer.name, "items": ["INV-1"]},
-                due_date=date(2026, 12, 2),
-            ),
-            CollectionTask(
-                kind=CollectionTask.Kind.MANAGER_ESCALATION,
-                customer=customer,
-                params={"what": "escalate", "items": []},
-                due_date=date(2026, 12, 3),
-            ),
-        ]
-
-    written, reference = tasks(), tasks()
-    instances_insert(written)
-    CollectionTask.objects.bulk_create(reference)
-
-    assert all(task.pk and not task._state.adding for task in written)
-    assert all(task.created_at is not None for task in written)
-    assert _stored(CollectionTask, [task.pk for task in written]) == _stored(
-        CollectionTask, [task.pk for task in reference]
-    )
-    for task in written:
-        stored = CollectionTask.objects.get(pk=task.pk)
-        assert model_to_dict(stored) == model_to_dict(task)
-        assert stored.created_at == task.created_at
