@@ -436,6 +436,16 @@ class NewTask:
     pk: int | None = None
 
 
+def _records_insert(model: type, records: list[NewMessage] | list[NewTask]) -> None:
+    """Write the records as rows of the model, one statement, and give each its key."""
+    if not records:
+        return
+    columns = type(records[0]).COLUMNS
+    rows = [[getattr(record, name) for name in columns] for record in records]
+    for record, pk in zip(records, rows_insert(model, columns, rows), strict=True):
+        record.pk = pk
+
+
 def _task_titles(*, customer: Customer, items: list[str]) -> dict[str, tuple[str, dict]]:
     """Per internal channel: the kind of the task the ladder gives it and its parameters."""
     params = {"customer": customer.name, "items": items}
@@ -581,11 +591,7 @@ def communications_build_many(
                 )
         communications.append(communication)
         plans.append(plan)
-    rows = [[getattr(message, name) for name in NewMessage.COLUMNS] for message in communications]
-    for message, pk in zip(
-        communications, rows_insert(Communication, NewMessage.COLUMNS, rows), strict=True
-    ):
-        message.pk = pk
+    _records_insert(Communication, communications)
     # Each step joins the one new message of its customer, level and currency: one UPDATE
     # whatever the number of steps (a CASE per step cost seconds to build and to plan).
     keys = {(c.customer_id, c.level, c.currency) for c in communications}
@@ -615,13 +621,7 @@ def communications_build_many(
         for task in plan["tasks"]:
             task.communication_id = communication.pk
             tasks.append(task)
-    task_ids = rows_insert(
-        CollectionTask,
-        NewTask.COLUMNS,
-        [[getattr(task, name) for name in NewTask.COLUMNS] for task in tasks],
-    )
-    for task, pk in zip(tasks, task_ids, strict=True):
-        task.pk = pk
+    _records_insert(CollectionTask, tasks)
     # The legal credit hold: each customer once, unless already on hold.
     held: dict[int, CreditHoldEvent | None] = {}
     to_hold: list[Customer] = []
