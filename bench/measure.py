@@ -750,14 +750,16 @@ def measure_load(
         reverse=True,
     )
     result.note += "; p95 by page: " + ", ".join(
-        f"{label} {seconds_text(p95) if p95 >= 1 else f'{p95 * 1000:.0f} ms'} ({count})"
-        for p95, label, count in pages
+        f"{label} {seconds_text(p95)} ({count})" for p95, label, count in pages
     )
     return result
 
 
 def seconds_text(value: float) -> str:
-    return f"{value:.1f} s"
+    """A duration as the report prints it: milliseconds under a second."""
+    if value < 1:
+        return f"{value * 1000:.0f} ms"
+    return f"{value:.1f} s" if value < 100 else f"{value:.0f} s"
 
 
 def _wait_for(port: int, *, deadline: float) -> None:

@@ -1,6 +1,6 @@
 """The bench's tables: each figure beside its bare-SQL reference and the ratio."""
 
-from bench.measure import PAGE_LABELS, log
+from bench.measure import PAGE_LABELS, log, seconds_text
 
 ORDER = (
     "dashboard",
@@ -25,11 +25,7 @@ ORDER = (
 
 
 def seconds(value: float | None) -> str:
-    if value is None:
-        return "-"
-    if value < 1:
-        return f"{value * 1000:.0f} ms"
-    return f"{value:.1f} s" if value < 100 else f"{value:.0f} s"
+    return "-" if value is None else seconds_text(value)
 
 
 def figure(result: dict) -> tuple[str, str]:

@@ -47,9 +47,12 @@ def rows_insert(model: type[Model], columns: Sequence[str], rows: Sequence[Seque
         else:
             values = [field.get_default()] * len(rows)
         arrays.append(_column(field, values))
-    quote = connection.ops.quote_name
     # As Django's own UNNEST insert: the base type, so nothing is truncated on the way.
-    casts = ", ".join(f"(%s)::{field.db_type(connection).split('(')[0]}[]" for field in fields)
+    types = [field.db_type(connection) for field in fields]
+    if None in types:
+        raise ValueError(f"{model.__name__} has a field without a column type")
+    casts = ", ".join(f"(%s)::{db_type.split('(')[0]}[]" for db_type in types)
+    quote = connection.ops.quote_name
     statement = (
         f"INSERT INTO {quote(model._meta.db_table)} "
         f"({', '.join(quote(field.column) for field in fields)}) "
@@ -67,8 +70,6 @@ def _fields(model: type[Model], columns: Sequence[str]) -> list:
     unknown = [name for name in columns if name not in names]
     if unknown or len(set(columns)) != len(columns):
         raise ValueError(f"not the columns of {model.__name__} once each: {', '.join(columns)}")
-    if any(field.db_type(connection) is None for field in fields):
-        raise ValueError(f"{model.__name__} has a field without a column type")
     return fields
 
 
